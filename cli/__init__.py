@@ -1,0 +1,1 @@
+"""The `wa-flex-handoff` command line: run, demo, connect, doctor, sandbox."""

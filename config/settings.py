@@ -1,0 +1,32 @@
+"""Service settings from the environment (prefix `WAFH_`), pydantic-settings style."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WAFH_", env_file=".env", extra="ignore")
+
+    orgs_file: str = "orgs.toml"
+    task_queue: str = "wa-flex-handoff"
+    # Temporal connection itself comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, …).
+    admin_token: SecretStr | None = None
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_ui_origin: str = "http://127.0.0.1:8233"
+    metrics_port: int | None = None
+    activity_threads: int = 16
+    # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.
+    codec_keys: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

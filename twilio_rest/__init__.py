@@ -1,0 +1,1 @@
+"""Access to Twilio's REST API through the official `twilio` client, real or sandboxed."""

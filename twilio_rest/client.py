@@ -1,0 +1,71 @@
+"""Build official `twilio` clients for an org, pointed at real Twilio or at the local sandbox.
+
+Nothing else in the service knows it talks to a sandbox: the only difference is the http client below, which
+rewrites `https://{product}.twilio.com/...` to the sandbox base URL (see `hosts.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from twilio_rest.hosts import resolve_url
+
+
+class RoutingHttpClient(TwilioHttpClient):
+    """`TwilioHttpClient` that sends to the sandbox when `sandbox_base_url` is set and keeps the last headers.
+
+    `last_response_headers` exists because `TwilioRestException` does not carry response headers, and a 429's
+    `Retry-After` must reach the activity's retry decision.
+    """
+
+    def __init__(self, sandbox_base_url: str | None = None, timeout: float = 15.0) -> None:
+        super().__init__(timeout=timeout, max_retries=None)
+        self.sandbox_base_url = sandbox_base_url
+        self.last_response_headers: dict[str, str] = {}
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        response: Response = super().request(
+            method,
+            resolve_url(url, self.sandbox_base_url),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+        self.last_response_headers = {k.lower(): v for k, v in dict(response.headers or {}).items()}
+        return response
+
+
+def build_client(
+    account_sid: str,
+    auth_token: str | None = None,
+    *,
+    api_key_sid: str | None = None,
+    api_key_secret: str | None = None,
+    sandbox_base_url: str | None = None,
+    timeout: float = 15.0,
+) -> Client:
+    """An official client authenticated with an API key when one is given, else with the auth token."""
+    http_client = RoutingHttpClient(sandbox_base_url=sandbox_base_url, timeout=timeout)
+    kwargs: dict[str, Any] = {"http_client": http_client, "account_sid": account_sid}
+    if api_key_sid and api_key_secret:
+        return Client(api_key_sid, api_key_secret, **kwargs)
+    if not auth_token:
+        raise ValueError(f"no credentials for account {account_sid}: set an auth token or an API key")
+    return Client(account_sid, auth_token, **kwargs)

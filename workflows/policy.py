@@ -1,0 +1,26 @@
+"""Per-org behaviour the workflow needs, free of secrets (it is stored in workflow history)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ConversationPolicy(BaseModel):
+    """Non-secret org settings handed to the workflow at start and carried through continue-as-new."""
+
+    # SIDs the workflow must name in activity inputs (not secrets).
+    workspace_sid: str
+    workflow_sid: str
+    conversations_service_sid: str
+    ai_queue_sid: str
+    human_queue_sid: str
+    task_channel: str = "chat"
+    ai_worker_name: str = "AI Support Agent"
+    # Base for the conversation-scoped webhook and per-message StatusCallback URLs.
+    public_base_url: str
+    # Template name → Content SID (HX…), for `/template <name> …` typed by a rep.
+    templates: dict[str, str] = Field(default_factory=dict)
+    queue_sla_seconds: int = 300
+    busy_message: str | None = "All our agents are busy right now. We will reply as soon as someone is free."
+    idle_close_seconds: int = 7 * 24 * 3600
+    ai_backend: str = "rules"

@@ -1,0 +1,154 @@
+"""Names and payloads of everything that enters a conversation workflow (signals) or reads it (queries).
+
+Each payload carries the Twilio SID (or request id) that caused it: the workflow de-duplicates on `dedup_id`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.policy import ConversationPolicy
+
+WORKFLOW_NAME = "ConversationWorkflow"
+
+SIGNAL_CONTACT_MESSAGE = "contact_message"
+SIGNAL_TASKROUTER_EVENT = "taskrouter_event"
+SIGNAL_CONVERSATION_EVENT = "conversation_event"
+SIGNAL_DELIVERY_STATUS = "delivery_status"
+SIGNAL_REQUEST_HANDOFF = "request_handoff"
+SIGNAL_SEND_TEMPLATE = "send_template"
+
+QUERY_STATE = "state"
+QUERY_TRANSCRIPT = "transcript"
+
+
+class InboundMedia(BaseModel):
+    """One `MediaUrlN`/`MediaContentTypeN` pair of an inbound WhatsApp message (a reference, never bytes)."""
+
+    url: str
+    content_type: str
+
+
+class ContactMessage(BaseModel):
+    """An inbound WhatsApp message (Programmable Messaging webhook)."""
+
+    message_sid: str
+    account_sid: str
+    business_number: str  # +E164, without the whatsapp: prefix
+    contact_number: str  # +E164
+    profile_name: str | None = None
+    body: str = ""
+    media: list[InboundMedia] = Field(default_factory=list)
+    received_at: datetime
+
+    @property
+    def dedup_id(self) -> str:
+        return self.message_sid
+
+
+class TaskRouterEvent(BaseModel):
+    """A TaskRouter workspace event concerning this conversation's tasks."""
+
+    event_sid: str  # the event's own `Sid` (EV…)
+    event_type: str  # e.g. reservation.created, task.completed
+    task_sid: str
+    task_assignment_status: str | None = None
+    task_attributes: dict[str, Any] = Field(default_factory=dict)
+    task_queue_sid: str | None = None
+    reservation_sid: str | None = None
+    worker_sid: str | None = None
+    worker_name: str | None = None
+    occurred_at: datetime
+
+    @property
+    def dedup_id(self) -> str:
+        return self.event_sid
+
+
+class ConversationMediaRef(BaseModel):
+    """One entry of a Conversations message's `Media` list (ME… in the Media Content Service)."""
+
+    sid: str
+    content_type: str
+    filename: str | None = None
+    size: int | None = None
+
+
+class ConversationEvent(BaseModel):
+    """A Conversations webhook event on this conversation's Flex conversation (rep messages mostly)."""
+
+    event_type: str  # onMessageAdded, onConversationStateUpdated, …
+    conversation_sid: str
+    message_sid: str | None = None
+    author: str | None = None
+    body: str | None = None
+    media: list[ConversationMediaRef] = Field(default_factory=list)
+    participant_sid: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None
+    occurred_at: datetime
+    # For events without a message: the event's own identity (e.g. StateTo + timestamp), from the API.
+    event_id: str | None = None
+
+    @property
+    def dedup_id(self) -> str:
+        return self.message_sid or self.event_id or f"{self.event_type}:{self.occurred_at.isoformat()}"
+
+
+DeliveryStatusValue = Literal[
+    "accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered",
+    "canceled", "receiving", "received", "partially_delivered",
+]
+
+
+class DeliveryStatus(BaseModel):
+    """A per-message StatusCallback for something the service sent to WhatsApp."""
+
+    message_sid: str
+    status: DeliveryStatusValue
+    error_code: int | None = None
+    error_message: str | None = None
+    occurred_at: datetime
+
+    @property
+    def dedup_id(self) -> str:
+        return f"{self.message_sid}:{self.status}"
+
+
+class HandoffRequest(BaseModel):
+    """An explicit handoff asked for through the admin API."""
+
+    request_id: str
+    reason: str = "handoff requested by an operator"
+    summary: str | None = None
+
+    @property
+    def dedup_id(self) -> str:
+        return self.request_id
+
+
+class TemplateSendRequest(BaseModel):
+    """Send an approved template (by configured name) to the contact, through the admin API."""
+
+    request_id: str
+    template_name: str
+    variables: list[str] = Field(default_factory=list)
+    requested_by: str = "api"
+
+    @property
+    def dedup_id(self) -> str:
+        return self.request_id
+
+
+class ConversationStart(BaseModel):
+    """The workflow's input. `carried_state` is set only by continue-as-new (opaque to callers)."""
+
+    org: str
+    key: str
+    business_number: str
+    contact_number: str
+    policy: ConversationPolicy
+    carried_state: dict[str, Any] | None = None
