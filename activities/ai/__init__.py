@@ -1,0 +1,1 @@
+"""AI backends behind one activity, `ai_turn`: `rules` (embedded, offline) and `openai` (any compatible endpoint)."""

@@ -1,0 +1,42 @@
+"""Input and output of the `ai_turn` activity (pure pydantic: imported by workflow code)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AI_TURN_ACTIVITY = "ai_turn"
+
+Speaker = Literal["contact", "ai", "rep", "system"]
+Sentiment = Literal["positive", "neutral", "negative"]
+
+
+class TranscriptLine(BaseModel):
+    speaker: Speaker
+    text: str
+    at: datetime
+
+
+class AiTurnInput(BaseModel):
+    backend: str = "rules"  # "rules" | "openai"
+    org: str
+    # The whole conversation so far; the last `new_message_count` contact lines are the ones to answer (a burst
+    # that arrived while the previous turn ran is answered once, together).
+    transcript: list[TranscriptLine]
+    new_message_count: int = 1
+    # Task attributes set by others, flattened with the `flex_` prefix (see workflows.rules.flex_context).
+    flex_context: dict[str, str] = Field(default_factory=dict)
+    # Consecutive earlier AI turns that could not answer (the rules backend escalates after N of them).
+    unanswered_turns: int = 0
+
+
+class AiTurnResult(BaseModel):
+    reply: str | None = None  # text for the contact; None when escalating without a reply
+    escalate: bool = False
+    reason: str | None = None  # short phrase, required when escalate
+    summary: str = ""  # one paragraph
+    sentiment: Sentiment = "neutral"
+    language: str = "en"  # BCP-47
+    answered: bool = True  # False when the backend could not answer the question (counts toward escalation)
