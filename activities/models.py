@@ -1,0 +1,183 @@
+"""Names, inputs and outputs of the Twilio-facing activities (pure pydantic: imported by workflow code).
+
+Every activity is idempotent: a retry after a timeout must not create a second conversation, task, message or send.
+Inputs carry the org *name*; credentials are resolved worker-side and never enter workflow history.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+# Activity names (the workflow calls them by name; tests register fakes under the same names).
+OPEN_FLEX_CONVERSATION = "open_flex_conversation"
+CREATE_INTERACTION = "create_interaction"
+ACCEPT_AI_RESERVATION = "accept_ai_reservation"
+POST_TO_FLEX = "post_to_flex"
+SEND_WHATSAPP = "send_whatsapp"
+COPY_CONTACT_MEDIA_TO_FLEX = "copy_contact_media_to_flex"
+MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
+HAND_TO_HUMANS = "hand_to_humans"
+FETCH_TASK = "fetch_task"
+
+
+class OpenFlexConversationInput(BaseModel):
+    """Create (or find, on retry) the session's Flex conversation, add the contact, register our webhook."""
+
+    org: str
+    conversations_service_sid: str
+    unique_name: str  # "{key}-{session_number}": makes the create idempotent
+    contact_identity: str  # "whatsapp:+E164"
+    contact_friendly_name: str  # WhatsApp profile name (or the number when none)
+    webhook_url: str  # {public_base_url}/webhooks/{org}/conversations/{key}
+    webhook_filters: list[str] = Field(default_factory=lambda: ["onMessageAdded", "onConversationStateUpdated"])
+
+
+class OpenFlexConversationResult(BaseModel):
+    conversation_sid: str  # CH…
+    contact_participant_sid: str  # MB…
+
+
+class CreateInteractionInput(BaseModel):
+    """`POST /v1/Interactions`: channel whatsapp, initiated_by customer, media_channel_sid CH…; creates the task.
+
+    Idempotent through `session_id` (kept in `waHandoff.sessionId`): a retry finds the task it already made.
+    """
+
+    org: str
+    session_id: str
+    conversation_sid: str
+    workspace_sid: str
+    workflow_sid: str
+    task_channel: str = "chat"
+    task_attributes: dict[str, Any]
+
+
+class CreateInteractionResult(BaseModel):
+    interaction_sid: str  # KD…
+    channel_sid: str  # UO…
+    task_sid: str  # WT…
+
+
+class AcceptAiReservationInput(BaseModel):
+    """Accept the AI worker's reservation, then join the AI as interaction channel participant (type agent)."""
+
+    org: str
+    workspace_sid: str
+    task_sid: str
+    reservation_sid: str
+    worker_sid: str
+    interaction_sid: str
+    channel_sid: str
+
+
+class AcceptAiReservationResult(BaseModel):
+    accepted: bool  # False when the reservation was no longer pending (timed out, rescinded …)
+    reservation_status: str
+    participant_sid: str | None = None  # UT… of the AI's interaction participant
+
+
+class PostToFlexInput(BaseModel):
+    """Post one message into the Flex conversation (webhooks disabled: our own posts never echo back)."""
+
+    org: str
+    conversations_service_sid: str
+    conversation_sid: str
+    author: str  # contact identity, "AI Support Agent", or "system"
+    body: str | None = None
+    media_sid: str | None = None  # ME… in the Conversations media service
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    # Idempotency: stored in attributes["waHandoffId"]; a retry finds the message already posted.
+    idempotency_id: str
+
+
+class PostToFlexResult(BaseModel):
+    message_sid: str  # IM…
+
+
+class SendWhatsAppInput(BaseModel):
+    """One outbound WhatsApp message: free-form text, one media URL, or an approved template."""
+
+    org: str
+    from_number: str  # +E164 business number
+    to_number: str  # +E164 contact
+    body: str | None = None
+    media_url: str | None = None
+    content_sid: str | None = None  # HX… template
+    content_variables: dict[str, str] = Field(default_factory=dict)
+    status_callback_url: str
+    idempotency_id: str
+
+
+class SendWhatsAppResult(BaseModel):
+    message_sid: str  # SM…/MM…
+    status: str
+
+
+class CopyContactMediaInput(BaseModel):
+    """Download one inbound WhatsApp media (org credentials) and upload it to Conversations media (MCS)."""
+
+    org: str
+    conversations_service_sid: str
+    media_url: str
+    content_type: str
+    filename: str | None = None
+
+
+class CopyContactMediaResult(BaseModel):
+    # Either media_sid (uploaded) or refused_reason (over the limit / unsupported type): never a silent drop.
+    media_sid: str | None = None
+    size: int = 0
+    content_type: str
+    refused_reason: str | None = None
+
+
+class MergeHandoffAttributesInput(BaseModel):
+    """Read the task, merge the six handoff attributes, write back with If-Match; 412 → re-read and retry."""
+
+    org: str
+    workspace_sid: str
+    task_sid: str
+    handoff_attributes: dict[str, Any]  # exactly the six keys
+
+
+class MergeHandoffAttributesResult(BaseModel):
+    attributes: dict[str, Any]  # the task's attributes as written
+    conflicts_retried: int = 0
+
+
+class HandToHumansInput(BaseModel):
+    """Reject the AI's reservation while pending; once accepted, Invite on the interaction channel + close AI."""
+
+    org: str
+    workspace_sid: str
+    workflow_sid: str
+    task_channel: str = "chat"
+    task_sid: str
+    reservation_sid: str | None
+    interaction_sid: str
+    channel_sid: str
+    ai_participant_sid: str | None
+    task_attributes: dict[str, Any]  # routing attributes of the human task (six handoff attributes included)
+
+
+class HandToHumansResult(BaseModel):
+    path: Literal["rejected", "transferred"]
+    human_task_sid: str | None = None  # known at once for "transferred"; via events for "rejected"
+    invite_sid: str | None = None
+
+
+class FetchTaskInput(BaseModel):
+    org: str
+    workspace_sid: str
+    task_sid: str
+
+
+class FetchTaskResult(BaseModel):
+    task_sid: str
+    assignment_status: str
+    attributes: dict[str, Any]
+    task_queue_sid: str | None = None
+    # Reservations of the task, newest first: (sid, worker_sid, status).
+    reservations: list[tuple[str, str, str]] = Field(default_factory=list)
