@@ -1,0 +1,140 @@
+"""Media bytes between Twilio products: download inbound WhatsApp media, upload to Conversations media (MCS).
+
+Neither call exists in the `twilio` client, so they use httpx with the org's Basic credentials and the same
+host map as the SDK (`twilio_rest.hosts.resolve_url`). Bytes stay inside the activity; only SIDs and sizes go
+back to the workflow. Limits are checked before any upload: type before download, size while streaming
+(a download is cut off as soon as it passes the limit, so a huge file costs at most limit + one chunk).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel
+from temporalio.exceptions import ApplicationError
+
+from activities.clients import OrgClient
+from activities.media_limits import MediaVerdict
+from activities.twilio_errors import CLIENT_ERROR_TYPE, classify
+from twilio_rest.hosts import MCS_BASE_URL
+
+log = logging.getLogger(__name__)
+
+
+def _load_rule() -> Callable[[str, int | None], MediaVerdict]:
+    """The workflow helper's pure rule when present (one source of truth), else the activities' stop-gap."""
+    try:
+        from workflows.rules import media as wf_media  # type: ignore[attr-defined, unused-ignore]
+
+        rule = getattr(wf_media, "check_media", None)
+        if callable(rule):
+            return _adapt(rule)
+    except ImportError:
+        pass
+    from activities.media_limits import check_media
+
+    return check_media
+
+
+def _adapt(rule: Callable[..., Any]) -> Callable[[str, int | None], MediaVerdict]:
+    def check(content_type: str, size: int | None) -> MediaVerdict:
+        verdict = rule(content_type, size)
+        if isinstance(verdict, MediaVerdict):
+            return verdict
+        allowed = bool(getattr(verdict, "allowed", getattr(verdict, "ok", False)))
+        return MediaVerdict(
+            allowed=allowed,
+            kind=getattr(verdict, "kind", None),
+            max_bytes=int(getattr(verdict, "max_bytes", 0) or 0),
+            reason=None if allowed else str(getattr(verdict, "reason", None) or "media refused"),
+        )
+
+    return check
+
+
+check_media = _load_rule()
+
+
+class Downloaded(BaseModel):
+    data: bytes
+    content_type: str
+
+
+class TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"more than {size} bytes")
+        self.size = size
+
+
+def _allowed_host(oc: OrgClient, url: str) -> bool:
+    """Credentials only go to Twilio (or the configured sandbox), never to a host a forged URL names."""
+    host = urlsplit(url).netloc.lower()
+    if host.endswith(".twilio.com") or host == "twilio.com":
+        return True
+    sandbox = oc.sandbox_base_url
+    return bool(sandbox) and host == urlsplit(cast(str, sandbox)).netloc.lower()
+
+
+def download_media(oc: OrgClient, media_url: str, max_bytes: int, *, timeout: float = 30.0) -> Downloaded:
+    """GET the media with the org's credentials, following Twilio's CDN redirect; TooLarge past max_bytes."""
+    url = oc.url(media_url)
+    if not _allowed_host(oc, url):
+        raise ApplicationError(
+            f"refusing to send credentials to media host {urlsplit(url).netloc!r}",
+            type=CLIENT_ERROR_TYPE,
+            non_retryable=True,
+        )
+    try:
+        # httpx drops Authorization on a redirect to another origin (Twilio's CDN URL is pre-signed).
+        with (
+            httpx.Client(auth=oc.basic_auth, follow_redirects=True, timeout=timeout) as http,
+            http.stream("GET", url) as resp,
+        ):
+            if resp.status_code >= 400:
+                resp.read()
+                resp.raise_for_status()
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(int(declared))
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in resp.iter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise TooLarge(total)
+                chunks.append(chunk)
+            content_type = resp.headers.get("content-type", "")
+    except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+        raise classify(exc, what="media download") from exc
+    return Downloaded(data=b"".join(chunks), content_type=content_type)
+
+
+def upload_to_mcs(
+    oc: OrgClient,
+    service_sid: str,
+    data: bytes,
+    content_type: str,
+    filename: str | None = None,
+    *,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
+    """POST raw bytes to `mcs.us1.twilio.com/v1/Services/{IS}/Media`; returns the media object (sid ME…)."""
+    url = oc.url(f"{MCS_BASE_URL}/v1/Services/{service_sid}/Media")
+    headers = {"Content-Type": content_type}
+    if filename:
+        # Twilio's raw upload takes no filename field; the header is what browsers send and MCS records.
+        headers["Content-Disposition"] = f'attachment; filename="{filename.replace(chr(34), "")}"'
+    try:
+        with httpx.Client(auth=oc.basic_auth, timeout=timeout) as http:
+            resp = http.post(url, content=data, headers=headers)
+            resp.raise_for_status()
+    except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+        raise classify(exc, what="media upload") from exc
+    body = resp.json()
+    if not isinstance(body, dict) or not str(body.get("sid", "")).startswith("ME"):
+        raise ApplicationError(f"media upload: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
+    return body

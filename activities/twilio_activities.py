@@ -1,0 +1,625 @@
+"""The Twilio-facing activities: thin, idempotent calls through the official `twilio` client.
+
+Every method is a sync `def` (run in the worker's thread pool) and is safe to retry after a timeout: each
+one first looks for what an earlier attempt may already have done (conversation by UniqueName, task by
+`waHandoff.sessionId`, message by `waHandoffId`, human task by session) before creating anything. Twilio
+failures are classified by `twilio_errors`: 429/5xx retry (honouring Retry-After), other 4xx are final.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from twilio.base.exceptions import TwilioRestException
+
+from activities.clients import OrgClient, TwilioClients
+from activities.media import TooLarge, check_media, download_media, upload_to_mcs
+from activities.models import (
+    ACCEPT_AI_RESERVATION,
+    COPY_CONTACT_MEDIA_TO_FLEX,
+    CREATE_INTERACTION,
+    FETCH_TASK,
+    HAND_TO_HUMANS,
+    MERGE_HANDOFF_ATTRIBUTES,
+    OPEN_FLEX_CONVERSATION,
+    POST_TO_FLEX,
+    SEND_WHATSAPP,
+    AcceptAiReservationInput,
+    AcceptAiReservationResult,
+    CopyContactMediaInput,
+    CopyContactMediaResult,
+    CreateInteractionInput,
+    CreateInteractionResult,
+    FetchTaskInput,
+    FetchTaskResult,
+    HandToHumansInput,
+    HandToHumansResult,
+    MergeHandoffAttributesInput,
+    MergeHandoffAttributesResult,
+    OpenFlexConversationInput,
+    OpenFlexConversationResult,
+    PostToFlexInput,
+    PostToFlexResult,
+    SendWhatsAppInput,
+    SendWhatsAppResult,
+)
+from activities.twilio_errors import CLIENT_ERROR_TYPE, twilio_errors
+
+log = logging.getLogger(__name__)
+
+HANDOFF_KEYS = frozenset(
+    {
+        "handedOff",
+        "handoffReason",
+        "handoffSummary",
+        "handoffSentiment",
+        "handoffLanguage",
+        "handoffTimestamp",
+    }
+)
+IDEMPOTENCY_ATTR = "waHandoffId"
+# How many recent Flex messages a retried post looks through for its own idempotency id.
+RECENT_FLEX_MESSAGES = 50
+# Reservation states in which TaskRouter has already taken the task back from the AI (it is routed again).
+RESERVATION_GONE = frozenset({"rejected", "timeout", "canceled", "rescinded"})
+
+
+def _bad_input(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidActivityInput", non_retryable=True)
+
+
+def _attempt() -> tuple[int, datetime | None]:
+    """(attempt number, when the activity was first scheduled); (1, None) outside an activity (unit tests)."""
+    try:
+        info = activity.info()
+    except RuntimeError:
+        return 1, None
+    return info.attempt, info.scheduled_time
+
+
+def _json_attrs(raw: Any) -> dict[str, Any]:
+    """Twilio returns attributes as a JSON string (or already decoded): always give a dict."""
+    if isinstance(raw, dict):
+        return dict(raw)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _wa(number: str) -> str:
+    return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
+
+
+def _header(headers: dict[str, str] | None, name: str) -> str | None:
+    for k, v in (headers or {}).items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def _quote(value: str) -> str:
+    """A string literal for a TaskRouter expression; refuse what cannot be quoted safely."""
+    if '"' in value or "\\" in value:
+        raise _bad_input(f"value {value!r} cannot be used in a TaskRouter expression")
+    return f'"{value}"'
+
+
+class _SentMessages:
+    """Bounded in-process map idempotency id -> (sid, status): the cheap first check before a resend."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[str, str] | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: tuple[str, str]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class TwilioActivities:
+    """All Twilio-facing activities; one instance per worker, shared by the activity threads."""
+
+    def __init__(self, clients: TwilioClients, *, merge_max_attempts: int = 5) -> None:
+        self.clients = clients
+        self.merge_max_attempts = merge_max_attempts
+        self._sent = _SentMessages()
+        self._media_copies = _SentMessages()
+
+    # ------------------------------------------------------------------ Conversations
+    @activity.defn(name=OPEN_FLEX_CONVERSATION)
+    def open_flex_conversation(self, inp: OpenFlexConversationInput) -> OpenFlexConversationResult:
+        oc = self.clients.get(inp.org)
+        service = oc.client.conversations.v1.services(inp.conversations_service_sid)
+        with twilio_errors(oc, what=OPEN_FLEX_CONVERSATION):
+            conversation = self._find_conversation(oc, inp)
+            if conversation is None:
+                try:
+                    conversation = service.conversations.create(
+                        x_twilio_webhook_enabled="false",
+                        unique_name=inp.unique_name,
+                        friendly_name=inp.contact_friendly_name,
+                    )
+                except TwilioRestException as exc:
+                    # A concurrent attempt created it between our lookup and create (50353 / 409).
+                    if exc.status not in (409, 400):
+                        raise
+                    conversation = self._find_conversation(oc, inp)
+                    if conversation is None:
+                        raise
+            conv = service.conversations(conversation.sid)
+            participant_sid = self._ensure_contact(conv, inp)
+            self._ensure_webhook(conv, inp)
+        return OpenFlexConversationResult(
+            conversation_sid=str(conversation.sid), contact_participant_sid=participant_sid
+        )
+
+    @staticmethod
+    def _find_conversation(oc: OrgClient, inp: OpenFlexConversationInput) -> Any:
+        service = oc.client.conversations.v1.services(inp.conversations_service_sid)
+        try:
+            # The path Sid also accepts the UniqueName.
+            return service.conversations(inp.unique_name).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    @staticmethod
+    def _ensure_contact(conv: Any, inp: OpenFlexConversationInput) -> str:
+        for p in conv.participants.list(page_size=100):
+            if p.identity == inp.contact_identity:
+                return str(p.sid)
+        attributes = json.dumps({"friendlyName": inp.contact_friendly_name}, ensure_ascii=False)
+        try:
+            created = conv.participants.create(
+                x_twilio_webhook_enabled="false", identity=inp.contact_identity, attributes=attributes
+            )
+        except TwilioRestException as exc:
+            if exc.status != 409:
+                raise
+            for p in conv.participants.list(page_size=100):
+                if p.identity == inp.contact_identity:
+                    return str(p.sid)
+            raise
+        return str(created.sid)
+
+    @staticmethod
+    def _ensure_webhook(conv: Any, inp: OpenFlexConversationInput) -> None:
+        for hook in conv.webhooks.list(page_size=20):
+            config = hook.configuration or {}
+            if hook.target == "webhook" and config.get("url") == inp.webhook_url:
+                return
+        conv.webhooks.create(
+            target="webhook",
+            configuration_url=inp.webhook_url,
+            configuration_method="POST",
+            configuration_filters=list(inp.webhook_filters),
+        )
+
+    @activity.defn(name=POST_TO_FLEX)
+    def post_to_flex(self, inp: PostToFlexInput) -> PostToFlexResult:
+        if not inp.body and not inp.media_sid:
+            raise _bad_input("post_to_flex needs a body or a media_sid")
+        oc = self.clients.get(inp.org)
+        conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(
+            inp.conversation_sid
+        )
+        with twilio_errors(oc, what=POST_TO_FLEX):
+            # Idempotency: a retried post finds its own message among the last ones.
+            for m in conv.messages.list(
+                order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES
+            ):
+                if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
+                    return PostToFlexResult(message_sid=str(m.sid))
+            attributes = {**inp.attributes, IDEMPOTENCY_ATTR: inp.idempotency_id}
+            kwargs: dict[str, Any] = {}
+            if inp.body:
+                kwargs["body"] = inp.body
+            if inp.media_sid:
+                kwargs["media_sid"] = inp.media_sid
+            # Webhooks disabled: our own relays must not come back as rep messages.
+            message = conv.messages.create(
+                x_twilio_webhook_enabled="false",
+                author=inp.author,
+                attributes=json.dumps(attributes, ensure_ascii=False),
+                **kwargs,
+            )
+        return PostToFlexResult(message_sid=str(message.sid))
+
+    @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX)
+    def copy_contact_media_to_flex(self, inp: CopyContactMediaInput) -> CopyContactMediaResult:
+        verdict = check_media(inp.content_type, None)
+        if not verdict.allowed:
+            return CopyContactMediaResult(content_type=inp.content_type, refused_reason=verdict.reason)
+        oc = self.clients.get(inp.org)
+        cache_key = f"{inp.org}|{inp.conversations_service_sid}|{inp.media_url}"
+        done = self._media_copies.get(cache_key)
+        if done is not None:
+            return CopyContactMediaResult(media_sid=done[0], size=int(done[1]), content_type=inp.content_type)
+        try:
+            got = download_media(oc, inp.media_url, verdict.max_bytes)
+        except TooLarge as exc:
+            refused = check_media(inp.content_type, exc.size)
+            return CopyContactMediaResult(
+                size=exc.size,
+                content_type=inp.content_type,
+                refused_reason=refused.reason or f"over the {verdict.max_bytes} bytes limit",
+            )
+        size = len(got.data)
+        # The declared type is what the workflow checked; a different served type is checked again.
+        served = got.content_type.split(";", 1)[0].strip() or inp.content_type
+        final = check_media(served, size)
+        if not final.allowed:
+            return CopyContactMediaResult(size=size, content_type=served, refused_reason=final.reason)
+        media = upload_to_mcs(oc, inp.conversations_service_sid, got.data, served, inp.filename)
+        self._media_copies.put(cache_key, (str(media["sid"]), str(size)))
+        return CopyContactMediaResult(media_sid=str(media["sid"]), size=size, content_type=served)
+
+    # ------------------------------------------------------------------ Messaging
+    @activity.defn(name=SEND_WHATSAPP)
+    def send_whatsapp(self, inp: SendWhatsAppInput) -> SendWhatsAppResult:
+        if inp.content_sid and (inp.body or inp.media_url):
+            raise _bad_input(
+                "send_whatsapp: a template send carries no body or media (they would be ignored)"
+            )
+        if not (inp.body or inp.media_url or inp.content_sid):
+            raise _bad_input("send_whatsapp needs a body, a media_url or a content_sid")
+        known = self._sent.get(inp.idempotency_id)
+        if known is not None:
+            return SendWhatsAppResult(message_sid=known[0], status=known[1])
+        oc = self.clients.get(inp.org)
+        to, from_ = _wa(inp.to_number), _wa(inp.from_number)
+        messages = oc.client.api.v2010.account.messages
+        with twilio_errors(oc, what=SEND_WHATSAPP):
+            attempt, first_scheduled = _attempt()
+            if attempt > 1:
+                found = self._find_sent(messages, inp, to, from_, first_scheduled)
+                if found is not None:
+                    self._sent.put(inp.idempotency_id, found)
+                    return SendWhatsAppResult(message_sid=found[0], status=found[1])
+            kwargs: dict[str, Any] = {"to": to, "from_": from_, "status_callback": inp.status_callback_url}
+            if inp.content_sid:
+                kwargs["content_sid"] = inp.content_sid
+                if inp.content_variables:
+                    kwargs["content_variables"] = json.dumps(inp.content_variables, ensure_ascii=False)
+            else:
+                if inp.body:
+                    kwargs["body"] = inp.body
+                if inp.media_url:
+                    kwargs["media_url"] = [inp.media_url]
+            message = messages.create(**kwargs)
+        result = (str(message.sid), str(message.status or "queued"))
+        self._sent.put(inp.idempotency_id, result)
+        return SendWhatsAppResult(message_sid=result[0], status=result[1])
+
+    @staticmethod
+    def _find_sent(
+        messages: Any, inp: SendWhatsAppInput, to: str, from_: str, since: datetime | None
+    ) -> tuple[str, str] | None:
+        """A message an earlier attempt of this activity sent (the map is empty after a worker restart).
+
+        Api 2010 messages carry no custom field, so "ours" means: same From/To, sent since the activity was
+        first scheduled, same body (text/media) or any outbound one (template: only the rendered body is
+        visible). The workflow sends one message per conversation at a time, which keeps this unambiguous.
+        """
+        after = (since or datetime.now(UTC)) - timedelta(seconds=5)
+        for m in messages.list(to=to, from_=from_, date_sent_after=after - timedelta(days=1), limit=50):
+            created = m.date_created or m.date_sent
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            if created is not None and created < after:
+                continue
+            if m.direction and not str(m.direction).startswith("outbound"):
+                continue
+            if inp.content_sid or (m.body or "") == (inp.body or ""):
+                return str(m.sid), str(m.status)
+        return None
+
+    # ------------------------------------------------------------------ Interactions / TaskRouter
+    @activity.defn(name=CREATE_INTERACTION)
+    def create_interaction(self, inp: CreateInteractionInput) -> CreateInteractionResult:
+        attributes = dict(inp.task_attributes)
+        wa = dict(attributes.get("waHandoff") or {})
+        if wa.get("sessionId") not in (None, inp.session_id):
+            raise _bad_input(
+                f"task_attributes.waHandoff.sessionId {wa.get('sessionId')!r} != {inp.session_id!r}"
+            )
+        wa["sessionId"] = inp.session_id
+        attributes["waHandoff"] = wa
+        oc = self.clients.get(inp.org)
+        with twilio_errors(oc, what=CREATE_INTERACTION):
+            existing = self._session_task(oc, inp.workspace_sid, inp.session_id)
+            if existing is not None:
+                return existing
+            interaction = oc.client.flex_api.v1.interaction.create(
+                channel={
+                    "type": "whatsapp",
+                    "initiated_by": "customer",
+                    "properties": {"media_channel_sid": inp.conversation_sid},
+                },
+                routing={
+                    "properties": {
+                        "workspace_sid": inp.workspace_sid,
+                        "workflow_sid": inp.workflow_sid,
+                        "task_channel_unique_name": inp.task_channel,
+                        "attributes": attributes,
+                    }
+                },
+            )
+            channel_sid = str((interaction.channel or {}).get("sid") or "")
+            properties = (interaction.routing or {}).get("properties") or {}
+            task_sid = str(properties.get("sid") or "") if isinstance(properties, dict) else ""
+            if not task_sid:
+                # The 200 only means "accepted"; the task shows up by its session id.
+                found = self._session_task(oc, inp.workspace_sid, inp.session_id)
+                if found is None:
+                    raise ApplicationError(
+                        f"interaction {interaction.sid} created but its task is not visible yet",
+                        type="InteractionTaskPending",
+                    )
+                task_sid = found.task_sid
+                channel_sid = channel_sid or found.channel_sid
+        return CreateInteractionResult(
+            interaction_sid=str(interaction.sid), channel_sid=channel_sid, task_sid=task_sid
+        )
+
+    @staticmethod
+    def _session_task(oc: OrgClient, workspace_sid: str, session_id: str) -> CreateInteractionResult | None:
+        tasks = oc.client.taskrouter.v1.workspaces(workspace_sid).tasks.list(
+            evaluate_task_attributes=f"waHandoff.sessionId == {_quote(session_id)}", limit=20
+        )
+        # The AI task is the session's first one (a human task from an invite carries the same session id).
+        for task in sorted(tasks, key=lambda t: t.date_created or datetime.min.replace(tzinfo=UTC)):
+            attrs = _json_attrs(task.attributes)
+            kd, uo = attrs.get("flexInteractionSid"), attrs.get("flexInteractionChannelSid")
+            if kd and uo:
+                return CreateInteractionResult(
+                    interaction_sid=str(kd), channel_sid=str(uo), task_sid=str(task.sid)
+                )
+        return None
+
+    @activity.defn(name=ACCEPT_AI_RESERVATION)
+    def accept_ai_reservation(self, inp: AcceptAiReservationInput) -> AcceptAiReservationResult:
+        oc = self.clients.get(inp.org)
+        tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
+        with twilio_errors(oc, what=ACCEPT_AI_RESERVATION):
+            reservation = tr.tasks(inp.task_sid).reservations(inp.reservation_sid).fetch()
+            status = str(reservation.reservation_status)
+            if status == "pending":
+                try:
+                    reservation = (
+                        tr.tasks(inp.task_sid)
+                        .reservations(inp.reservation_sid)
+                        .update(reservation_status="accepted")
+                    )
+                except TwilioRestException as exc:
+                    if exc.status >= 500 or exc.status == 429:
+                        raise
+                    # Timed out or rescinded between fetch and update: report it.
+                    reservation = tr.tasks(inp.task_sid).reservations(inp.reservation_sid).fetch()
+                status = str(reservation.reservation_status)
+            if status != "accepted":
+                return AcceptAiReservationResult(accepted=False, reservation_status=status)
+            channel = oc.client.flex_api.v1.interaction(inp.interaction_sid).channels(inp.channel_sid)
+            participant_sid = self._agent_participant(channel, inp.task_sid, inp.worker_sid)
+            if participant_sid is None:
+                created = channel.participants.create(
+                    type="agent",
+                    media_properties={"type": "agent", "identity": inp.worker_sid},
+                    routing_properties={
+                        "workspace_sid": inp.workspace_sid,
+                        "task_sid": inp.task_sid,
+                        "worker_sid": inp.worker_sid,
+                        "reservation_sid": inp.reservation_sid,
+                    },
+                )
+                participant_sid = str(created.sid)
+        return AcceptAiReservationResult(
+            accepted=True, reservation_status=status, participant_sid=participant_sid
+        )
+
+    @staticmethod
+    def _agent_participant(channel: Any, task_sid: str, worker_sid: str | None) -> str | None:
+        for p in channel.participants.list(page_size=50):
+            if p.type != "agent":
+                continue
+            routing = p.routing_properties if isinstance(p.routing_properties, dict) else {}
+            if routing.get("task_sid") == task_sid or (
+                worker_sid and routing.get("worker_sid") == worker_sid
+            ):
+                return str(p.sid)
+        return None
+
+    @activity.defn(name=MERGE_HANDOFF_ATTRIBUTES)
+    def merge_handoff_attributes(self, inp: MergeHandoffAttributesInput) -> MergeHandoffAttributesResult:
+        extra = set(inp.handoff_attributes) - HANDOFF_KEYS
+        if extra:
+            raise _bad_input(f"merge_handoff_attributes: not handoff attributes: {sorted(extra)}")
+        oc = self.clients.get(inp.org)
+        task_ctx = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks(inp.task_sid)
+        conflicts = 0
+        with twilio_errors(oc, what=MERGE_HANDOFF_ATTRIBUTES):
+            while True:
+                fetched = task_ctx.fetch_with_http_info()
+                etag = _header(fetched.headers, "ETag")
+                current = _json_attrs(fetched.data.attributes)
+                merged = merge_attributes(current, inp.handoff_attributes)
+                if merged == current:
+                    return MergeHandoffAttributesResult(attributes=current, conflicts_retried=conflicts)
+                try:
+                    updated = task_ctx.update(
+                        if_match=etag or "", attributes=json.dumps(merged, ensure_ascii=False)
+                    )
+                except TwilioRestException as exc:
+                    if exc.status != 412:
+                        raise
+                    conflicts += 1
+                    log.info("task %s changed under us (412), re-reading (%d)", inp.task_sid, conflicts)
+                    if conflicts >= self.merge_max_attempts:
+                        # Retryable: the activity retry policy tries again later, with backoff.
+                        raise ApplicationError(
+                            f"task {inp.task_sid} attributes kept changing: {conflicts} If-Match conflicts",
+                            type="TaskAttributesConflict",
+                        ) from exc
+                    continue
+                return MergeHandoffAttributesResult(
+                    attributes=_json_attrs(updated.attributes), conflicts_retried=conflicts
+                )
+
+    @activity.defn(name=HAND_TO_HUMANS)
+    def hand_to_humans(self, inp: HandToHumansInput) -> HandToHumansResult:
+        oc = self.clients.get(inp.org)
+        tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
+        channel = oc.client.flex_api.v1.interaction(inp.interaction_sid).channels(inp.channel_sid)
+        session_id = (inp.task_attributes.get("waHandoff") or {}).get("sessionId")
+        with twilio_errors(oc, what=HAND_TO_HUMANS):
+            # Idempotency: an earlier attempt may have invited already; never a second human task.
+            existing = self._human_task(oc, inp, session_id)
+            if existing is not None:
+                self._close_ai(oc, channel, inp, None)
+                return HandToHumansResult(
+                    path="transferred", human_task_sid=existing[0], invite_sid=existing[1]
+                )
+            reservation = self._ai_reservation(tr, inp)
+            status = str(reservation.reservation_status) if reservation is not None else None
+            if status == "pending":
+                try:
+                    tr.tasks(inp.task_sid).reservations(reservation.sid).update(reservation_status="rejected")
+                    return HandToHumansResult(path="rejected")
+                except TwilioRestException as exc:
+                    if exc.status >= 500 or exc.status == 429:
+                        raise
+                    # Accepted (or gone) in the meantime: decide again on the fresh state.
+                    reservation = tr.tasks(inp.task_sid).reservations(reservation.sid).fetch()
+                    status = str(reservation.reservation_status)
+            if status is None or status in RESERVATION_GONE:
+                # No AI reservation holds the task: TaskRouter routes it again, now with handedOff == true.
+                return HandToHumansResult(path="rejected")
+            routing = {
+                "properties": {
+                    "workspace_sid": inp.workspace_sid,
+                    "workflow_sid": inp.workflow_sid,
+                    "task_channel_unique_name": inp.task_channel,
+                    "attributes": inp.task_attributes,
+                }
+            }
+            invite = channel.invites.create(routing=routing)
+            properties = (invite.routing or {}).get("properties") or {}
+            human_task_sid = properties.get("sid") if isinstance(properties, dict) else None
+            if not human_task_sid:
+                found = self._human_task(oc, inp, session_id)
+                human_task_sid = found[0] if found else None
+            self._close_ai(oc, channel, inp, reservation)
+        return HandToHumansResult(
+            path="transferred",
+            human_task_sid=str(human_task_sid) if human_task_sid else None,
+            invite_sid=invite.sid,
+        )
+
+    @staticmethod
+    def _ai_reservation(tr: Any, inp: HandToHumansInput) -> Any:
+        if inp.reservation_sid:
+            return tr.tasks(inp.task_sid).reservations(inp.reservation_sid).fetch()
+        live = [
+            r
+            for r in tr.tasks(inp.task_sid).reservations.list(limit=20)
+            if r.reservation_status in ("pending", "accepted")
+        ]
+        return live[0] if live else None
+
+    @staticmethod
+    def _human_task(oc: OrgClient, inp: HandToHumansInput, session_id: Any) -> tuple[str, str | None] | None:
+        """A task this session already created by invite: (task sid, invite sid)."""
+        channel = oc.client.flex_api.v1.interaction(inp.interaction_sid).channels(inp.channel_sid)
+        for invite in channel.invites.list(limit=20):
+            props = (invite.routing or {}).get("properties") or {}
+            sid = props.get("sid") if isinstance(props, dict) else None
+            if sid and sid != inp.task_sid:
+                return str(sid), invite.sid
+        if isinstance(session_id, str) and session_id:
+            expression = f"waHandoff.sessionId == {_quote(session_id)} AND handedOff == true"
+            for task in oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks.list(
+                evaluate_task_attributes=expression, limit=20
+            ):
+                if task.sid != inp.task_sid and task.assignment_status not in ("canceled",):
+                    attrs = _json_attrs(task.attributes)
+                    return str(task.sid), attrs.get("flexChannelInviteSid")
+        return None
+
+    def _close_ai(self, oc: OrgClient, channel: Any, inp: HandToHumansInput, reservation: Any) -> None:
+        """Close the AI's interaction participant: its task ends, the conversation stays open for the rep."""
+        worker_sid = getattr(reservation, "worker_sid", None)
+        participant_sid = inp.ai_participant_sid or self._agent_participant(channel, inp.task_sid, worker_sid)
+        if participant_sid is None:
+            log.warning(
+                "no AI participant on %s for task %s; nothing to close", inp.channel_sid, inp.task_sid
+            )
+            return
+        try:
+            channel.participants(participant_sid).update(status="closed")
+        except TwilioRestException as exc:
+            # Already closed by an earlier attempt (or gone): the goal holds.
+            if exc.status not in (400, 404, 409):
+                raise
+            log.info("AI participant %s already closed (%s %s)", participant_sid, exc.status, exc.code)
+
+    @activity.defn(name=FETCH_TASK)
+    def fetch_task(self, inp: FetchTaskInput) -> FetchTaskResult:
+        oc = self.clients.get(inp.org)
+        task_ctx = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks(inp.task_sid)
+        with twilio_errors(oc, what=FETCH_TASK):
+            task = task_ctx.fetch()
+            reservations = task_ctx.reservations.list(limit=50)
+        epoch = datetime.min.replace(tzinfo=UTC)
+        ordered = sorted(reservations, key=lambda r: r.date_created or epoch, reverse=True)
+        return FetchTaskResult(
+            task_sid=str(task.sid),
+            assignment_status=str(task.assignment_status),
+            attributes=_json_attrs(task.attributes),
+            task_queue_sid=task.task_queue_sid,
+            reservations=[(str(r.sid), str(r.worker_sid), str(r.reservation_status)) for r in ordered],
+        )
+
+    def all(self) -> list[Any]:
+        """Every activity method, for the worker."""
+        return [
+            self.open_flex_conversation,
+            self.create_interaction,
+            self.accept_ai_reservation,
+            self.post_to_flex,
+            self.send_whatsapp,
+            self.copy_contact_media_to_flex,
+            self.merge_handoff_attributes,
+            self.hand_to_humans,
+            self.fetch_task,
+        ]
+
+
+def merge_attributes(current: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
+    """The task's attributes with the handoff keys set; every other key (whoever set it) survives."""
+    unknown = set(handoff) - HANDOFF_KEYS
+    if unknown:
+        raise ValueError(f"not handoff attributes: {sorted(unknown)}")
+    return {**current, **handoff}
+
+
+__all__ = ["CLIENT_ERROR_TYPE", "HANDOFF_KEYS", "TwilioActivities", "merge_attributes"]
