@@ -1,1 +1,2 @@
-"""AI backends behind one activity, `ai_turn`: `rules` (embedded, offline) and `openai` (any compatible endpoint)."""
+"""AI backends behind one activity, `ai_turn`: `rules` (embedded, offline) and `openai` (any compatible
+endpoint)."""

@@ -22,14 +22,19 @@ class TranscriptLine(BaseModel):
 class AiTurnInput(BaseModel):
     backend: str = "rules"  # "rules" | "openai"
     org: str
-    # The whole conversation so far; the last `new_message_count` contact lines are the ones to answer (a burst
-    # that arrived while the previous turn ran is answered once, together).
+    # The whole conversation so far; the last `new_message_count` contact lines are the ones to answer
+    # (a burst that arrived while the previous turn ran is answered once, together).
     transcript: list[TranscriptLine]
     new_message_count: int = 1
     # Task attributes set by others, flattened with the `flex_` prefix (see workflows.rules.flex_context).
     flex_context: dict[str, str] = Field(default_factory=dict)
     # Consecutive earlier AI turns that could not answer (the rules backend escalates after N of them).
     unanswered_turns: int = 0
+    # Added with defaults (backward compatible): the rules backend escalates when this turn cannot answer
+    # either and the contact has then gone `max_unanswered_turns` turns without an answer; `contact_name`
+    # (WhatsApp profile name) only names the contact in the summary.
+    max_unanswered_turns: int = 3
+    contact_name: str | None = None
 
 
 class AiTurnResult(BaseModel):

@@ -1,0 +1,182 @@
+"""`rules`: the embedded, offline, deterministic AI backend.
+
+One turn answers the contact's newest messages (a burst is answered once, with one reply):
+1. an escalation intent in any new message (asks for a human, cancel, refund, complaint) → hand off;
+2. clearly negative sentiment (VADER compound ≤ `strong_negative_compound` over the new messages) → hand off;
+3. FAQ hits → one reply with each distinct answer (greetings/thanks dropped when a real question is answered);
+4. nothing matched → a fallback reply (`answered=False`), or a handoff once the contact has gone
+   `max_unanswered_turns` turns without an answer (this one included).
+Escalating turns still carry a short reply telling the contact a person will take over, in their language.
+Everything heavy (lingua models, VADER lexicon, compiled patterns) is built once, at construction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from activities.ai.backend import AiBackendError
+from activities.ai.intents import (
+    DEFAULT_RULES_PATH,
+    FaqEntry,
+    Match,
+    RulesData,
+    classify,
+    default_rules,
+    load_rules,
+)
+from activities.ai.language import detect_conversation, detector
+from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
+from activities.ai.sentiment import SentimentScorer, is_strongly_negative, label
+from activities.ai.summary import SummaryFacts, build_summary
+
+NEGATIVE_REASON = "customer is very upset"
+
+
+def unanswered_reason(turns: int) -> str:
+    return f"AI could not answer {turns} messages in a row"
+
+
+class RulesBackend:
+    def __init__(self, rules_path: Path | str | None = None) -> None:
+        if rules_path is None or Path(rules_path) == DEFAULT_RULES_PATH:
+            self.rules: RulesData = default_rules()
+        else:
+            self.rules = load_rules(rules_path)
+        self._faq: dict[str, FaqEntry] = {entry.id: entry for entry in self.rules.faq}
+        self._scorer = SentimentScorer(self.rules.lexicon)
+        detector()  # preload the language models now, not on the first customer's turn
+
+    async def turn(self, inp: AiTurnInput) -> AiTurnResult:
+        # Pure CPU work well under a millisecond: no thread hop needed.
+        return self.decide(inp)
+
+    def decide(self, inp: AiTurnInput) -> AiTurnResult:
+        settings = self.rules.settings
+        contact = [line for line in inp.transcript if line.speaker == "contact"]
+        if not contact:
+            raise AiBackendError("transcript has no contact message to answer")
+        if inp.new_message_count < 1:
+            raise AiBackendError(f"new_message_count must be at least 1, got {inp.new_message_count}")
+        split = max(len(contact) - inp.new_message_count, 0)
+        new_lines, earlier_lines = contact[split:], contact[:split]
+        new_texts = [line.text for line in new_lines]
+        matches = [classify(self.rules, text) for text in new_texts]
+
+        hint = next((m.language for m in reversed(matches) if m.language), None)
+        language = detect_conversation(
+            new_texts, (line.text for line in earlier_lines), hint, settings.default_language
+        )
+        compound = self._scorer.compound("\n".join(new_texts))
+        sentiment = label(compound, positive=settings.positive_compound, negative=settings.negative_compound)
+
+        reason: str | None = None
+        reply: str | None = None
+        answered = True
+        answered_now: list[str] = []
+        escalation = next((m for m in matches if m.kind == "escalation"), None)
+        if escalation is not None:
+            reason = self._reason(escalation)
+        elif is_strongly_negative(compound, settings.strong_negative_compound):
+            reason = NEGATIVE_REASON
+        else:
+            reply, answered_now = self._answers(matches, language, inp.flex_context)
+            if reply is None:
+                answered = False
+                if inp.unanswered_turns + 1 >= inp.max_unanswered_turns:
+                    reason = unanswered_reason(inp.unanswered_turns + 1)
+                else:
+                    reply = self.rules.reply("fallback", language)
+        if reason is not None:
+            reply = self.rules.reply("handoff", language)
+
+        summary = build_summary(
+            self._facts(inp, contact, new_lines, matches, answered_now, answered, language, sentiment, reason)
+        )
+        return AiTurnResult(
+            reply=reply,
+            escalate=reason is not None,
+            reason=reason,
+            summary=summary,
+            sentiment=sentiment,
+            language=language,
+            answered=answered,
+        )
+
+    def _reason(self, match: Match) -> str:
+        intent = next(i for i in self.rules.escalation if i.id == match.id)
+        return intent.reason
+
+    def _answers(
+        self, matches: list[Match], language: str, flex_context: dict[str, str]
+    ) -> tuple[str | None, list[str]]:
+        """One reply for the whole burst: each distinct FAQ answer once, in the order asked."""
+        default = self.rules.settings.default_language
+        chosen: list[FaqEntry] = []
+        for match in matches:
+            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            if entry is not None and entry not in chosen:
+                chosen.append(entry)
+        if any(not entry.smalltalk for entry in chosen):
+            chosen = [entry for entry in chosen if not entry.smalltalk]
+        texts, topics = [], []
+        for entry in chosen:
+            text = entry.answer(language, default, flex_context)
+            if text is not None:
+                texts.append(text)
+                topics.append(entry.topic)
+        return ("\n\n".join(texts) if texts else None), topics
+
+    def _facts(
+        self,
+        inp: AiTurnInput,
+        contact: list[TranscriptLine],
+        new_lines: list[TranscriptLine],
+        new_matches: list[Match],
+        answered_now: list[str],
+        answered_turn: bool,
+        language: str,
+        sentiment: str,
+        reason: str | None,
+    ) -> SummaryFacts:
+        asked: list[str] = []
+        answered: list[str] = []
+        unmatched = 0
+        new_ids = {id(line) for line in new_lines}
+        seen_ai_after = False
+        # Walk backwards so "an AI line came after this contact line" is known in one pass.
+        for line in reversed(inp.transcript):
+            if line.speaker == "ai":
+                seen_ai_after = True
+                continue
+            if line.speaker != "contact" or id(line) in new_ids:
+                continue
+            match = classify(self.rules, line.text)
+            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            if match.kind == "none":
+                unmatched += 1
+            elif entry is None or not entry.smalltalk:
+                asked.append(match.topic or "")
+                if entry is not None and seen_ai_after:
+                    answered.append(entry.topic)
+        asked.reverse()
+        answered.reverse()
+        for match in new_matches:
+            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            if match.kind == "none":
+                # Escalating on sentiment answers nothing but is not a failure to understand.
+                unmatched += 0 if answered_turn else 1
+            elif entry is None or not entry.smalltalk:
+                asked.append(match.topic or "")
+        answered.extend(answered_now)
+        return SummaryFacts(
+            who=inp.contact_name or inp.flex_context.get("flex_customer_name") or None,
+            language=language,
+            contact_messages=len(contact),
+            asked_topics=list(dict.fromkeys(asked)),
+            answered_topics=list(dict.fromkeys(answered)),
+            unmatched_messages=unmatched,
+            latest_message=new_lines[-1].text,
+            order_id=inp.flex_context.get("flex_order_id") or None,
+            sentiment=sentiment,
+            escalation_reason=reason,
+        )
