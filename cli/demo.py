@@ -1,0 +1,387 @@
+"""`demo`: a scripted conversation through the sandbox, checked step by step from the sandbox's side.
+
+Contact asks → AI answers; contact asks for a human → handoff (the six attributes as the task holds them);
+a rep accepts and replies → the contact receives it; the clock moves past 24 h → the rep's free-form reply is
+refused with a notice in Flex; the rep sends `/template order_update Ana 42` → the contact gets the template.
+Every wait has a timeout; the first step that does not happen ends the demo with its name (exit status 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from cli.connect import client_for
+from cli.errors import CliError
+from cli.run import RunInfo
+from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
+from config.orgs import OrgRegistry
+from config.settings import Settings
+from payload_encryption.converter import build_data_converter
+from workflows.ids import workflow_id
+
+HANDOFF_ATTRIBUTES = (
+    "handedOff",
+    "handoffReason",
+    "handoffSummary",
+    "handoffSentiment",
+    "handoffLanguage",
+    "handoffTimestamp",
+)
+TEMPLATE_COMMAND = "/template order_update Ana 42"
+T = TypeVar("T")
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, detail: str) -> None:
+        super().__init__(f"{step}: {detail}")
+        self.step = step
+        self.detail = detail
+
+
+class DemoResult(BaseModel):
+    workflow_id: str
+    workflow_url: str
+    contact: str
+    steps_passed: int
+
+
+class Demo:
+    def __init__(
+        self, info: RunInfo, console: Console, *, timeout: float = 45.0, contact: str | None = None
+    ) -> None:
+        if info.sandbox_url is None:
+            raise CliError(
+                "The demo plays the WhatsApp contact and the rep through the Twilio sandbox, "
+                "and this `run` uses real Twilio.",
+                "run `wa-flex-handoff demo` without WAFH_ORGS_FILE (it then starts a sandboxed run itself).",
+            )
+        self.info = info
+        self.sandbox = info.sandbox_url
+        self.console = console
+        self.timeout = timeout
+        # A fresh contact per run: the demo can be replayed against the same `run`.
+        self.contact = contact or f"+3460{secrets.randbelow(10**7):07d}"
+        self.http = httpx.Client(timeout=15)
+        self.settings = Settings(orgs_file=info.orgs_file)
+        orgs = OrgRegistry.load(info.orgs_file)
+        org = orgs.get(SANDBOX_ORG)
+        if org is None:
+            raise CliError(
+                f"The run's orgs file {info.orgs_file} has no org {SANDBOX_ORG!r}.", "restart `run`."
+            )
+        self.org = org
+        self.seed: SandboxSeedInfo = fetch_seed(self.sandbox)
+        self.business = self.seed.whatsapp_numbers[0]
+        self.workflow_id = workflow_id(SANDBOX_ORG, self.business, self.contact)
+        self.steps = 0
+        self._loop = asyncio.new_event_loop()
+        self._client: Client | None = None
+
+    # -- plumbing
+    # -----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.http.close()
+        self._loop.close()
+
+    def _temporal(self) -> Client:
+        if self._client is None:
+            keys = self.settings.codec_keys.get_secret_value() if self.settings.codec_keys else None
+            self._client = self._loop.run_until_complete(
+                Client.connect(
+                    self.info.temporal_address,
+                    namespace=self.info.namespace,
+                    data_converter=build_data_converter(keys),
+                )
+            )
+        return self._client
+
+    def state(self) -> dict[str, Any] | None:
+        """The workflow's `state` query, or None while it does not exist yet."""
+        handle = self._temporal().get_workflow_handle(self.workflow_id)
+        try:
+            result = self._loop.run_until_complete(handle.query("state"))
+        except Exception:
+            return None
+        if isinstance(result, BaseModel):
+            return result.model_dump(mode="json")
+        return result if isinstance(result, dict) else None
+
+    def transcript(self) -> list[dict[str, Any]]:
+        handle = self._temporal().get_workflow_handle(self.workflow_id)
+        try:
+            lines = self._loop.run_until_complete(handle.query("transcript"))
+        except Exception:
+            return []
+        return [ln.model_dump(mode="json") if isinstance(ln, BaseModel) else ln for ln in lines or []]
+
+    def _get(self, path: str) -> Any:
+        response = self.http.get(f"{self.sandbox}{path}")
+        response.raise_for_status()
+        return response.json()
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.post(f"{self.sandbox}{path}", json=body or {})
+        if response.status_code >= 400:
+            raise StepFailed("sandbox", f"POST {path} → HTTP {response.status_code}: {response.text[:300]}")
+        return response.json() if response.content else {}
+
+    def _wait(self, step: str, what: str, probe: Callable[[], T | None], timeout: float | None = None) -> T:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            value = probe()
+            if value is not None:
+                return value
+            if time.monotonic() > deadline:
+                state = self.state() or {}
+                detail = f"{what} did not happen within {timeout or self.timeout:.0f} s"
+                if state:
+                    detail += f" (workflow state {state.get('state')!r}"
+                    if state.get("last_error"):
+                        detail += f", last error {state.get('last_error')!r}"
+                    if state.get("notices"):
+                        detail += f", notices {state.get('notices')!r}"
+                    detail += ")"
+                raise StepFailed(step, detail)
+            time.sleep(0.25)
+
+    def _state_name(self) -> str:
+        return str((self.state() or {}).get("state", "?"))
+
+    def _say(self, who: str, text: str, note: str = "") -> None:
+        colour = {
+            "contact": "cyan",
+            "AI": "magenta",
+            "rep": "green",
+            "Flex": "yellow",
+            "sandbox": "blue",
+        }.get(who, "")
+        suffix = f"  [dim]{note}[/dim]" if note else ""
+        self.console.print(f"  [{colour}]{who:>7}[/{colour}] {text}{suffix}")
+
+    def _step(self, title: str) -> None:
+        self.steps += 1
+        self.console.print(f"\n[bold]{self.steps}. {title}[/bold]")
+
+    def _inbox(self) -> list[dict[str, Any]]:
+        return list(self._get(f"/_sandbox/contacts/{self.contact}/inbox").get("messages", []))
+
+    def _wait_inbox(
+        self, step: str, what: str, seen: int, match: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            for message in self._inbox()[seen:]:
+                if match(message) and message.get("status") not in ("failed", "undelivered"):
+                    return message
+            return None
+
+        return self._wait(step, what, probe)
+
+    def _wait_state(self, step: str, wanted: set[str]) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            st = self.state()
+            return st if st and st.get("state") in wanted else None
+
+        return self._wait(step, f"the workflow reaching state {' or '.join(sorted(wanted))}", probe)
+
+    def _contact_says(self, step: str, body: str) -> None:
+        result = self._post(
+            f"/_sandbox/contacts/{self.contact}/messages",
+            {"to": self.business, "body": body, "profile_name": "Ana"},
+        )
+        status = result.get("webhook_status")
+        if status is not None and not 200 <= int(status) < 300:
+            raise StepFailed(step, f"the service answered the inbound WhatsApp webhook with HTTP {status}")
+        self._say("contact", body)
+
+    def _find_reservation(self) -> tuple[str, dict[str, Any]] | None:
+        for rep in self.seed.reps:
+            data = self._get(f"/_sandbox/reps/{rep.name}/reservations?status=pending")
+            for res in data.get("reservations", []):
+                attrs = res.get("task_attributes") or {}
+                if isinstance(attrs, str):
+                    attrs = json.loads(attrs or "{}")
+                if (attrs.get("waHandoff") or {}).get("workflowId") == self.workflow_id:
+                    return rep.name, {**res, "task_attributes": attrs}
+        return None
+
+    def _conversation_messages(self, conversation_sid: str) -> list[dict[str, Any]]:
+        return list(self._get(f"/_sandbox/conversations/{conversation_sid}/messages").get("messages", []))
+
+    # -- the script
+    # ---------------------------------------------------------------------------------------------
+    def play(self) -> DemoResult:
+        c = self.console
+        c.print(
+            f"[bold]Demo conversation[/bold] contact {self.contact} → business {self.business} "
+            f"(org {SANDBOX_ORG})"
+        )
+
+        step = "contact asks a question, AI answers"
+        self._step(step)
+        seen = len(self._inbox())
+        self._contact_says(step, "Hi! What are your opening hours?")
+        answer = self._wait_inbox(
+            step, "an AI answer reaching the contact", seen, lambda m: bool(m.get("body"))
+        )
+        self._say("AI", str(answer.get("body")), f"state: {self._state_name()}")
+        seen = len(self._inbox())
+
+        step = "contact asks for a human, handoff"
+        self._step(step)
+        self._contact_says(step, "I want to talk to a human agent, please.")
+        rep_name, reservation = self._wait(step, "a reservation for a rep", self._find_reservation)
+        task_sid = str(reservation["task_sid"])
+        client = client_for(self.org)
+        task = client.taskrouter.v1.workspaces(self.org.config.workspace_sid).tasks(task_sid).fetch()
+        attrs = json.loads(task.attributes or "{}")
+        missing = [a for a in HANDOFF_ATTRIBUTES if a not in attrs]
+        if missing or attrs.get("handedOff") is not True:
+            raise StepFailed(
+                step, f"task {task_sid} lacks the handoff attributes {missing or ['handedOff=true']}"
+            )
+        table = Table(
+            title=f"Task {task_sid} (queue {task.task_queue_friendly_name}, {task.assignment_status})"
+        )
+        table.add_column("attribute")
+        table.add_column("value", overflow="fold")
+        for name in HANDOFF_ATTRIBUTES:
+            table.add_row(name, json.dumps(attrs[name]) if not isinstance(attrs[name], str) else attrs[name])
+        c.print(table)
+        self._say(
+            "Flex",
+            f"reservation {reservation['reservation_sid']} offered to {rep_name}",
+            f"state: {self._state_name()}",
+        )
+
+        step = "rep accepts and replies, contact receives it"
+        self._step(step)
+        self._post(f"/_sandbox/reps/{rep_name}/reservations/{reservation['reservation_sid']}/accept")
+        state = self._wait_state(step, {"with_rep"})
+        conversation_sid = str(reservation.get("conversation_sid") or state.get("conversation_sid") or "")
+        if not conversation_sid:
+            raise StepFailed(step, "neither the reservation nor the workflow names the Flex conversation")
+        self._say("Flex", f"{rep_name} accepted", "state: with_rep")
+        reply = "Hi Ana, this is Alice. I can help you with that."
+        self._post(
+            f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": reply}
+        )
+        self._say("rep", reply)
+        got = self._wait_inbox(
+            step, "the rep's reply reaching the contact", seen, lambda m: m.get("body") == reply
+        )
+        self._say("contact", f"received: {got.get('body')}", f"status {got.get('status')}")
+        seen = len(self._inbox())
+
+        step = "25 hours later, a free-form reply is refused with a notice in Flex"
+        self._step(step)
+        self._post("/_sandbox/clock/advance", {"seconds": 25 * 3600})
+        self._say("sandbox", "clock moved 25 h forward: the 24-hour WhatsApp window is closed")
+        before = len(self._conversation_messages(conversation_sid))
+        late = "Are you still there? Your order is on its way."
+        self._post(
+            f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": late}
+        )
+        self._say("rep", late)
+        rep_identity = next((r.identity for r in self.seed.reps if r.name == rep_name), rep_name)
+
+        def notice() -> dict[str, Any] | None:
+            for message in self._conversation_messages(conversation_sid)[before:]:
+                author = str(message.get("author") or "")
+                if (
+                    message.get("body") != late
+                    and author != rep_identity
+                    and not author.startswith("whatsapp:")
+                ):
+                    return message
+            return None
+
+        posted = self._wait(step, "a notice in the Flex conversation", notice)
+        delivered = [
+            m
+            for m in self._inbox()[seen:]
+            if m.get("body") == late and m.get("status") not in ("failed", "undelivered")
+        ]
+        if delivered:
+            raise StepFailed(step, "the free-form reply reached the contact although the window was closed")
+        self._say("Flex", str(posted.get("body")), "notice, not sent to WhatsApp")
+
+        step = "rep sends a template, contact receives it"
+        self._step(step)
+        template_sid = self.seed.templates.get("order_update")
+        if not template_sid:
+            raise StepFailed(step, "the sandbox seed has no order_update template")
+        self._post(
+            f"/_sandbox/reps/{rep_name}/messages",
+            {"conversation_sid": conversation_sid, "body": TEMPLATE_COMMAND},
+        )
+        self._say("rep", TEMPLATE_COMMAND)
+        got = self._wait_inbox(
+            step,
+            "the order_update template reaching the contact",
+            seen,
+            lambda m: m.get("content_sid") == template_sid,
+        )
+        self._say(
+            "contact", f"received: {got.get('rendered_body') or got.get('body')}", f"template {template_sid}"
+        )
+
+        # Not part of the checked script: the rep wraps up so the next demo finds them free.
+        try:
+            self._post(f"/_sandbox/reps/{rep_name}/tasks/{task_sid}/complete")
+            self._wait(
+                "wrap-up",
+                "the session ending",
+                lambda: self.state() if self._state_name() != "with_rep" else None,
+                15,
+            )
+        except StepFailed as exc:
+            c.print(f"[yellow]note:[/yellow] wrap-up: {exc.detail}")
+
+        self._print_transcript()
+        url = self.info.workflow_url(self.workflow_id)
+        c.print(
+            f"\n[bold green]Demo passed[/bold green] ({self.steps} steps). "
+            f"Workflow in the Temporal UI:\n{url}"
+        )
+        return DemoResult(
+            workflow_id=self.workflow_id, workflow_url=url, contact=self.contact, steps_passed=self.steps
+        )
+
+    def _print_transcript(self) -> None:
+        lines = self.transcript()
+        if not lines:
+            return
+        table = Table(title=f"Transcript of {self.workflow_id} (state {self._state_name()})")
+        table.add_column("at")
+        table.add_column("who")
+        table.add_column("text", overflow="fold")
+        for line in lines:
+            table.add_row(
+                str(line.get("at", ""))[11:19], str(line.get("speaker", "")), str(line.get("text", ""))
+            )
+        self.console.print(table)
+
+
+def run_demo(info: RunInfo, console: Console, *, timeout: float = 45.0) -> DemoResult:
+    demo = Demo(info, console, timeout=timeout)
+    try:
+        return demo.play()
+    except StepFailed as exc:
+        url = info.workflow_url(demo.workflow_id)
+        raise CliError(
+            f"Demo step “{exc.step}” did not happen: {exc.detail}.",
+            f"look at the workflow in the Temporal UI ({url}) and the logs of `run`.",
+        ) from None
+    finally:
+        demo.close()

@@ -1,0 +1,13 @@
+"""The one error type the CLI shows to people: a sentence saying what is wrong, and the fix."""
+
+from __future__ import annotations
+
+
+class CliError(Exception):
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} Fix: {self.fix}" if self.fix else self.message

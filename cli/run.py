@@ -1,0 +1,404 @@
+"""`run`: the whole service on one machine — Temporal dev server, Twilio sandbox (unless real Twilio is
+configured),
+worker and API — each a child process, started in dependency order with readiness checks, stopped in reverse.
+
+The running set-up is described in `{data_dir}/run.json` so that `demo` (and people) can find it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from pydantic import BaseModel
+from rich.console import Console
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from cli.errors import CliError
+from cli.net import free_port, http_ok, port_in_use, wait_until
+from cli.procs import ManagedProcess
+from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, register_sender, write_sandbox_orgs
+from cli.temporal_binaries import temporal_cli_path
+from config.orgs import ConfigError, OrgRegistry
+from config.settings import Settings
+from workflows.search_attributes import ALL_KEYS, cli_flags
+
+RUN_FILE = "run.json"
+NAMESPACE = "default"
+
+
+class RunOptions(BaseModel):
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    api_port: int = 8000
+    sandbox_port: int = 8400
+    free_ports: bool = False  # pick free ports instead of the defaults (tests, several runs side by side)
+    start_timeout: float = 90.0
+
+
+class RunInfo(BaseModel):
+    """What `run` started and where; written to `{data_dir}/run.json`."""
+
+    pid: int
+    started_at: datetime
+    api_url: str
+    temporal_address: str
+    namespace: str
+    ui_url: str
+    sandbox_url: str | None
+    orgs_file: str
+    orgs: list[str]
+    task_queue: str
+    admin_token_file: str | None = None
+
+    def workflow_url(self, workflow_id: str) -> str:
+        return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
+
+
+def read_run_info(data_dir: Path) -> RunInfo | None:
+    path = data_dir / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        return RunInfo.model_validate_json(path.read_text())
+    except ValueError:
+        return None
+
+
+def real_twilio_orgs(settings: Settings) -> OrgRegistry | None:
+    """The configured orgs when the orgs file names a real Twilio org; None means: use the sandbox."""
+    path = Path(settings.orgs_file)
+    if not path.is_file():
+        if "WAFH_ORGS_FILE" in os.environ:
+            raise CliError(
+                f"WAFH_ORGS_FILE points to {path}, which does not exist.", "fix the path or unset it."
+            )
+        return None
+    try:
+        registry = OrgRegistry.load(path)
+    except ConfigError as exc:
+        raise CliError(
+            f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml)."
+        ) from None
+    real = [n for n in registry.names() if not (o := registry.get(n)) or not o.config.twilio_sandbox_url]
+    return registry if real else None
+
+
+class RunSession:
+    """Starts and stops the processes of `run`. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, options: RunOptions, console: Console, settings: Settings | None = None) -> None:
+        self.options = options
+        self.console = console
+        self.settings = settings or Settings()
+        self.procs: list[ManagedProcess] = []
+        self.info: RunInfo | None = None
+        self.data_dir = options.data_dir.resolve()
+        self.log_dir = self.data_dir / "logs"
+        self._ports: dict[str, int] = {}
+
+    # -- ports
+    # ------------------------------------------------------------------------------------------------
+    def _port(self, name: str, default: int) -> int:
+        if name not in self._ports:
+            port = free_port(self.options.host) if self.options.free_ports else default
+            if port_in_use(port, self.options.host):
+                flag = f"--{name.replace('_', '-')}-port"
+                raise CliError(
+                    f"Port {port} ({name}) is already in use, probably by another `run`.",
+                    f"stop it, or pass {flag} N (or --free-ports).",
+                )
+            self._ports[name] = port
+        return self._ports[name]
+
+    # -- start
+    # ------------------------------------------------------------------------------------------------
+    def start(self) -> RunInfo:
+        existing = read_run_info(self.data_dir)
+        if existing and _pid_alive(existing.pid) and existing.pid != os.getpid():
+            raise CliError(
+                f"Another `run` (pid {existing.pid}) already uses {self.data_dir}.",
+                "stop it with Ctrl-C, or pass --data-dir for a second one.",
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(quiet=True)
+            raise
+
+    def _start(self) -> RunInfo:
+        o = self.options
+        started = time.monotonic()
+        real = real_twilio_orgs(self.settings)
+        temporal_port = self._port("temporal", o.temporal_port)
+        ui_port = self._port("ui", o.ui_port)
+        api_port = self._port("api", o.api_port)
+        sandbox_port = None if real else self._port("sandbox", o.sandbox_port)
+        api_url = f"http://{o.host}:{api_port}"
+        ui_url = f"http://{o.host}:{ui_port}"
+        temporal_address = f"{o.host}:{temporal_port}"
+        sandbox_url = f"http://{o.host}:{sandbox_port}" if sandbox_port else None
+
+        admin_token = self.settings.admin_token.get_secret_value() if self.settings.admin_token else None
+        admin_token_file: Path | None = None
+        if admin_token is None:
+            admin_token = secrets.token_urlsafe(24)
+            admin_token_file = self._write_secret("admin_token", admin_token)
+
+        temporal_argv = [
+            temporal_cli_path(),
+            "server",
+            "start-dev",
+            "--ip",
+            o.host,
+            "--port",
+            str(temporal_port),
+            "--ui-port",
+            str(ui_port),
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--log-level",
+            "error",
+            *cli_flags(),
+        ]
+        if self.settings.codec_keys:
+            # The UI decodes encrypted payloads through the API (the operator's browser sends the admin
+            # token).
+            temporal_argv += ["--ui-codec-endpoint", f"{api_url}/codec"]
+        temporal = self._spawn("temporal", temporal_argv, os.environ)
+        sandbox = None
+        if sandbox_url:
+            sandbox = self._spawn(
+                "sandbox",
+                [sys.executable, "-m", "twilio_sandbox", "--host", o.host, "--port", str(sandbox_port)],
+                os.environ,
+            )
+
+        with self.console.status("Starting the Temporal dev server…"):
+            wait_until(
+                "The Temporal dev server",
+                lambda: _temporal_ready(temporal_address),
+                o.start_timeout,
+                alive=temporal.exit_reason,
+                fix=f"see {temporal.log_path}.",
+            )
+        self._ok(f"Temporal dev server on {temporal_address} (UI {ui_url}), search attributes registered")
+
+        if real is not None:
+            orgs_file = Path(self.settings.orgs_file).resolve()
+            orgs = real
+            self._ok(f"Real Twilio: orgs {', '.join(orgs.names())} from {orgs_file} (no sandbox)")
+        else:
+            assert sandbox is not None and sandbox_url is not None
+            with self.console.status("Starting the Twilio sandbox…"):
+                wait_until(
+                    "The Twilio sandbox",
+                    lambda: http_ok(f"{sandbox_url}/_sandbox/seed"),
+                    o.start_timeout,
+                    alive=sandbox.exit_reason,
+                    fix=f"see {sandbox.log_path}.",
+                )
+            seed = fetch_seed(sandbox_url)
+            orgs_file = write_sandbox_orgs(
+                seed, self.data_dir, public_base_url=api_url, sandbox_url=sandbox_url
+            )
+            for number in seed.whatsapp_numbers:
+                register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
+            orgs = OrgRegistry.load(orgs_file)
+            self._ok(f"Twilio sandbox on {sandbox_url}, org {SANDBOX_ORG!r} written to {orgs_file}")
+            self._connect_sandbox(orgs)
+
+        env = dict(os.environ)
+        env.update(
+            {
+                "TEMPORAL_ADDRESS": temporal_address,
+                "TEMPORAL_NAMESPACE": NAMESPACE,
+                "WAFH_ORGS_FILE": str(orgs_file),
+                "WAFH_TEMPORAL_UI_URL": ui_url,
+                "WAFH_ADMIN_TOKEN": admin_token,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        # A dev server has no TLS and no API key: do not let a Cloud profile in the environment leak in.
+        for key in ("TEMPORAL_API_KEY", "TEMPORAL_TLS", "TEMPORAL_PROFILE"):
+            env.pop(key, None)
+        worker = self._spawn("worker", [sys.executable, "-m", "worker"], env)
+        api = self._spawn(
+            "api", [sys.executable, "-m", "cli.main", "api", "--host", o.host, "--port", str(api_port)], env
+        )
+        with self.console.status("Starting the worker and the API…"):
+            wait_until(
+                "The worker",
+                lambda: _worker_polling(temporal_address, self.settings.task_queue),
+                o.start_timeout,
+                alive=worker.exit_reason,
+                fix=f"see {worker.log_path}.",
+            )
+            self._ok(f"Worker polling task queue {self.settings.task_queue!r}")
+            wait_until(
+                "The API",
+                lambda: http_ok(f"{api_url}/readyz"),
+                o.start_timeout,
+                alive=api.exit_reason,
+                fix=f"see {api.log_path}.",
+            )
+        self._ok(f"API on {api_url} (docs {api_url}/docs)")
+
+        self.info = RunInfo(
+            pid=os.getpid(),
+            started_at=datetime.now(UTC),
+            api_url=api_url,
+            temporal_address=temporal_address,
+            namespace=NAMESPACE,
+            ui_url=ui_url,
+            sandbox_url=sandbox_url,
+            orgs_file=str(orgs_file),
+            orgs=orgs.names(),
+            task_queue=self.settings.task_queue,
+            admin_token_file=str(admin_token_file) if admin_token_file else None,
+        )
+        (self.data_dir / RUN_FILE).write_text(self.info.model_dump_json(indent=2))
+        self.console.print(
+            f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]"
+        )
+        return self.info
+
+    def _connect_sandbox(self, orgs: OrgRegistry) -> None:
+        from cli.connect import check_org
+
+        org = orgs.get(SANDBOX_ORG)
+        assert org is not None
+        with self.console.status("Connecting the sandbox workspace (AI worker, event callback)…"):
+            report = check_org(org, apply=True)
+        if not report.ok:
+            bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
+            raise CliError(
+                f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`."
+            )
+        changed = ", ".join(f.check for f in report.changes) or "nothing to change"
+        self._ok(f"connect --org {SANDBOX_ORG}: {changed}")
+
+    def _write_secret(self, name: str, value: str) -> Path:
+        secrets_dir = self.data_dir / "secrets"
+        secrets_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(secrets_dir, 0o700)
+        path = secrets_dir / name
+        path.write_text(value)
+        os.chmod(path, 0o600)
+        return path
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | os._Environ[str]) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.log_dir / f"{name}.log", env)
+        proc.start()
+        self.procs.append(proc)
+        return proc
+
+    def _ok(self, text: str) -> None:
+        self.console.print(f"[green]✓[/green] {text}")
+
+    # -- running
+    # ----------------------------------------------------------------------------------------------
+    def first_exit(self) -> str | None:
+        for proc in self.procs:
+            reason = proc.exit_reason()
+            if reason:
+                return reason
+        return None
+
+    def wait(self, stop_requested: Callable[[], bool]) -> str | None:
+        """Block until a stop is requested (None) or a child dies (its exit reason)."""
+        while not stop_requested():
+            reason = self.first_exit()
+            if reason:
+                return reason
+            time.sleep(0.3)
+        return None
+
+    # -- stop
+    # -------------------------------------------------------------------------------------------------
+    def stop(self, quiet: bool = False) -> None:
+        """Stop children in reverse start order: API and worker drain first, Temporal last."""
+        for proc in reversed(self.procs):
+            if proc.proc is None:
+                continue
+            running = proc.proc.poll() is None
+            code = proc.stop()
+            if running and not quiet:
+                self.console.print(f"[dim]stopped {proc.name} (exit {code})[/dim]")
+        self.procs.clear()
+        run_file = self.data_dir / RUN_FILE
+        info = read_run_info(self.data_dir)
+        if info is not None and info.pid == os.getpid():
+            run_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> RunSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _temporal_ready(address: str) -> bool:
+    """The frontend answers and our search attributes are registered."""
+
+    async def check() -> bool:
+        try:
+            client = await Client.connect(address, namespace=NAMESPACE)
+            resp = await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=NAMESPACE)
+            )
+        except Exception:
+            return False
+        return all(k.name in resp.custom_attributes for k in ALL_KEYS)
+
+    return asyncio.run(check())
+
+
+def _worker_polling(address: str, task_queue: str) -> bool:
+    async def check() -> bool:
+        try:
+            client = await Client.connect(address, namespace=NAMESPACE)
+            resp = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=NAMESPACE,
+                    task_queue=TaskQueue(name=task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                )
+            )
+        except Exception:
+            return False
+        return len(resp.pollers) > 0
+
+    return asyncio.run(check())
+
+
+def api_alive(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,182 @@
+"""The Temporal worker: the conversation workflow plus every activity, on the service's task queue.
+
+Run it with `python worker.py` or `wa-flex-handoff worker`. The connection comes from `temporalio.envconfig`
+(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and the config
+file), so a local dev server, a self-hosted cluster and Temporal Cloud all work unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from config.orgs import OrgRegistry
+from config.settings import Settings
+from payload_encryption.converter import build_data_converter
+from workflows.search_attributes import ALL_KEYS, CLI_TYPES
+
+log = logging.getLogger("wa_flex_handoff.worker")
+
+# Activities in flight get this long to finish after SIGTERM before they are cancelled (they are idempotent
+# and
+# retried elsewhere, so a short grace is enough and keeps rolling deploys quick).
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
+class StartupError(Exception):
+    """The worker cannot start; the message is one sentence plus the fix."""
+
+
+def client_connect_config() -> dict[str, Any]:
+    """Connection options from TEMPORAL_* variables and the Temporal config file (profiles, TLS, API key)."""
+    return dict(ClientConfig.load_client_connect_config())
+
+
+def build_runtime(metrics_port: int | None, metrics_host: str = "0.0.0.0") -> Runtime | None:
+    """A runtime exporting SDK metrics (task latencies, slots, failures) to Prometheus; None = default."""
+    if metrics_port is None:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{metrics_host}:{metrics_port}"))
+    )
+
+
+async def connect_client(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """Connect with envconfig options and the shared (optionally encrypting) data converter."""
+    options = client_connect_config()
+    options.setdefault("target_host", "localhost:7233")
+    codec_keys = settings.codec_keys.get_secret_value() if settings.codec_keys else None
+    target = options["target_host"]
+    try:
+        return await Client.connect(
+            **options, data_converter=build_data_converter(codec_keys), runtime=runtime
+        )
+    except RuntimeError as exc:  # the core SDK raises RuntimeError for connection failures
+        raise StartupError(
+            f"Cannot reach Temporal at {target} ({exc}). "
+            "Fix: start it (`wa-flex-handoff run` starts a dev server) "
+            "or set TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE."
+        ) from None
+
+
+async def check_search_attributes(client: Client) -> None:
+    """Fail fast when the namespace lacks our search attributes (every workflow task would fail later)."""
+    try:
+        response = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except RPCError as exc:
+        # Temporal Cloud API keys may not be allowed to list them; the UI/tcld are the place to check there.
+        if exc.status in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED):
+            log.warning("cannot list search attributes (%s); assuming they are registered", exc.status.name)
+            return
+        raise
+    registered = dict(response.custom_attributes)
+    missing = [k.name for k in ALL_KEYS if registered.get(k.name) != k.indexed_value_type]
+    if missing:
+        wrong = [n for n in missing if n in registered]
+        flags = " ".join(f"--name {n} --type {CLI_TYPES[n]}" for n in missing)
+        detail = f" ({', '.join(wrong)} registered with another type)" if wrong else ""
+        raise StartupError(
+            f"Namespace {client.namespace!r} is missing the search attributes {', '.join(missing)}{detail}. "
+            f"Fix: `temporal operator search-attribute create --namespace {client.namespace} {flags}` "
+            "(docker-compose's temporal-admin-tools job and `wa-flex-handoff run` do this for you)."
+        )
+
+
+def build_worker(
+    client: Client, settings: Settings, orgs: OrgRegistry, executor: ThreadPoolExecutor
+) -> Worker:
+    # Imported here so `worker.py --help`-style failures (bad config) are reported before the heavy imports.
+    from activities.registry import build_activities
+    from workflows.conversation import ConversationWorkflow
+
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ConversationWorkflow],
+        activities=build_activities(orgs, settings),
+        # The twilio client is blocking: sync activities run here, and the slot count matches the pool so an
+        # activity never waits for a thread while its start-to-close timeout runs.
+        activity_executor=executor,
+        max_concurrent_activities=settings.activity_threads,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(
+    client: Client,
+    settings: Settings,
+    orgs: OrgRegistry,
+    stop_event: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Poll until `stop_event` is set, then shut down gracefully (in-flight work gets GRACEFUL_SHUTDOWN)."""
+    await check_search_attributes(client)
+    with ThreadPoolExecutor(max_workers=settings.activity_threads, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, settings, orgs, executor)
+        async with worker:
+            log.info(
+                "worker polling task queue %r on namespace %r (orgs: %s)",
+                settings.task_queue,
+                client.namespace,
+                ", ".join(orgs.names()),
+            )
+            if ready is not None:
+                ready.set()
+            await stop_event.wait()
+            log.info("stopping: finishing in-flight tasks")
+    log.info("worker stopped")
+
+
+def install_stop_signals(stop_event: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+
+
+async def main_async(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    orgs = OrgRegistry.load(settings.orgs_file)
+    client = await connect_client(settings, runtime=build_runtime(settings.metrics_port))
+    stop_event = asyncio.Event()
+    install_stop_signals(stop_event)
+    await run_worker(client, settings, orgs, stop_event)
+
+
+def main() -> int:
+    from config.orgs import ConfigError
+    from payload_encryption.keys import KeyRingError
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(main_async(settings))
+    except (StartupError, ConfigError, KeyRingError) as exc:
+        hint = (
+            "" if isinstance(exc, StartupError) else " Fix: correct it in the orgs file or the environment."
+        )
+        print(f"worker: {exc}{hint}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
