@@ -1,0 +1,1 @@
+"""The FastAPI app: Twilio webhooks (signed), the admin API and the Temporal UI codec endpoint."""

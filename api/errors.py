@@ -1,0 +1,65 @@
+"""Errors that become JSON answers: `{"detail": reason, "field": name?}`.
+
+A reason never quotes the value at fault (it may be a phone number or a message body).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.logs import log_event
+
+
+class ApiError(Exception):
+    """An answer other than success, with the HTTP status and a reason for the caller."""
+
+    def __init__(
+        self, status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+        self.headers = headers
+
+
+def bad_field(field: str, problem: str) -> ApiError:
+    """422 naming the form field at fault."""
+    return ApiError(422, f"{field}: {problem}", field=field)
+
+
+def wrong_org(what: str) -> ApiError:
+    return ApiError(403, f"routed to the wrong org: {what}")
+
+
+class TemporalUnavailable(ApiError):
+    """Temporal could not record the event: 503 so Twilio retries (never 2xx for an unrecorded event)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(503, f"Temporal unavailable, retry later ({reason})", headers={"Retry-After": "5"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        body: dict[str, str] = {"detail": exc.detail}
+        if exc.field:
+            body["field"] = exc.field
+        if exc.status >= 500 or exc.status in (401, 403):
+            log_event(
+                "request.refused",
+                logging.WARNING,
+                status=exc.status,
+                path=_safe_path(request),
+                reason=exc.detail,
+            )
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+def _safe_path(request: Request) -> str:
+    # Paths carry org names, keys (hashes) and workflow ids only: no PII.
+    return request.url.path[:200]

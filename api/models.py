@@ -1,0 +1,69 @@
+"""Request and response models of the admin API (the webhooks take Twilio's form fields, see api/parse.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ConversationStateName = Literal["ai", "handoff_requested", "queued", "with_rep", "closed"]
+
+
+class ConversationSummary(BaseModel):
+    workflow_id: str
+    org: str
+    key: str
+    status: str = Field(description="Temporal execution status: RUNNING, COMPLETED, …")
+    state: str | None = Field(default=None, description="ConversationState search attribute")
+    stuck: bool = False
+    handoff_requested_at: datetime | None = None
+    window_expires_at: datetime | None = None
+    flex_task_sid: str | None = None
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class ConversationPage(BaseModel):
+    conversations: list[ConversationSummary]
+    next_page_token: str | None = Field(default=None, description="Pass as page_token for the next page")
+
+
+class ConversationDetail(BaseModel):
+    workflow_id: str
+    org: str
+    key: str
+    status: str
+    state: dict[str, Any] = Field(description="The workflow's `state` query (ConversationView)")
+    transcript: list[dict[str, Any]] = Field(description="The workflow's `transcript` query")
+
+
+class HandoffBody(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: str = Field(default="handoff requested by an operator", min_length=1, max_length=500)
+    summary: str | None = Field(default=None, max_length=4000)
+
+
+class TemplateBody(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    template_name: str = Field(min_length=1, max_length=100)
+    variables: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SignalAccepted(BaseModel):
+    workflow_id: str
+    request_id: str
+    signal: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    temporal: bool
+    orgs: int
+    detail: str | None = None

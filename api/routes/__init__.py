@@ -1,0 +1,1 @@
+"""One router per file (fastapi/full-stack-fastapi-template layout)."""

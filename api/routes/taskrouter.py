@@ -1,0 +1,34 @@
+"""`POST /webhooks/{org}/taskrouter`: workspace events, routed by the task's `waHandoff.workflowId`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response
+
+from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
+from api.parse import Ignored, parse_taskrouter_event
+from api.responses import ignored, recorded
+from api.signalling import signal_existing
+from api.temporal import WorkflowNotFound
+from workflows.signals import SIGNAL_TASKROUTER_EVENT
+
+router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"])
+
+
+@router.post("/taskrouter", status_code=204, summary="TaskRouter workspace event callback")
+async def taskrouter_event(
+    org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep
+) -> Response:
+    routed = parse_taskrouter_event(fields, org, now)
+    if isinstance(routed, Ignored):
+        return ignored(org.name, "taskrouter", routed.reason)
+    try:
+        await signal_existing(
+            client, org, routed.workflow_id, SIGNAL_TASKROUTER_EVENT, routed.event, routed.event.event_sid
+        )
+    except WorkflowNotFound:
+        return ignored(
+            org.name, "taskrouter", f"conversation {routed.workflow_id} is not running", logging.WARNING
+        )
+    return recorded()

@@ -1,0 +1,68 @@
+"""A parsed webhook → a signal to an existing workflow, or signal-with-start for contact messages."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from api.logs import log_event, mask_number
+from api.temporal import WEBHOOK_DEADLINE, call
+from config.orgs import Org
+from config.settings import Settings
+from workflows.ids import conversation_key, workflow_id_for_key
+from workflows.search_attributes import ORG_ID
+from workflows.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
+
+
+async def signal_with_start(client: Client, settings: Settings, org: Org, message: ContactMessage) -> str:
+    """Start the conversation workflow if none is running (a closed one restarts), then signal the message."""
+    key = conversation_key(org.name, message.business_number, message.contact_number)
+    workflow_id = workflow_id_for_key(org.name, key)
+    start = ConversationStart(
+        org=org.name,
+        key=key,
+        business_number=message.business_number,
+        contact_number=message.contact_number,
+        policy=org.policy(),
+    )
+    await call(
+        client.start_workflow(
+            WORKFLOW_NAME,
+            start,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            # A conversation closed when idle starts again on the next message; a running one gets the signal.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=SIGNAL_CONTACT_MESSAGE,
+            start_signal_args=[message],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(ORG_ID, org.name)]),
+            static_summary=f"WhatsApp conversation ({org.name})",
+            rpc_timeout=WEBHOOK_DEADLINE,
+        )
+    )
+    log_event(
+        "webhook.signalled",
+        org=org.name,
+        workflow_id=workflow_id,
+        signal=SIGNAL_CONTACT_MESSAGE,
+        sid=message.message_sid,
+        contact=mask_number(message.contact_number),
+        media=len(message.media),
+    )
+    return workflow_id
+
+
+async def signal_existing(
+    client: Client, org: Org, workflow_id: str, signal: str, payload: BaseModel, sid: str
+) -> None:
+    """Signal a running workflow; raises `WorkflowNotFound` if it has finished or never existed."""
+    handle = client.get_workflow_handle(workflow_id)
+    await call(handle.signal(signal, payload, rpc_timeout=WEBHOOK_DEADLINE))
+    log_event("webhook.signalled", org=org.name, workflow_id=workflow_id, signal=signal, sid=sid)

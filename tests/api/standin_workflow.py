@@ -1,0 +1,64 @@
+"""A stand-in registered as "ConversationWorkflow": records its input and every signal, so the API tests do
+not depend on the real workflow. Signal `test_set_attributes` upserts search attributes (admin list tests);
+signal `test_finish` completes it (an idle-closed conversation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.search_attributes import CONVERSATION_STATE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
+    from workflows.signals import QUERY_STATE, QUERY_TRANSCRIPT, WORKFLOW_NAME
+
+QUERY_RECORDED = "test_recorded"
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class StandInConversation:
+    def __init__(self) -> None:
+        self.start: dict[str, Any] | None = None
+        self.signals: list[dict[str, Any]] = []
+        self.finished = False
+
+    @workflow.run
+    async def run(self, start: dict[str, Any]) -> int:
+        self.start = start
+        await workflow.wait_condition(lambda: self.finished)
+        return len(self.signals)
+
+    @workflow.signal(dynamic=True)
+    def record(self, name: str, args: Sequence[RawValue]) -> None:
+        payload = workflow.payload_converter().from_payload(args[0].payload) if args else None
+        if name == "test_finish":
+            self.finished = True
+            return
+        if name == "test_set_attributes":
+            assert isinstance(payload, dict)
+            updates: list[SearchAttributeUpdate[Any]] = [
+                CONVERSATION_STATE.value_set(payload["state"]),
+                HANDOFF_STUCK.value_set(payload["stuck"]),
+            ]
+            if payload.get("handoff_requested_at"):
+                updates.append(
+                    HANDOFF_REQUESTED_AT.value_set(datetime.fromisoformat(payload["handoff_requested_at"]))
+                )
+            workflow.upsert_search_attributes(updates)
+            return
+        self.signals.append({"name": name, "payload": payload})
+
+    @workflow.query(name=QUERY_STATE)
+    def state(self) -> dict[str, Any]:
+        return {"state": "ai", "signals": len(self.signals)}
+
+    @workflow.query(name=QUERY_TRANSCRIPT)
+    def transcript(self) -> list[dict[str, Any]]:
+        return [{"kind": s["name"]} for s in self.signals]
+
+    @workflow.query(name=QUERY_RECORDED)
+    def recorded(self) -> dict[str, Any]:
+        return {"start": self.start, "signals": self.signals}
