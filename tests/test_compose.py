@@ -1,0 +1,136 @@
+"""docker-compose.yml and the Dockerfile: valid against the Compose specification, pinned, and wired to the code.
+
+No Docker engine runs here, so this is what keeps the production shape honest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from config.settings import Settings
+from workflows.search_attributes import ALL_KEYS, CLI_TYPES
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED_SERVICES = {"postgresql", "temporal", "temporal-admin-tools", "temporal-ui", "api", "worker", "sandbox"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def compose_schema() -> dict[str, Any]:
+    # The Compose specification schema, as vendored by check-jsonschema (a dev dependency).
+    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    return dict(json.loads(text))
+
+
+def test_compose_file_is_valid_against_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = compose_schema()
+    validator_cls = jsonschema.validators.validator_for(schema)
+    errors = sorted(validator_cls(schema).iter_errors(compose), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_schema_check_catches_a_broken_file(compose: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["api"]["depends_on"] = {"temporal": {"condition": "whenever"}}
+    schema = compose_schema()
+    assert list(jsonschema.validators.validator_for(schema)(schema).iter_errors(broken))
+
+
+def test_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == EXPECTED_SERVICES
+    assert compose["services"]["sandbox"].get("profiles") == ["sandbox"]
+    assert "profiles" not in compose["services"]["worker"]
+
+
+def _images(compose: dict[str, Any]) -> dict[str, str]:
+    return {name: svc["image"] for name, svc in compose["services"].items() if "image" in svc}
+
+
+def test_every_image_tag_is_pinned(compose: dict[str, Any]) -> None:
+    images = _images(compose)
+    assert set(images) == EXPECTED_SERVICES
+    for name, image in images.items():
+        repo, _, tag = image.rpartition(":")
+        assert repo and tag, f"{name}: {image} has no tag"
+        assert tag != "latest" and "$" not in tag, f"{name}: {image} is not pinned"
+        assert re.match(r"^\d+\.\d+(\.\d+)?", tag), f"{name}: {image} tag is not a version"
+
+
+def test_registered_search_attributes_equal_the_code(compose: dict[str, Any]) -> None:
+    admin = compose["services"]["temporal-admin-tools"]
+    pairs = dict(p.split("=", 1) for p in admin["environment"]["SEARCH_ATTRIBUTES"].split())
+    assert pairs == CLI_TYPES
+    assert set(pairs) == {k.name for k in ALL_KEYS}
+    script = admin["command"][0]
+    assert "search-attribute create" in script and "$$SEARCH_ATTRIBUTES" in script
+
+
+def test_api_and_worker_reach_temporal_and_share_config(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert "7233:7233" in services["temporal"]["ports"]
+    for name in ("api", "worker"):
+        svc = services[name]
+        env = svc["environment"]
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+        orgs_file = env["WAFH_ORGS_FILE"]
+        assert any(v.split(":")[1] == orgs_file for v in svc["volumes"]), f"{name}: {orgs_file} is not mounted"
+        assert svc["depends_on"]["temporal-admin-tools"]["condition"] == "service_completed_successfully"
+        assert svc["image"] == services["api"]["image"]
+    assert services["api"]["build"] == "."
+    # --scale needs the worker to publish no fixed host port.
+    assert "ports" not in services["worker"]
+    assert services["worker"]["environment"]["WAFH_METRICS_PORT"] in services["worker"]["expose"]
+
+
+def test_every_wafh_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    fields = {f"WAFH_{name.upper()}" for name in Settings.model_fields}
+    used = {
+        key
+        for svc in compose["services"].values()
+        for key in (svc.get("environment") or {})
+        if isinstance(svc.get("environment"), dict) and key.startswith("WAFH_")
+    }
+    assert used, "no WAFH_ variables wired"
+    assert used <= fields, f"unknown settings: {sorted(used - fields)}"
+    env_example = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if re.match(r"^#?\s*WAFH_[A-Z_]+=", line)
+    }
+    assert env_example <= fields, f".env.example names unknown settings: {sorted(env_example - fields)}"
+
+
+def test_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
+    from cli.main import app
+
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    for svc in compose["services"].values():
+        command = svc.get("command")
+        if isinstance(command, list) and command[0] == "wa-flex-handoff":
+            assert command[1] in names
+
+
+def test_dockerfile_is_pinned_and_copies_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    base = re.search(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
+    assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "base image must be pinned to a patch version"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for package in packages:
+        assert re.search(rf"^COPY {package}/ {package}/$", dockerfile, re.MULTILINE), f"{package} not copied"
+    for module in pyproject["tool"]["setuptools"]["py-modules"]:
+        assert f"{module}.py" in dockerfile
