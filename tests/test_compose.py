@@ -1,4 +1,4 @@
-"""docker-compose.yml and the Dockerfile: valid against the Compose specification, pinned, and wired to the code.
+"""docker-compose.yml and the Dockerfile: valid per the Compose specification, pinned, and wired to the code.
 
 No Docker engine runs here, so this is what keeps the production shape honest.
 """
@@ -20,7 +20,15 @@ from config.settings import Settings
 from workflows.search_attributes import ALL_KEYS, CLI_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_SERVICES = {"postgresql", "temporal", "temporal-admin-tools", "temporal-ui", "api", "worker", "sandbox"}
+EXPECTED_SERVICES = {
+    "postgresql",
+    "temporal",
+    "temporal-admin-tools",
+    "temporal-ui",
+    "api",
+    "worker",
+    "sandbox",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +40,8 @@ def compose() -> dict[str, Any]:
 
 def compose_schema() -> dict[str, Any]:
     # The Compose specification schema, as vendored by check-jsonschema (a dev dependency).
-    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text()
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    text = vendor.joinpath("compose-spec.json").read_text()
     return dict(json.loads(text))
 
 
@@ -87,7 +96,8 @@ def test_api_and_worker_reach_temporal_and_share_config(compose: dict[str, Any])
         env = svc["environment"]
         assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
         orgs_file = env["WAFH_ORGS_FILE"]
-        assert any(v.split(":")[1] == orgs_file for v in svc["volumes"]), f"{name}: {orgs_file} is not mounted"
+        mounted = [v.split(":")[1] for v in svc["volumes"]]
+        assert orgs_file in mounted, f"{name}: {orgs_file} is not mounted"
         assert svc["depends_on"]["temporal-admin-tools"]["condition"] == "service_completed_successfully"
         assert svc["image"] == services["api"]["image"]
     assert services["api"]["build"] == "."
@@ -127,7 +137,7 @@ def test_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
 def test_dockerfile_is_pinned_and_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     base = re.search(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
-    assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "base image must be pinned to a patch version"
+    assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "pin the base image to a patch version"
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
     for package in packages:
