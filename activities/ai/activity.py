@@ -9,6 +9,7 @@ An unknown backend name is a configuration error: non-retryable, type "UnknownAi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -29,18 +30,21 @@ class AiActivities:
         settings: Settings,
         *,
         backends: Mapping[str, AiBackend] | None = None,
+        org_rules: Mapping[str, Path | str] | None = None,
         preload_rules: bool = True,
     ) -> None:
+        """`org_rules`: org name → its own rules/FAQ file (others use the packaged one); `backends` overrides
+        (tests, custom backends)."""
         self._settings = settings
         self._factories: dict[str, Callable[[], AiBackend]] = {
-            "rules": RulesBackend,
+            "rules": lambda: RulesBackend(org_rules=org_rules),
             "openai": lambda: OpenAiBackend.from_settings(settings),
         }
         self._backends: dict[str, AiBackend] = dict(backends or {})
         if preload_rules and "rules" not in self._backends:
             # Built at worker start (lingua models ≈1.3 s) so the first customer's turn is as fast as the
             # rest.
-            self._backends["rules"] = RulesBackend()
+            self._backends["rules"] = self._factories["rules"]()
 
     @property
     def known_backends(self) -> list[str]:

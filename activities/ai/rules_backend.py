@@ -12,6 +12,7 @@ Everything heavy (lingua models, VADER lexicon, compiled patterns) is built once
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from activities.ai.backend import AiBackendError
@@ -36,22 +37,42 @@ def unanswered_reason(turns: int) -> str:
     return f"AI could not answer {turns} messages in a row"
 
 
+class RuleSet:
+    """One rules data set with what is derived from it once: FAQ index, sentiment scorer with its lexicon."""
+
+    def __init__(self, rules: RulesData) -> None:
+        self.rules = rules
+        self.faq: dict[str, FaqEntry] = {entry.id: entry for entry in rules.faq}
+        self.scorer = SentimentScorer(rules.lexicon)
+
+
 class RulesBackend:
-    def __init__(self, rules_path: Path | str | None = None) -> None:
+    """`rules_path` replaces the packaged rules for every org; `org_rules` gives some orgs their own file."""
+
+    def __init__(
+        self, rules_path: Path | str | None = None, org_rules: Mapping[str, Path | str] | None = None
+    ) -> None:
         if rules_path is None or Path(rules_path) == DEFAULT_RULES_PATH:
-            self.rules: RulesData = default_rules()
+            self.default = RuleSet(default_rules())
         else:
-            self.rules = load_rules(rules_path)
-        self._faq: dict[str, FaqEntry] = {entry.id: entry for entry in self.rules.faq}
-        self._scorer = SentimentScorer(self.rules.lexicon)
+            self.default = RuleSet(load_rules(rules_path))
+        self.by_org = {org: RuleSet(load_rules(path)) for org, path in (org_rules or {}).items()}
         detector()  # preload the language models now, not on the first customer's turn
+
+    @property
+    def rules(self) -> RulesData:
+        return self.default.rules
+
+    def ruleset(self, org: str) -> RuleSet:
+        return self.by_org.get(org, self.default)
 
     async def turn(self, inp: AiTurnInput) -> AiTurnResult:
         # Pure CPU work well under a millisecond: no thread hop needed.
         return self.decide(inp)
 
     def decide(self, inp: AiTurnInput) -> AiTurnResult:
-        settings = self.rules.settings
+        rs = self.ruleset(inp.org)
+        settings = rs.rules.settings
         contact = [line for line in inp.transcript if line.speaker == "contact"]
         if not contact:
             raise AiBackendError("transcript has no contact message to answer")
@@ -60,13 +81,13 @@ class RulesBackend:
         split = max(len(contact) - inp.new_message_count, 0)
         new_lines, earlier_lines = contact[split:], contact[:split]
         new_texts = [line.text for line in new_lines]
-        matches = [classify(self.rules, text) for text in new_texts]
+        matches = [classify(rs.rules, text) for text in new_texts]
 
         hint = next((m.language for m in reversed(matches) if m.language), None)
         language = detect_conversation(
             new_texts, (line.text for line in earlier_lines), hint, settings.default_language
         )
-        compound = self._scorer.compound("\n".join(new_texts))
+        compound = rs.scorer.compound("\n".join(new_texts))
         sentiment = label(compound, positive=settings.positive_compound, negative=settings.negative_compound)
 
         reason: str | None = None
@@ -75,22 +96,24 @@ class RulesBackend:
         answered_now: list[str] = []
         escalation = next((m for m in matches if m.kind == "escalation"), None)
         if escalation is not None:
-            reason = self._reason(escalation)
+            reason = self._reason(rs, escalation)
         elif is_strongly_negative(compound, settings.strong_negative_compound):
             reason = NEGATIVE_REASON
         else:
-            reply, answered_now = self._answers(matches, language, inp.flex_context)
+            reply, answered_now = self._answers(rs, matches, language, inp.flex_context)
             if reply is None:
                 answered = False
                 if inp.unanswered_turns + 1 >= inp.max_unanswered_turns:
                     reason = unanswered_reason(inp.unanswered_turns + 1)
                 else:
-                    reply = self.rules.reply("fallback", language)
+                    reply = rs.rules.reply("fallback", language)
         if reason is not None:
-            reply = self.rules.reply("handoff", language)
+            reply = rs.rules.reply("handoff", language)
 
         summary = build_summary(
-            self._facts(inp, contact, new_lines, matches, answered_now, answered, language, sentiment, reason)
+            self._facts(
+                rs, inp, contact, new_lines, matches, answered_now, answered, language, sentiment, reason
+            )
         )
         return AiTurnResult(
             reply=reply,
@@ -102,18 +125,18 @@ class RulesBackend:
             answered=answered,
         )
 
-    def _reason(self, match: Match) -> str:
-        intent = next(i for i in self.rules.escalation if i.id == match.id)
+    def _reason(self, rs: RuleSet, match: Match) -> str:
+        intent = next(i for i in rs.rules.escalation if i.id == match.id)
         return intent.reason
 
     def _answers(
-        self, matches: list[Match], language: str, flex_context: dict[str, str]
+        self, rs: RuleSet, matches: list[Match], language: str, flex_context: dict[str, str]
     ) -> tuple[str | None, list[str]]:
         """One reply for the whole burst: each distinct FAQ answer once, in the order asked."""
-        default = self.rules.settings.default_language
+        default = rs.rules.settings.default_language
         chosen: list[FaqEntry] = []
         for match in matches:
-            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            entry = rs.faq.get(match.id or "") if match.kind == "faq" else None
             if entry is not None and entry not in chosen:
                 chosen.append(entry)
         if any(not entry.smalltalk for entry in chosen):
@@ -128,6 +151,7 @@ class RulesBackend:
 
     def _facts(
         self,
+        rs: RuleSet,
         inp: AiTurnInput,
         contact: list[TranscriptLine],
         new_lines: list[TranscriptLine],
@@ -150,8 +174,8 @@ class RulesBackend:
                 continue
             if line.speaker != "contact" or id(line) in new_ids:
                 continue
-            match = classify(self.rules, line.text)
-            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            match = classify(rs.rules, line.text)
+            entry = rs.faq.get(match.id or "") if match.kind == "faq" else None
             if match.kind == "none":
                 unmatched += 1
             elif entry is None or not entry.smalltalk:
@@ -161,7 +185,7 @@ class RulesBackend:
         asked.reverse()
         answered.reverse()
         for match in new_matches:
-            entry = self._faq.get(match.id or "") if match.kind == "faq" else None
+            entry = rs.faq.get(match.id or "") if match.kind == "faq" else None
             if match.kind == "none":
                 # Escalating on sentiment answers nothing but is not a failure to understand.
                 unmatched += 0 if answered_turn else 1

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from activities.ai.backend import AiBackend, AiBackendError
-from activities.ai.intents import default_rules
+from activities.ai.intents import DEFAULT_RULES_PATH, default_rules
 from activities.ai.rules_backend import NEGATIVE_REASON, RulesBackend, unanswered_reason
 from tests.ai.conftest import contact, turn_input
 
@@ -195,3 +197,17 @@ def test_deterministic(rules_backend: RulesBackend) -> None:
 async def test_async_turn_matches_decide(rules_backend: RulesBackend) -> None:
     inp = contact("What are your opening hours?")
     assert await rules_backend.turn(inp) == rules_backend.decide(inp)
+
+
+def test_org_specific_rules_file(tmp_path: Path) -> None:
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "Our support team is available Monday to Friday", "Acme support is open every day"
+    )
+    path = tmp_path / "acme.toml"
+    path.write_text(text, encoding="utf-8")
+    backend = RulesBackend(org_rules={"acme": path})
+    question = "What are your opening hours?"
+    acme = backend.decide(turn_input(("contact", question)))  # turn_input uses org "acme"
+    other = backend.decide(turn_input(("contact", question), org="globex"))
+    assert acme.reply is not None and acme.reply.startswith("Acme support is open every day")
+    assert other.reply is not None and other.reply.startswith("Our support team is available")
