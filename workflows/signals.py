@@ -152,3 +152,6 @@ class ConversationStart(BaseModel):
     contact_number: str
     policy: ConversationPolicy
     carried_state: dict[str, Any] | None = None
+    # Test-only knob: continue-as-new after this many processed signals in one run (None = when the server
+    # suggests it). Carried through continue-as-new.
+    continue_as_new_after_events: int | None = Field(default=None, ge=1)

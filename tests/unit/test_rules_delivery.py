@@ -1,0 +1,25 @@
+import pytest
+
+from workflows.rules import delivery
+
+
+@pytest.mark.parametrize("status", ["queued", "sent", "delivered", "read", "accepted"])
+def test_non_failures(status):
+    assert delivery.classify(status, None).failed is False
+
+
+def test_63016_closes_window():
+    out = delivery.classify("failed", 63016)
+    assert out.failed and out.closes_window and "window" in (out.explanation or "")
+
+
+@pytest.mark.parametrize("code", [63018, 63019, 63021])
+def test_known_codes_explained_but_window_unchanged(code):
+    out = delivery.classify("undelivered", code)
+    assert out.failed and not out.closes_window and out.error_code == code
+    assert out.explanation == delivery.EXPLANATIONS[code]
+
+
+def test_unknown_code_and_missing_code():
+    assert "99999" in (delivery.classify("failed", 99999, "odd").explanation or "")
+    assert delivery.classify("failed", None).explanation == "no reason was given"

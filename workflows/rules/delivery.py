@@ -1,0 +1,44 @@
+"""Delivery status callbacks of messages we sent to WhatsApp → what failed and what it means."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+FAILED_STATUSES = frozenset({"failed", "undelivered"})
+WINDOW_CLOSED_CODE = 63016
+
+# WhatsApp/Twilio error codes seen on WhatsApp sends, explained for a rep.
+EXPLANATIONS: dict[int, str] = {
+    63016: "the 24-hour WhatsApp window is closed; only an approved template can reach the contact now",
+    63018: "WhatsApp's rate limit for this sender was reached; the message was not delivered",
+    63019: "WhatsApp could not download the media, or it is too large or of an unsupported type",
+    63021: "WhatsApp rejected the content as invalid",
+    63024: "the recipient is not a valid WhatsApp user",
+    63003: "WhatsApp could not find the recipient's address",
+    63030: "WhatsApp does not support this parameter for this message",
+    63032: "WhatsApp did not deliver the message to this user (Meta's per-user marketing limit)",
+}
+
+
+class DeliveryOutcome(BaseModel):
+    failed: bool
+    closes_window: bool = False
+    error_code: int | None = None
+    explanation: str | None = None
+
+
+def classify(status: str, error_code: int | None, error_message: str | None = None) -> DeliveryOutcome:
+    if status not in FAILED_STATUSES:
+        return DeliveryOutcome(failed=False)
+    if error_code is not None and error_code in EXPLANATIONS:
+        explanation = EXPLANATIONS[error_code]
+    elif error_code is not None:
+        explanation = f"Twilio error {error_code}" + (f": {error_message}" if error_message else "")
+    else:
+        explanation = error_message or "no reason was given"
+    return DeliveryOutcome(
+        failed=True,
+        closes_window=error_code == WINDOW_CLOSED_CODE,
+        error_code=error_code,
+        explanation=explanation,
+    )
