@@ -68,6 +68,13 @@ class AiActivities:
                 ) from exc
         return found
 
+    async def aclose(self) -> None:
+        """Close pooled HTTP connections (call at worker shutdown)."""
+        for backend in self._backends.values():
+            close = getattr(backend, "aclose", None)
+            if close is not None:
+                await close()
+
     @activity.defn(name=AI_TURN_ACTIVITY)
     async def ai_turn(self, inp: AiTurnInput) -> AiTurnResult:
         backend = self.backend(inp.backend)

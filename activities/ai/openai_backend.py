@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 from activities.ai.backend import AiBackendError
+from activities.ai.intents import RulesData, default_rules
 from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
 from config.settings import Settings
 
@@ -97,17 +98,31 @@ class ModelReply(BaseModel):
         )
 
 
-def build_messages(inp: AiTurnInput) -> list[dict[str, str]]:
+def faq_knowledge(rules: RulesData, language: str = "en") -> str:
+    """The business facts the model may use: each FAQ topic's general answer (no flex_* placeholders)."""
+    lines = []
+    for entry in rules.faq:
+        if entry.smalltalk:
+            continue
+        general = next((v for v in entry.variants if not v.requires), None)
+        if general is not None:
+            lines.append(f"- {entry.topic}: {general.render(language, language, {})}")
+    return "\n".join(lines)
+
+
+def build_messages(inp: AiTurnInput, knowledge: str = "") -> list[dict[str, str]]:
     context = {
         "flex_context": inp.flex_context,
         "contact_name": inp.contact_name,
         "new_message_count": inp.new_message_count,
         "unanswered_turns": inp.unanswered_turns,
     }
-    messages = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "system", "content": "Context (JSON): " + json.dumps(context, ensure_ascii=False)},
-    ]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    if knowledge:
+        messages.append({"role": "system", "content": "Business facts you may use:\n" + knowledge})
+    messages.append(
+        {"role": "system", "content": "Context (JSON): " + json.dumps(context, ensure_ascii=False)}
+    )
     messages.extend(_message(line) for line in inp.transcript)
     if inp.new_message_count > 1:
         messages.append(
@@ -164,10 +179,12 @@ class OpenAiBackend:
         api_key: SecretStr | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
+        knowledge: str = "",
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"openai_base_url must be an http(s) URL, got {base_url!r}")
         self.model = model
+        self.knowledge = knowledge
         headers = {"Content-Type": "application/json"}
         if api_key is not None and api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {api_key.get_secret_value()}"
@@ -185,15 +202,20 @@ class OpenAiBackend:
             model=settings.openai_model,
             api_key=settings.openai_api_key,
             transport=transport,
+            knowledge=faq_knowledge(default_rules()),
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def closed(self) -> bool:
+        return self._client.is_closed
+
     def request_body(self, inp: AiTurnInput) -> dict[str, Any]:
         return {
             "model": self.model,
-            "messages": build_messages(inp),
+            "messages": build_messages(inp, self.knowledge),
             "temperature": 0,
             "response_format": {
                 "type": "json_schema",

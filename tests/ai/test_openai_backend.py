@@ -10,8 +10,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from activities.ai.activity import AiActivities
 from activities.ai.backend import AiBackendError
-from activities.ai.openai_backend import MODEL_REPLY_SCHEMA, OpenAiBackend, build_messages, parse_completion
+from activities.ai.intents import default_rules
+from activities.ai.openai_backend import (
+    MODEL_REPLY_SCHEMA,
+    OpenAiBackend,
+    build_messages,
+    faq_knowledge,
+    parse_completion,
+)
 from config.settings import Settings
 from tests.ai.conftest import contact, turn_input
 
@@ -184,12 +192,30 @@ def test_messages_map_speakers_and_burst() -> None:
     roles = [m["role"] for m in messages]
     assert roles == ["system", "system", "user", "assistant", "assistant", "system", "user", "user", "system"]
     assert "A-1" in messages[1]["content"]
+    assert "Business facts" not in json.dumps(messages)  # no knowledge given, none sent
     assert messages[4]["content"] == "(human agent) I'm Bob"
     assert "last 2 customer messages" in messages[-1]["content"]
 
 
 def test_parse_completion_normalises_language() -> None:
     assert parse_completion(completion(json.dumps({**GOOD, "language": "PT_br"}))).language == "pt-BR"
+
+
+def test_faq_knowledge_grounds_the_model() -> None:
+    knowledge = faq_knowledge(default_rules())
+    assert "- opening hours: Our support team is available" in knowledge
+    assert "{flex_" not in knowledge and "a greeting" not in knowledge
+    messages = build_messages(contact("hi"), knowledge)
+    assert messages[1]["content"].startswith("Business facts you may use:\n- order status:")
+
+
+async def test_activities_close_the_http_client() -> None:
+    fake = FakeEndpoint()
+    backend = fake.backend()
+    acts = AiActivities(Settings(), backends={"openai": backend}, preload_rules=False)
+    assert not backend.closed
+    await acts.aclose()
+    assert backend.closed
 
 
 def test_from_settings_and_bad_base_url() -> None:
