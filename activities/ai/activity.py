@@ -1,9 +1,8 @@
 """The `ai_turn` activity: one AI turn on the conversation, by the backend the workflow names.
 
-Backend failures surface as `ApplicationError(type="AiUnavailable")` (retryable only when another attempt
-can help,
-e.g. a timeout or a 5xx); the workflow hands off with reason "AI unavailable" when the activity finally fails.
-An unknown backend name is a configuration error: non-retryable, type "UnknownAiBackend".
+Backend failures surface as `ApplicationError(type="AiUnavailable")` (retryable only when another attempt can
+help, e.g. a timeout or a 5xx); the workflow hands off with reason "AI unavailable" when the activity finally
+fails. An unknown backend name is a configuration error: non-retryable, type "UnknownAiBackend".
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ class AiActivities:
         }
         self._backends: dict[str, AiBackend] = dict(backends or {})
         if preload_rules and "rules" not in self._backends:
-            # Built at worker start (lingua models ≈1.3 s) so the first customer's turn is as fast as the
-            # rest.
+            # Built at worker start (lingua models ≈1.3 s) so the first customer's turn is as fast as
+            # the rest.
             self._backends["rules"] = self._factories["rules"]()
 
     @property

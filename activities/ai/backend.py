@@ -15,9 +15,8 @@ class AiBackend(Protocol):
 class AiBackendError(Exception):
     """The backend could not produce a usable turn (the workflow hands off with reason "AI unavailable").
 
-    `retryable` tells the activity whether another attempt can help (a timeout or a 5xx may; a bad API key
-    or a
-    model that keeps answering garbage will not).
+    `retryable` tells the activity whether another attempt can help (a timeout or a 5xx may; a bad API key or
+    a model that keeps answering garbage will not).
     """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:

@@ -1,8 +1,7 @@
 """Rules data (FAQ, escalation intents, canned replies, lexicon supplement) and pure intent matching.
 
 The data lives in `rules_data.toml` next to this module; `load_rules(path)` validates another file with the
-same
-shape (a bad file fails at load with the offending entry named, never at the first customer message).
+same shape (a bad file fails at load with the offending entry named, never at the first customer message).
 """
 
 from __future__ import annotations
@@ -186,8 +185,7 @@ def default_rules() -> RulesData:
 def classify(rules: RulesData, text: str) -> Match:
     """What `text` is about. Escalation intents win over the FAQ (a message about returns *and* a refund is a
     refund). Cached per rules object: transcripts are re-sent whole every turn, so re-classifying earlier
-    lines
-    for the summary costs a dict lookup."""
+    lines for the summary costs a dict lookup."""
     cache = rules._match_cache
     hit = cache.get(text)
     if hit is None:

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-# Restricting the set keeps detection fast and avoids exotic guesses on short chat messages ("ok" is not
-# Dutch).
+# Restricting the set keeps detection fast and avoids exotic guesses on short chat messages
+# ("ok" is not Dutch).
 SUPPORTED: tuple[Language, ...] = (
     Language.ENGLISH,
     Language.SPANISH,
@@ -19,8 +19,8 @@ SUPPORTED: tuple[Language, ...] = (
     Language.ITALIAN,
     Language.ARABIC,
 )
-# Below this lingua returns None instead of a coin toss between close languages; the caller then widens the
-# text.
+# Below this lingua returns None instead of a coin toss between close languages; the caller then
+# widens the text.
 MIN_RELATIVE_DISTANCE = 0.1
 
 
@@ -49,8 +49,8 @@ def detect(text: str) -> str | None:
 
 def detect_conversation(recent: Iterable[str], earlier: Iterable[str], hint: str | None, default: str) -> str:
     """Language of the conversation: the newest contact messages if they tell, else all the contact's
-    messages,
-    else the language of the intent pattern that matched (`hint`, e.g. "hola" → es), else `default`."""
+    messages, else the language of the intent pattern that matched (`hint`, e.g. "hola" → es), else
+    `default`."""
     recent_text = "\n".join(recent)
     found = detect(recent_text)
     if found is None:

@@ -3,9 +3,8 @@
 The model must answer with JSON matching `MODEL_REPLY_SCHEMA` ({reply, escalate, reason, summary, sentiment,
 language}); `response_format` asks for exactly that (strict JSON schema). A malformed answer (not JSON, wrong
 shape, a refusal, no reply while not escalating) is asked for again once, then raised as `AiBackendError`,
-like
-any HTTP or transport failure — the workflow then hands off with reason "AI unavailable". No retries on HTTP
-errors here: the activity's retry policy owns those (`retryable` says whether one can help).
+like any HTTP or transport failure — the workflow then hands off with reason "AI unavailable". No retries on
+HTTP errors here: the activity's retry policy owns those (`retryable` says whether one can help).
 """
 
 from __future__ import annotations

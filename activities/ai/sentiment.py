@@ -27,9 +27,8 @@ class SentimentScorer:
     def compound(self, text: str) -> float:
         if not text.strip():
             return 0.0
-        # Folded so "PÉSIMO" finds "pesimo"; VADER's caps emphasis is lost, which matters little next to
-        # missing
-        # non-English words entirely.
+        # Folded so "PÉSIMO" finds "pesimo"; VADER's caps emphasis is lost, which matters little next
+        # to missing non-English words entirely.
         return float(self._analyzer.polarity_scores(fold(text))["compound"])
 
 
