@@ -29,6 +29,7 @@ from activities.ai.language import detect_conversation, detector
 from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
 from activities.ai.sentiment import SentimentScorer, is_strongly_negative, label
 from activities.ai.summary import SummaryFacts, build_summary
+from activities.ai.text import words_only
 
 NEGATIVE_REASON = "customer is very upset"
 
@@ -80,12 +81,14 @@ class RulesBackend:
             raise AiBackendError(f"new_message_count must be at least 1, got {inp.new_message_count}")
         split = max(len(contact) - inp.new_message_count, 0)
         new_lines, earlier_lines = contact[split:], contact[:split]
-        new_texts = [line.text for line in new_lines]
+        cleaned = [words_only(line.text) for line in new_lines]
+        new_texts = [words for words, _ in cleaned if words]
+        attachments_only = not new_texts and any(media for _, media in cleaned)
         matches = [classify(rs.rules, text) for text in new_texts]
 
         hint = next((m.language for m in reversed(matches) if m.language), None)
         language = detect_conversation(
-            new_texts, (line.text for line in earlier_lines), hint, settings.default_language
+            new_texts, (words_only(line.text)[0] for line in earlier_lines), hint, settings.default_language
         )
         compound = rs.scorer.compound("\n".join(new_texts))
         sentiment = label(compound, positive=settings.positive_compound, negative=settings.negative_compound)
@@ -105,6 +108,8 @@ class RulesBackend:
                 answered = False
                 if inp.unanswered_turns + 1 >= inp.max_unanswered_turns:
                     reason = unanswered_reason(inp.unanswered_turns + 1)
+                elif attachments_only and "attachment" in rs.rules.replies:
+                    reply = rs.rules.reply("attachment", language)  # it cannot look at media: say so
                 else:
                     reply = rs.rules.reply("fallback", language)
         if reason is not None:
@@ -174,7 +179,7 @@ class RulesBackend:
                 continue
             if line.speaker != "contact" or id(line) in new_ids:
                 continue
-            match = classify(rs.rules, line.text)
+            match = classify(rs.rules, words_only(line.text)[0])
             entry = rs.faq.get(match.id or "") if match.kind == "faq" else None
             if match.kind == "none":
                 unmatched += 1
@@ -191,6 +196,8 @@ class RulesBackend:
                 unmatched += 0 if answered_turn else 1
             elif entry is None or not entry.smalltalk:
                 asked.append(match.topic or "")
+        if not answered_turn:
+            unmatched += len(new_lines) - len(new_matches)  # attachment-only messages
         answered.extend(answered_now)
         return SummaryFacts(
             who=inp.contact_name or inp.flex_context.get("flex_customer_name") or None,

@@ -11,7 +11,7 @@ from activities.ai.intents import (
     default_rules,
     load_rules,
 )
-from activities.ai.text import fold
+from activities.ai.text import fold, words_only
 
 
 def test_fold_strips_accents_case_and_arabic_hamza() -> None:
@@ -150,3 +150,10 @@ def test_unreadable_or_invalid_toml(tmp_path: Path) -> None:
         load_rules(tmp_path / "missing.toml")
     with pytest.raises(RulesDataError, match="not valid TOML"):
         load_rules(_write(tmp_path, "[[faq]\n"))
+
+
+def test_words_only_strips_attachment_tokens() -> None:
+    assert words_only("look [image/jpeg] here [video/mp4]") == ("look here", True)
+    assert words_only("[application/vnd.ms-excel]") == ("", True)
+    assert words_only("(empty message)") == ("", False)
+    assert words_only("plain [not a token]") == ("plain [not a token]", False)

@@ -211,3 +211,22 @@ def test_org_specific_rules_file(tmp_path: Path) -> None:
     other = backend.decide(turn_input(("contact", question), org="globex"))
     assert acme.reply is not None and acme.reply.startswith("Acme support is open every day")
     assert other.reply is not None and other.reply.startswith("Our support team is available")
+
+
+def test_attachment_only_message_gets_the_attachment_reply(rules_backend: RulesBackend) -> None:
+    inp = turn_input(
+        ("contact", "Hola, tengo un problema con mi pedido"),
+        ("ai", "..."),
+        ("contact", "[image/jpeg] [application/pdf]"),
+    )
+    result = rules_backend.decide(inp)
+    assert result.reply == RULES.reply("attachment", "es")  # language from the earlier words
+    assert result.answered is False and not result.escalate
+    assert "could not answer 1 message" in result.summary
+
+
+def test_attachment_with_words_is_classified_on_the_words(rules_backend: RulesBackend) -> None:
+    result = rules_backend.decide(contact("I want a refund [image/jpeg]"))
+    assert result.escalate and result.reason == "customer requests a refund"
+    empty = rules_backend.decide(contact("(empty message)"))
+    assert empty.reply == RULES.reply("fallback", "en") and not empty.answered
