@@ -1,0 +1,64 @@
+"""Regenerate `spec_params.json` (allowed request parameter names per operation) from ../shared/twilio-oai.
+
+Run: `python -m twilio_sandbox._gen_spec_params [OAI_DIR]`. The sandbox uses the table for its strict check
+(unknown parameter names → 400), which a generic OpenAPI validator does not do (schemas allow extra
+properties).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SPEC_FILES = {
+    "api": "twilio_api_v2010.json",
+    "conversations": "twilio_conversations_v1.json",
+    "taskrouter": "twilio_taskrouter_v1.json",
+    "flex-api": "twilio_flex_v1.json",
+    "content": "twilio_content_v1.json",
+}
+
+
+def default_oai_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared" / "twilio-oai"
+
+
+def build_table(oai_dir: Path) -> dict[str, dict[str, dict[str, dict[str, list[str]]]]]:
+    table: dict[str, dict[str, dict[str, dict[str, list[str]]]]] = {}
+    for product, name in SPEC_FILES.items():
+        spec: dict[str, Any] = json.loads((oai_dir / name).read_text())
+        paths: dict[str, dict[str, dict[str, list[str]]]] = {}
+        for path, ops in spec["paths"].items():
+            for method, op in ops.items():
+                if method not in ("get", "post", "put", "delete"):
+                    continue
+                query = sorted(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
+                headers = sorted(p["name"] for p in op.get("parameters", []) if p.get("in") == "header")
+                body: list[str] = []
+                content = op.get("requestBody", {}).get("content", {})
+                for media in content.values():
+                    body.extend(media.get("schema", {}).get("properties", {}).keys())
+                required: list[str] = []
+                for media in content.values():
+                    required.extend(media.get("schema", {}).get("required", []))
+                paths.setdefault(path, {})[method] = {
+                    "query": query,
+                    "body": sorted(set(body)),
+                    "required": sorted(set(required)),
+                    "headers": headers,
+                }
+        table[product] = paths
+    return table
+
+
+def main() -> None:
+    oai_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default_oai_dir()
+    out = Path(__file__).with_name("spec_params.json")
+    out.write_text(json.dumps(build_table(oai_dir), indent=0, sort_keys=True) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

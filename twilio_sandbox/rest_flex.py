@@ -1,0 +1,439 @@
+"""Flex v1 under `/flex-api`: Interactions, interaction channels, channel participants and invites — tied to
+TaskRouter tasks and Conversations the way Flex's orchestration ties them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from twilio_sandbox import conversations_logic as conv_logic
+from twilio_sandbox.auth import require_auth
+from twilio_sandbox.core import Sandbox, get_sb
+from twilio_sandbox.engine import loads_attrs
+from twilio_sandbox.errors import TwilioError, not_found
+from twilio_sandbox.formats import page_v1, url
+from twilio_sandbox.forms import check_query, parse_json_object, read_form
+from twilio_sandbox.state import (
+    Conversation,
+    Interaction,
+    InteractionChannel,
+    InteractionParticipant,
+    Invite,
+    Reservation,
+    Task,
+)
+
+router = APIRouter(prefix="/flex-api", dependencies=[Depends(require_auth)])
+CHANNEL_TYPES = ("voice", "sms", "email", "web", "whatsapp", "chat", "messenger", "gbm")
+PARTICIPANT_TYPES = ("supervisor", "customer", "external", "agent", "unknown")
+
+
+def _u(path: str) -> str:
+    return url("flex-api", path)
+
+
+# --- views --------------------------------------------------------------------------------------------------
+def routing_properties(sb: Sandbox, task: Task) -> dict[str, Any]:
+    return {
+        "sid": task.sid,
+        "workspace_sid": sb.state.workspace.sid,
+        "account_sid": sb.state.account_sid,
+        "workflow_sid": task.workflow_sid,
+        "queue_sid": task.task_queue_sid,
+        "task_channel_unique_name": task.task_channel,
+        "attributes": loads_attrs(task.attributes),
+        "assignment_status": task.assignment_status,
+        "priority": task.priority,
+        "timeout": task.timeout,
+        "age": sb.engine.age(task),
+        "reason": task.reason,
+        "date_created": int(task.date_created.timestamp()),
+        "date_updated": int(task.date_updated.timestamp()),
+        "task_queue_entered_date": int(task.task_queue_entered_date.timestamp())
+        if task.task_queue_entered_date
+        else None,
+    }
+
+
+def interaction_json(sb: Sandbox, i: Interaction) -> dict[str, Any]:
+    ch = sb.state.interaction_channels[i.channel_sid]
+    return {
+        "sid": i.sid,
+        "channel": {"type": i.channel_type, "sid": ch.sid},
+        "routing": i.routing,
+        "url": _u(f"/v1/Interactions/{i.sid}"),
+        "links": {"channels": _u(f"/v1/Interactions/{i.sid}/Channels")},
+        "interaction_context_sid": i.interaction_context_sid,
+        "webhook_ttid": i.webhook_ttid,
+    }
+
+
+def channel_json(ch: InteractionChannel) -> dict[str, Any]:
+    base = f"/v1/Interactions/{ch.interaction_sid}/Channels/{ch.sid}"
+    return {
+        "sid": ch.sid,
+        "interaction_sid": ch.interaction_sid,
+        "type": ch.type,
+        "status": ch.status,
+        "error_code": ch.error_code,
+        "error_message": ch.error_message,
+        "url": _u(base),
+        "links": {
+            "participants": _u(f"{base}/Participants"),
+            "invites": _u(f"{base}/Invites"),
+            "transfers": _u(f"{base}/Transfers"),
+        },
+    }
+
+
+def participant_json(p: InteractionParticipant) -> dict[str, Any]:
+    return {
+        "sid": p.sid,
+        "type": p.type,
+        "interaction_sid": p.interaction_sid,
+        "channel_sid": p.channel_sid,
+        "url": _u(f"/v1/Interactions/{p.interaction_sid}/Channels/{p.channel_sid}/Participants/{p.sid}"),
+        "routing_properties": p.routing_properties,
+    }
+
+
+def invite_json(inv: Invite) -> dict[str, Any]:
+    return {
+        "sid": inv.sid,
+        "interaction_sid": inv.interaction_sid,
+        "channel_sid": inv.channel_sid,
+        "routing": inv.routing,
+        "url": _u(f"/v1/Interactions/{inv.interaction_sid}/Channels/{inv.channel_sid}/Invites/{inv.sid}"),
+    }
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+def _routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, Any]) -> Task:
+    props = routing.get("properties")
+    if not isinstance(props, dict):
+        raise TwilioError(400, 20001, "Routing.properties must be an object")
+    ws = props.get("workspace_sid")
+    if ws != sb.state.workspace.sid:
+        raise TwilioError(
+            400, 20001, f"Routing.properties.workspace_sid {ws!r} is not a workspace of this account"
+        )
+    attrs = props.get("attributes", {})
+    if isinstance(attrs, str):
+        attrs = parse_json_object("Routing.properties.attributes", attrs)
+    if not isinstance(attrs, dict):
+        raise TwilioError(400, 20001, "Routing.properties.attributes must be an object")
+    merged = {**base_attrs, **attrs}
+    # Flex's own linkage keys always reflect the real interaction.
+    for key in ("conversationSid", "flexInteractionSid", "flexInteractionChannelSid", "flexChannelInviteSid"):
+        if key in base_attrs:
+            merged[key] = base_attrs[key]
+    channel = props.get("task_channel_unique_name") or props.get("task_channel_sid") or "default"
+    try:
+        priority = int(props.get("priority", 0))
+        timeout = int(props.get("timeout", 86400))
+    except (TypeError, ValueError) as exc:
+        raise TwilioError(400, 20001, "Routing.properties priority/timeout must be integers") from exc
+    return sb.engine.create_task(
+        attributes=merged,
+        workflow_sid=props.get("workflow_sid"),
+        task_channel=str(channel),
+        priority=priority,
+        timeout=timeout,
+        task_queue_sid=props.get("queue_sid"),
+    )
+
+
+def _interaction(sb: Sandbox, sid: str) -> Interaction:
+    i = sb.state.interactions.get(sid)
+    if i is None:
+        raise not_found("Interaction", sid)
+    return i
+
+
+def _channel(sb: Sandbox, interaction_sid: str, sid: str) -> InteractionChannel:
+    _interaction(sb, interaction_sid)
+    ch = sb.state.interaction_channels.get(sid)
+    if ch is None or ch.interaction_sid != interaction_sid:
+        raise not_found("Channel", sid)
+    return ch
+
+
+def _conversation(sb: Sandbox, ch: InteractionChannel) -> Conversation | None:
+    return sb.state.conversations.get(ch.media_channel_sid or "")
+
+
+def on_reservation_accepted(sb: Sandbox, task: Task, res: Reservation) -> None:
+    """Flex's orchestration: the accepting worker joins the interaction channel and its conversation."""
+    attrs = loads_attrs(task.attributes)
+    ch = sb.state.interaction_channels.get(str(attrs.get("flexInteractionChannelSid", "")))
+    if ch is None:
+        return
+    worker = sb.state.workers[res.worker_sid]
+    already = any(
+        p.routing_properties and p.routing_properties.get("task_sid") == task.sid
+        for p in sb.state.interaction_participants.values()
+        if p.channel_sid == ch.sid
+    )
+    if not already:
+        p = InteractionParticipant(
+            sb.sids.new("UT"),
+            ch.interaction_sid,
+            ch.sid,
+            "agent",
+            "joined",
+            {},
+            {
+                "task_sid": task.sid,
+                "worker_sid": worker.sid,
+                "reservation_sid": res.sid,
+                "workspace_sid": sb.state.workspace.sid,
+            },
+        )
+        sb.state.interaction_participants[p.sid] = p
+    conv = _conversation(sb, ch)
+    if conv is not None and conv.state != "closed":
+        identity = sb.engine.worker_identity(worker)
+        if conv_logic.find_participant(sb, conv, identity) is None:
+            mb = conv_logic.add_chat_participant(sb, conv, identity)
+            conv_logic.participant_added(sb, conv, mb, fire_service=True, fire_scoped=True, source="SDK")
+
+
+def close_participant(sb: Sandbox, p: InteractionParticipant, status: str) -> None:
+    """`Status=closed` ends that participant's task (completed); `wrapup` moves it to wrapping."""
+    p.status = status
+    task_sid = (p.routing_properties or {}).get("task_sid")
+    task = sb.state.tasks.get(str(task_sid)) if task_sid else None
+    if task is None:
+        return
+    res = sb.engine.active_reservation(task)
+    if status == "wrapup" and task.assignment_status == "assigned":
+        sb.engine.wrapup(task, res)
+    elif status == "closed" and task.assignment_status in ("assigned", "wrapping"):
+        sb.engine.complete(task, res, "Participant closed")
+        sb.engine.assign()
+    elif status == "closed" and task.assignment_status in ("pending", "reserved"):
+        sb.engine.update_status(task, "canceled", "Participant closed")
+    if status == "closed" and res is not None:
+        ch = sb.state.interaction_channels.get(p.channel_sid)
+        conv = _conversation(sb, ch) if ch else None
+        if conv is not None:
+            identity = sb.engine.worker_identity(sb.state.workers[res.worker_sid])
+            mb = conv_logic.find_participant(sb, conv, identity)
+            if mb is not None:
+                del sb.state.participants[mb.sid]
+
+
+# --- interactions -------------------------------------------------------------------------------------------
+@router.post("/v1/Interactions")
+async def create_interaction(request: Request) -> dict[str, Any]:
+    sb = get_sb(request)
+    form = await read_form(request)
+    channel = parse_json_object("Channel", form.get("Channel") or "")
+    routing = parse_json_object("Routing", form.get("Routing") or "{}") if form.has("Routing") else {}
+    ctype = channel.get("type")
+    if ctype not in CHANNEL_TYPES:
+        raise TwilioError(400, 20001, f"Channel.type must be one of {', '.join(CHANNEL_TYPES)}")
+    props = channel.get("properties") or {}
+    if not isinstance(props, dict):
+        raise TwilioError(400, 20001, "Channel.properties must be an object")
+    media_channel_sid = props.get("media_channel_sid")
+    if media_channel_sid is not None and media_channel_sid not in sb.state.conversations:
+        raise TwilioError(400, 20001, f"Channel.properties.media_channel_sid {media_channel_sid} not found")
+    if not routing:
+        raise TwilioError(400, 20001, "Routing is required")
+    kd, uo = sb.sids.new("KD"), sb.sids.new("UO")
+    ch = InteractionChannel(uo, kd, str(ctype), "setup", media_channel_sid)
+    sb.state.interaction_channels[uo] = ch
+    conv = sb.state.conversations.get(media_channel_sid or "")
+    customer = next(
+        (p for p in sb.state.participants.values() if conv and p.conversation_sid == conv.sid), None
+    )
+    customer_address = (customer.identity or customer.address) if customer else None
+    base_attrs: dict[str, Any] = {
+        "channelType": ctype,
+        "initiatedBy": channel.get("initiated_by", "customer"),
+        "direction": "inbound",
+        "customerAddress": customer_address,
+        "customerName": customer_address,
+        "customers": {"phone": customer_address, "name": customer_address},
+        "conversations": {
+            "initiated_by": channel.get("initiated_by", "customer"),
+            "conversation_id": kd,
+            "media": [{"type": "ChatTranscript", "sid": media_channel_sid}],
+        },
+        "conversationSid": media_channel_sid,
+        "flexInteractionSid": kd,
+        "flexInteractionChannelSid": uo,
+    }
+    interaction = Interaction(
+        kd, uo, str(ctype), {}, form.get("InteractionContextSid"), form.get("WebhookTtid"), media_channel_sid
+    )
+    sb.state.interactions[kd] = interaction
+    if customer is not None:
+        cp = InteractionParticipant(
+            sb.sids.new("UT"),
+            kd,
+            uo,
+            "customer",
+            "joined",
+            {"conversation_sid": media_channel_sid, "participant_sid": customer.sid},
+            None,
+        )
+        sb.state.interaction_participants[cp.sid] = cp
+    task = _routing_task(sb, routing, base_attrs)
+    ch.status = "active"
+    interaction.routing = {"reservation": None, "properties": routing_properties(sb, task)}
+    sb.recorder.add("flex.interaction", interaction_sid=kd, channel_sid=uo, task_sid=task.sid)
+    return interaction_json(sb, interaction)
+
+
+@router.get("/v1/Interactions/{Sid}")
+async def fetch_interaction(request: Request, Sid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    i = _interaction(sb, Sid)
+    task_sid = (i.routing.get("properties") or {}).get("sid")
+    if task_sid in sb.state.tasks:
+        i.routing["properties"] = routing_properties(sb, sb.state.tasks[task_sid])
+    return interaction_json(sb, i)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels")
+async def list_channels(request: Request, InteractionSid: str) -> dict[str, Any]:
+    check_query(request)
+    sb = get_sb(request)
+    _interaction(sb, InteractionSid)
+    items = [
+        channel_json(c) for c in sb.state.interaction_channels.values() if c.interaction_sid == InteractionSid
+    ]
+    return page_v1(request, "flex-api", f"/v1/Interactions/{InteractionSid}/Channels", "channels", items)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels/{Sid}")
+async def fetch_channel(request: Request, InteractionSid: str, Sid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    return channel_json(_channel(sb, InteractionSid, Sid))
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{Sid}")
+async def update_channel(request: Request, InteractionSid: str, Sid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, Sid)
+    form = await read_form(request)
+    status = form.get("Status")
+    if status not in ("closed", "inactive"):
+        raise TwilioError(400, 20001, "Status must be closed or inactive")
+    if form.has("Routing"):
+        parse_json_object("Routing", form.get("Routing") or "")
+    ch.status = status
+    for p in list(sb.state.interaction_participants.values()):
+        if p.channel_sid == ch.sid and p.type == "agent" and p.status != "closed":
+            task_sid = (p.routing_properties or {}).get("task_sid")
+            task = sb.state.tasks.get(str(task_sid))
+            if task is not None and task.assignment_status == "assigned":
+                sb.engine.wrapup(task, sb.engine.active_reservation(task))
+            elif task is not None and task.assignment_status in ("pending", "reserved"):
+                sb.engine.update_status(task, "canceled", "Interaction channel closed")
+    conv = _conversation(sb, ch)
+    if conv is not None and conv.state != status:
+        old, conv.state = conv.state, status
+        conv_logic.state_updated(sb, conv, old, fire_service=True, fire_scoped=True, reason="EVENT")
+    return channel_json(ch)
+
+
+# --- channel participants -----------------------------------------------------------------------------------
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Participants")
+async def create_participant(request: Request, InteractionSid: str, ChannelSid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    form = await read_form(request)
+    ptype = form.get("Type") or ""
+    if ptype not in PARTICIPANT_TYPES:
+        raise TwilioError(400, 20001, f"Type must be one of {', '.join(PARTICIPANT_TYPES)}")
+    media = parse_json_object("MediaProperties", form.get("MediaProperties") or "")
+    routing = form.json_object("RoutingProperties")
+    p = InteractionParticipant(sb.sids.new("UT"), InteractionSid, ch.sid, ptype, "joined", media, routing)
+    sb.state.interaction_participants[p.sid] = p
+    conv = _conversation(sb, ch)
+    identity = media.get("identity")
+    if (
+        conv is not None
+        and isinstance(identity, str)
+        and conv_logic.find_participant(sb, conv, identity) is None
+    ):
+        conv_logic.add_chat_participant(sb, conv, identity)
+    return participant_json(p)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Participants")
+async def list_participants(request: Request, InteractionSid: str, ChannelSid: str) -> dict[str, Any]:
+    check_query(request)
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    items = [
+        participant_json(p) for p in sb.state.interaction_participants.values() if p.channel_sid == ch.sid
+    ]
+    return page_v1(
+        request,
+        "flex-api",
+        f"/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Participants",
+        "participants",
+        items,
+    )
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Participants/{Sid}")
+async def update_participant(
+    request: Request, InteractionSid: str, ChannelSid: str, Sid: str
+) -> dict[str, Any]:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    p = sb.state.interaction_participants.get(Sid)
+    if p is None or p.channel_sid != ch.sid:
+        raise not_found("Participant", Sid)
+    form = await read_form(request)
+    status = form.get("Status")
+    if status not in ("closed", "wrapup"):
+        raise TwilioError(400, 20001, "Status must be closed or wrapup")
+    if p.status == "closed":
+        raise TwilioError(400, 20001, f"Participant {Sid} is already closed")
+    close_participant(sb, p, status)
+    return participant_json(p)
+
+
+# --- invites ------------------------------------------------------------------------------------------------
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Invites")
+async def create_invite(request: Request, InteractionSid: str, ChannelSid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    if ch.status == "closed":
+        raise TwilioError(400, 20001, f"Channel {ch.sid} is closed")
+    form = await read_form(request)
+    routing = parse_json_object("Routing", form.get("Routing") or "")
+    kg = sb.sids.new("KG")
+    base_attrs = {
+        "conversationSid": ch.media_channel_sid,
+        "flexInteractionSid": InteractionSid,
+        "flexInteractionChannelSid": ch.sid,
+        "flexChannelInviteSid": kg,
+    }
+    task = _routing_task(sb, routing, base_attrs)
+    inv = Invite(kg, InteractionSid, ch.sid, {"properties": routing_properties(sb, task)})
+    sb.state.invites[kg] = inv
+    sb.recorder.add("flex.invite", invite_sid=kg, task_sid=task.sid)
+    return invite_json(inv)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Invites")
+async def list_invites(request: Request, InteractionSid: str, ChannelSid: str) -> dict[str, Any]:
+    check_query(request)
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    items = [invite_json(i) for i in sb.state.invites.values() if i.channel_sid == ch.sid]
+    return page_v1(
+        request,
+        "flex-api",
+        f"/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Invites",
+        "invites",
+        items,
+    )

@@ -1,0 +1,325 @@
+"""In-memory state of the sandbox: one dataclass per Twilio resource, all in one `SandboxState`.
+
+Mutated only from the event loop (all handlers are `async def`), so no locks are needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Activity:
+    sid: str
+    friendly_name: str
+    available: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class TaskChannel:
+    sid: str
+    unique_name: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    channel_optimized_routing: bool | None = None
+
+
+@dataclass
+class TaskQueue:
+    sid: str
+    friendly_name: str
+    target_workers: str
+    date_created: datetime
+    date_updated: datetime
+    max_reserved_workers: int = 1
+    task_order: str = "FIFO"
+
+
+@dataclass
+class Workflow:
+    sid: str
+    friendly_name: str
+    configuration: str
+    date_created: datetime
+    date_updated: datetime
+    task_reservation_timeout: int = 120
+    assignment_callback_url: str | None = None
+    fallback_assignment_callback_url: str | None = None
+
+
+@dataclass
+class Workspace:
+    sid: str
+    friendly_name: str
+    default_activity_sid: str
+    timeout_activity_sid: str
+    date_created: datetime
+    date_updated: datetime
+    event_callback_url: str | None = None
+    events_filter: str | None = None
+    multi_task_enabled: bool = True
+    prioritize_queue_order: str = "FIFO"
+
+
+@dataclass
+class Worker:
+    sid: str
+    friendly_name: str
+    attributes: str
+    activity_sid: str
+    date_created: datetime
+    date_updated: datetime
+    date_status_changed: datetime
+    # task channel unique name -> configured capacity
+    capacity: dict[str, int] = field(default_factory=dict)
+    channel_available: dict[str, bool] = field(default_factory=dict)
+    channel_sids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    sid: str
+    attributes: str
+    assignment_status: str
+    priority: int
+    timeout: int
+    task_channel: str
+    workflow_sid: str | None
+    task_queue_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+    task_queue_entered_date: datetime | None = None
+    reason: str | None = None
+    revision: int = 0
+    # workers who rejected or let a reservation time out: not offered this task again
+    declined_by: set[str] = field(default_factory=set)
+    routing_target: str | None = None
+    virtual_start_time: datetime | None = None
+    ignore_capacity: bool = False
+
+
+@dataclass
+class Reservation:
+    sid: str
+    task_sid: str
+    worker_sid: str
+    status: str
+    date_created: datetime
+    date_updated: datetime
+    timeout_at: datetime
+
+
+@dataclass
+class TaskRouterEvent:
+    sid: str
+    event_type: str
+    description: str
+    resource_type: str
+    resource_sid: str
+    event_date: datetime
+    data: dict[str, Any]
+
+
+@dataclass
+class ChatService:
+    sid: str
+    friendly_name: str
+    pre_webhook_url: str | None = None
+    post_webhook_url: str | None = None
+    webhook_filters: list[str] = field(default_factory=list)
+    webhook_method: str = "POST"
+
+
+@dataclass
+class Conversation:
+    sid: str
+    chat_service_sid: str
+    friendly_name: str | None
+    unique_name: str | None
+    attributes: str
+    state: str
+    date_created: datetime
+    date_updated: datetime
+    messaging_service_sid: str | None = None
+    timers: dict[str, str] = field(default_factory=dict)
+    next_index: int = 0
+
+
+@dataclass
+class Participant:
+    sid: str
+    conversation_sid: str
+    identity: str | None
+    attributes: str
+    date_created: datetime
+    date_updated: datetime
+    address: str | None = None
+    proxy_address: str | None = None
+    projected_address: str | None = None
+    role_sid: str | None = None
+    last_read_message_index: int | None = None
+    last_read_timestamp: str | None = None
+
+
+@dataclass
+class ConvMessage:
+    sid: str
+    conversation_sid: str
+    index: int
+    author: str
+    body: str | None
+    attributes: str
+    participant_sid: str | None
+    media_sids: list[str]
+    date_created: datetime
+    date_updated: datetime
+    content_sid: str | None = None
+    source: str = "API"
+
+
+@dataclass
+class ScopedWebhook:
+    sid: str
+    conversation_sid: str
+    target: str
+    url: str | None
+    method: str
+    filters: list[str]
+    triggers: list[str]
+    flow_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class Media:
+    sid: str
+    service_sid: str | None
+    content_type: str
+    filename: str | None
+    data: bytes
+    date_created: datetime
+    author: str | None = None
+    channel_sid: str | None = None
+    message_sid: str | None = None
+    token: str = ""
+
+
+@dataclass
+class Interaction:
+    sid: str
+    channel_sid: str
+    channel_type: str
+    routing: dict[str, Any]
+    interaction_context_sid: str | None
+    webhook_ttid: str | None
+    media_channel_sid: str | None
+
+
+@dataclass
+class InteractionChannel:
+    sid: str
+    interaction_sid: str
+    type: str
+    status: str
+    media_channel_sid: str | None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+@dataclass
+class InteractionParticipant:
+    sid: str
+    interaction_sid: str
+    channel_sid: str
+    type: str
+    status: str
+    media_properties: dict[str, Any]
+    routing_properties: dict[str, Any] | None
+
+
+@dataclass
+class Invite:
+    sid: str
+    interaction_sid: str
+    channel_sid: str
+    routing: dict[str, Any]
+
+
+@dataclass
+class ContentTemplate:
+    sid: str
+    friendly_name: str
+    language: str
+    body: str
+    variables: dict[str, str]
+    approved: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class ApiMessage:
+    """Api 2010 message, outbound (service → contact) or inbound (contact → service)."""
+
+    sid: str
+    direction: str
+    from_: str
+    to: str
+    body: str
+    status: str
+    date_created: datetime
+    date_updated: datetime
+    media: list[str] = field(default_factory=list)  # ME sids (inbound) or source URLs (outbound)
+    content_sid: str | None = None
+    content_variables: str | None = None
+    status_callback: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    date_sent: datetime | None = None
+    messaging_service_sid: str | None = None
+    rendered_body: str | None = None
+
+
+@dataclass
+class Sender:
+    number: str
+    webhook_url: str | None = None
+    status_callback_url: str | None = None
+
+
+@dataclass
+class SandboxState:
+    account_sid: str
+    workspace: Workspace
+    activities: dict[str, Activity] = field(default_factory=dict)
+    task_channels: dict[str, TaskChannel] = field(default_factory=dict)
+    queues: dict[str, TaskQueue] = field(default_factory=dict)
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    workers: dict[str, Worker] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    events: list[TaskRouterEvent] = field(default_factory=list)
+    chat_services: dict[str, ChatService] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    participants: dict[str, Participant] = field(default_factory=dict)
+    conv_messages: dict[str, ConvMessage] = field(default_factory=dict)
+    scoped_webhooks: dict[str, ScopedWebhook] = field(default_factory=dict)
+    media: dict[str, Media] = field(default_factory=dict)
+    interactions: dict[str, Interaction] = field(default_factory=dict)
+    interaction_channels: dict[str, InteractionChannel] = field(default_factory=dict)
+    interaction_participants: dict[str, InteractionParticipant] = field(default_factory=dict)
+    invites: dict[str, Invite] = field(default_factory=dict)
+    templates: dict[str, ContentTemplate] = field(default_factory=dict)
+    api_messages: dict[str, ApiMessage] = field(default_factory=dict)
+    senders: dict[str, Sender] = field(default_factory=dict)
+    # (business number, contact number) -> time of the contact's last inbound message (sandbox clock)
+    last_inbound: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # contact number -> what reached (or failed to reach) that WhatsApp user
+    inboxes: dict[str, list[str]] = field(default_factory=dict)
+    default_chat_service_sid: str = ""

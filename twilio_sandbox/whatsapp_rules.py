@@ -1,0 +1,127 @@
+"""WhatsApp's rules as the simulated contact's phone applies them: the 24 h window, media types and limits,
+template rendering. Pure functions (no I/O) so they are unit-tested directly."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+WINDOW = timedelta(hours=24)
+MB = 1024 * 1024
+KB = 1024
+
+# content type -> (kind, max bytes, extensions)
+MEDIA_RULES: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "image/jpeg": ("image", 5 * MB, ("jpg", "jpeg")),
+    "image/png": ("image", 5 * MB, ("png",)),
+    "image/webp": ("sticker", 500 * KB, ("webp",)),
+    "audio/aac": ("audio", 16 * MB, ("aac",)),
+    "audio/amr": ("audio", 16 * MB, ("amr",)),
+    "audio/mpeg": ("audio", 16 * MB, ("mp3",)),
+    "audio/mp4": ("audio", 16 * MB, ("m4a",)),
+    "audio/ogg": ("audio", 16 * MB, ("ogg", "opus")),
+    "video/mp4": ("video", 16 * MB, ("mp4",)),
+    "video/3gpp": ("video", 16 * MB, ("3gp", "3gpp")),
+    "application/pdf": ("document", 16 * MB, ("pdf",)),
+    "application/msword": ("document", 16 * MB, ("doc",)),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+        "document",
+        16 * MB,
+        ("docx",),
+    ),
+    "application/vnd.ms-excel": ("document", 16 * MB, ("xls",)),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 16 * MB, ("xlsx",)),
+    "application/vnd.ms-powerpoint": ("document", 16 * MB, ("ppt",)),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
+        "document",
+        16 * MB,
+        ("pptx",),
+    ),
+    "text/plain": ("document", 16 * MB, ("txt",)),
+}
+
+ERR_WINDOW = 63016
+ERR_MEDIA = 63019
+ERR_CONTENT = 63021
+ERROR_MESSAGES = {
+    ERR_WINDOW: "Failed to send freeform message because you are outside the allowed window. "
+    "If you are using WhatsApp, please use a Message Template.",
+    ERR_MEDIA: "Media failed to download",
+    ERR_CONTENT: "Channel invalid content error",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    error_code: int | None = None
+    detail: str = ""
+
+
+OK = Verdict(True)
+
+
+def window_open(last_inbound: datetime | None, now: datetime) -> bool:
+    return last_inbound is not None and now - last_inbound <= WINDOW
+
+
+def check_window(last_inbound: datetime | None, now: datetime, is_template: bool) -> Verdict:
+    if is_template or window_open(last_inbound, now):
+        return OK
+    if last_inbound is None:
+        return Verdict(False, ERR_WINDOW, "the contact never wrote to this sender")
+    return Verdict(
+        False, ERR_WINDOW, f"last inbound message at {last_inbound.isoformat()}, more than 24 h ago"
+    )
+
+
+def check_media(content_type: str, size: int, filename_or_url: str | None = None) -> Verdict:
+    ctype = content_type.split(";")[0].strip().lower()
+    rule = MEDIA_RULES.get(ctype)
+    if rule is None:
+        return Verdict(False, ERR_CONTENT, f"unsupported media type {ctype}")
+    kind, limit, exts = rule
+    if size > limit:
+        return Verdict(False, ERR_MEDIA, f"{kind} of {size} bytes exceeds the {limit} byte limit for {ctype}")
+    if size <= 0:
+        return Verdict(False, ERR_MEDIA, "empty media")
+    if filename_or_url:
+        name = filename_or_url.split("?")[0].rsplit("/", 1)[-1]
+        if "." in name:
+            ext = name.rsplit(".", 1)[1].lower()
+            known = {e for _, _, es in MEDIA_RULES.values() for e in es}
+            if ext in known and ext not in exts:
+                return Verdict(
+                    False, ERR_MEDIA, f"Content-Type {ctype} disagrees with the file extension .{ext}"
+                )
+    return OK
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+def render_template(body: str, variables: dict[str, str], defaults: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(
+        lambda m: str(variables.get(m.group(1), defaults.get(m.group(1), m.group(0)))), body
+    )
+
+
+_MAGIC = {
+    "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/webp": b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    "application/pdf": b"%PDF-1.4\n",
+    "video/mp4": b"\x00\x00\x00\x18ftypmp42",
+    "audio/ogg": b"OggS",
+    "audio/mpeg": b"ID3",
+}
+
+
+def generate_media(content_type: str, size: int, salt: str) -> bytes:
+    """Deterministic bytes of exactly `size`, starting with the type's magic number where known."""
+    head = _MAGIC.get(content_type.split(";")[0].strip().lower(), b"")
+    block = hashlib.sha256(salt.encode()).digest()
+    body = (block * (size // len(block) + 1))[: max(size - len(head), 0)]
+    return (head + body)[:size]
