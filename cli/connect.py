@@ -154,7 +154,8 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
         except TwilioRestException as exc:
             report.add(label, False, f"{sid} not found in workspace {c.workspace_sid} (HTTP {exc.status})")
     try:
-        client.conversations.v1.services(c.conversations_service_sid).fetch()
+        # Its webhook configuration is readable exactly when the service exists and we may use it.
+        client.conversations.v1.services(c.conversations_service_sid).configuration.webhooks.get().fetch()
         report.add("conversations service", True, c.conversations_service_sid)
     except TwilioRestException as exc:
         report.add(

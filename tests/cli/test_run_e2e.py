@@ -1,0 +1,116 @@
+"""End-to-end smoke of the two main commands, as a person runs them: `run` in one process, `demo` in another.
+
+`run` starts the dev server, the sandbox, the worker and the API on free ports; `demo` plays the scripted
+conversation against it and must exit 0; SIGINT must stop `run` cleanly and leave no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cli.run import read_run_info
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT = 180.0
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (from /proc), children first found."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAFH_", "TEMPORAL_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["COLUMNS"] = "160"
+    return env
+
+
+def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    out_path = tmp_path / "run.out"
+    with out_path.open("wb") as out:
+        started = time.monotonic()
+        run = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "run", "--free-ports", "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,  # no orgs.toml or .env of the developer's checkout
+            env=clean_env(),
+        )
+        try:
+            while "Ready" not in out_path.read_text(errors="replace"):
+                assert run.poll() is None, f"run exited early:\n{out_path.read_text()}"
+                assert time.monotonic() - started < START_TIMEOUT, f"run not ready:\n{out_path.read_text()}"
+                time.sleep(0.2)
+            startup = time.monotonic() - started
+            info = read_run_info(data_dir)
+            assert info is not None and info.sandbox_url and info.orgs == ["demo"]
+            below = descendants(run.pid)
+            assert len(below) >= 4, f"expected temporal, sandbox, worker and api below run: {below}"
+
+            demo_started = time.monotonic()
+            demo = subprocess.run(
+                [sys.executable, "-m", "cli.main", "demo", "--data-dir", str(data_dir)],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                env=clean_env(),
+                timeout=300,
+            )
+            demo_time = time.monotonic() - demo_started
+            assert demo.returncode == 0, (
+                f"demo failed:\n{demo.stdout}\n{demo.stderr}\n--- run:\n{out_path.read_text()}"
+            )
+            assert "Demo passed" in demo.stdout
+            assert f"{info.ui_url}/namespaces/default/workflows/wa-conv:demo:" in demo.stdout
+            for attribute in ("handedOff", "handoffReason", "handoffSummary", "handoffSentiment"):
+                assert attribute in demo.stdout
+            print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s")
+
+            run.send_signal(signal.SIGINT)
+            assert run.wait(60) == 0, out_path.read_text()
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(10)
+    output = out_path.read_text()
+    assert "Stopped." in output and "Traceback" not in output
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in below) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in below if alive(p)], "processes left behind after SIGINT"
+    assert read_run_info(data_dir) is None  # run.json removed on a clean stop
