@@ -9,7 +9,6 @@ back to the workflow. Limits are checked before any upload: type before download
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -18,45 +17,26 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from activities.clients import OrgClient
-from activities.media_limits import MediaVerdict
 from activities.twilio_errors import CLIENT_ERROR_TYPE, classify
 from twilio_rest.hosts import MCS_BASE_URL
+from workflows.rules.media import (
+    FLEX_ATTACHMENT_LIMIT,
+    MediaDecision,
+    flex_decision,
+    whatsapp_decision,
+)
 
 log = logging.getLogger(__name__)
 
 
-def _load_rule() -> Callable[[str, int | None], MediaVerdict]:
-    """The workflow helper's pure rule when present (one source of truth), else the activities' stop-gap."""
-    try:
-        from workflows.rules import media as wf_media  # type: ignore[attr-defined, unused-ignore]
-
-        rule = getattr(wf_media, "check_media", None)
-        if callable(rule):
-            return _adapt(rule)
-    except ImportError:
-        pass
-    from activities.media_limits import check_media
-
-    return check_media
+def contact_media_verdict(content_type: str, size: int | None) -> MediaDecision:
+    """May this contact media be copied into Flex? The workflow's own pure rule, so both sides agree."""
+    return flex_decision(content_type, size)
 
 
-def _adapt(rule: Callable[..., Any]) -> Callable[[str, int | None], MediaVerdict]:
-    def check(content_type: str, size: int | None) -> MediaVerdict:
-        verdict = rule(content_type, size)
-        if isinstance(verdict, MediaVerdict):
-            return verdict
-        allowed = bool(getattr(verdict, "allowed", getattr(verdict, "ok", False)))
-        return MediaVerdict(
-            allowed=allowed,
-            kind=getattr(verdict, "kind", None),
-            max_bytes=int(getattr(verdict, "max_bytes", 0) or 0),
-            reason=None if allowed else str(getattr(verdict, "reason", None) or "media refused"),
-        )
-
-    return check
-
-
-check_media = _load_rule()
+def rep_media_verdict(content_type: str, size: int | None) -> MediaDecision:
+    """May this rep attachment go to WhatsApp? Checked again here on the real size before the send."""
+    return whatsapp_decision(content_type, size)
 
 
 class Downloaded(BaseModel):
@@ -138,3 +118,34 @@ def upload_to_mcs(
     if not isinstance(body, dict) or not str(body.get("sid", "")).startswith("ME"):
         raise ApplicationError(f"media upload: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
     return body
+
+
+def is_mcs_url(url: str) -> bool:
+    return urlsplit(url).netloc.lower() == urlsplit(MCS_BASE_URL).netloc
+
+
+def fetch_mcs_media(oc: OrgClient, media_url: str, *, timeout: float = 15.0) -> dict[str, Any]:
+    """The MCS media object (size, type, links) behind an MCS media URL."""
+    try:
+        with httpx.Client(auth=oc.basic_auth, timeout=timeout) as http:
+            resp = http.get(oc.url(media_url))
+            resp.raise_for_status()
+    except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+        raise classify(exc, what="media fetch") from exc
+    body = resp.json()
+    if not isinstance(body, dict) or not str(body.get("sid", "")).startswith("ME"):
+        raise ApplicationError(f"media fetch: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
+    return body
+
+
+__all__ = [
+    "FLEX_ATTACHMENT_LIMIT",
+    "Downloaded",
+    "TooLarge",
+    "contact_media_verdict",
+    "download_media",
+    "fetch_mcs_media",
+    "is_mcs_url",
+    "rep_media_verdict",
+    "upload_to_mcs",
+]

@@ -20,7 +20,16 @@ from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
 
 from activities.clients import OrgClient, TwilioClients
-from activities.media import TooLarge, check_media, download_media, upload_to_mcs
+from activities.media import (
+    FLEX_ATTACHMENT_LIMIT,
+    TooLarge,
+    contact_media_verdict,
+    download_media,
+    fetch_mcs_media,
+    is_mcs_url,
+    rep_media_verdict,
+    upload_to_mcs,
+)
 from activities.models import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
@@ -247,7 +256,7 @@ class TwilioActivities:
 
     @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX)
     def copy_contact_media_to_flex(self, inp: CopyContactMediaInput) -> CopyContactMediaResult:
-        verdict = check_media(inp.content_type, None)
+        verdict = contact_media_verdict(inp.content_type, None)
         if not verdict.allowed:
             return CopyContactMediaResult(content_type=inp.content_type, refused_reason=verdict.reason)
         oc = self.clients.get(inp.org)
@@ -256,18 +265,18 @@ class TwilioActivities:
         if done is not None:
             return CopyContactMediaResult(media_sid=done[0], size=int(done[1]), content_type=inp.content_type)
         try:
-            got = download_media(oc, inp.media_url, verdict.max_bytes)
+            got = download_media(oc, inp.media_url, FLEX_ATTACHMENT_LIMIT)
         except TooLarge as exc:
-            refused = check_media(inp.content_type, exc.size)
+            refused = contact_media_verdict(inp.content_type, exc.size)
             return CopyContactMediaResult(
                 size=exc.size,
                 content_type=inp.content_type,
-                refused_reason=refused.reason or f"over the {verdict.max_bytes} bytes limit",
+                refused_reason=refused.reason or f"over the {FLEX_ATTACHMENT_LIMIT} bytes limit",
             )
         size = len(got.data)
         # The declared type is what the workflow checked; a different served type is checked again.
         served = got.content_type.split(";", 1)[0].strip() or inp.content_type
-        final = check_media(served, size)
+        final = contact_media_verdict(served, size)
         if not final.allowed:
             return CopyContactMediaResult(size=size, content_type=served, refused_reason=final.reason)
         media = upload_to_mcs(oc, inp.conversations_service_sid, got.data, served, inp.filename)
@@ -305,11 +314,36 @@ class TwilioActivities:
                 if inp.body:
                     kwargs["body"] = inp.body
                 if inp.media_url:
-                    kwargs["media_url"] = [inp.media_url]
+                    kwargs["media_url"] = [self._public_media_url(oc, inp.media_url)]
             message = messages.create(**kwargs)
         result = (str(message.sid), str(message.status or "queued"))
         self._sent.put(inp.idempotency_id, result)
         return SendWhatsAppResult(message_sid=result[0], status=result[1])
+
+    @staticmethod
+    def _public_media_url(oc: OrgClient, media_url: str) -> str:
+        """A URL WhatsApp can fetch: a rep's Conversations media (MCS) becomes its short-lived direct link.
+
+        The size and type are checked again on the stored media: refused media is a final error, not a send
+        that WhatsApp would fail later with 63019.
+        """
+        if not is_mcs_url(media_url):
+            return media_url
+        media = fetch_mcs_media(oc, media_url)
+        verdict = rep_media_verdict(str(media.get("content_type") or ""), int(media.get("size") or 0))
+        if not verdict.allowed:
+            raise ApplicationError(
+                f"media {media.get('sid')} refused: {verdict.reason}",
+                {"reason": verdict.reason, "media_sid": media.get("sid")},
+                type="MediaRefused",
+                non_retryable=True,
+            )
+        links = media.get("links") or {}
+        direct = links.get("content_direct_temporary") if isinstance(links, dict) else None
+        if not direct:
+            raise ApplicationError(f"media {media.get('sid')} has no direct link", type="TwilioBadResponse")
+        # Pre-signed: WhatsApp (or the sandbox) downloads it without our credentials.
+        return str(direct)
 
     @staticmethod
     def _find_sent(
