@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from twilio_sandbox.app import create_app
 from twilio_sandbox.seed import SandboxSeed
