@@ -23,7 +23,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=env.client.namespace,
-                search_attributes={k.name: k.indexed_value_type for k in ALL_KEYS},
+                search_attributes={k.name: int(k.indexed_value_type) for k in ALL_KEYS},  # type: ignore[misc]
             )
         )
         yield env

@@ -27,7 +27,7 @@ class RoutingHttpClient(TwilioHttpClient):
         self.sandbox_base_url = sandbox_base_url
         self.last_response_headers: dict[str, str] = {}
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         url: str,

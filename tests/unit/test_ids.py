@@ -39,7 +39,9 @@ def test_bad_addresses_are_refused(bad: str) -> None:
         normalize_whatsapp_address(bad)
 
 
-@pytest.mark.parametrize("bad", ["", "wa-conv:acme", "wa-conv:ACME:" + "0" * 32, "x:acme:" + "0" * 32, "wa-conv:acme:zz"])
+@pytest.mark.parametrize(
+    "bad", ["", "wa-conv:acme", "wa-conv:ACME:" + "0" * 32, "x:acme:" + "0" * 32, "wa-conv:acme:zz"]
+)
 def test_bad_workflow_ids_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_workflow_id(bad)
