@@ -23,4 +23,11 @@ def recorded() -> Response:
 def ignored(org: str, endpoint: str, reason: str, level: int = logging.INFO) -> Response:
     """2xx for an event that does not concern the service (or a finished conversation); reason logged."""
     log_event("webhook.ignored", level, org=org, endpoint=endpoint, reason=reason)
-    return Response(status_code=204, media_type="application/json", headers={IGNORED_HEADER: reason[:200]})
+    return Response(
+        status_code=204, media_type="application/json", headers={IGNORED_HEADER: _header_safe(reason)}
+    )
+
+
+def _header_safe(text: str) -> str:
+    # Reasons may quote an event type sent by the caller: printable ASCII only (no header injection).
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:200])

@@ -60,9 +60,7 @@ def app(settings: Settings, orgs: OrgRegistry, temporal: Client, standin_worker:
 
 @pytest_asyncio.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
 
 

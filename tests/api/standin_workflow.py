@@ -44,9 +44,7 @@ class StandInConversation:
                 HANDOFF_STUCK.value_set(payload["stuck"]),
             ]
             if payload.get("handoff_requested_at"):
-                updates.append(
-                    HANDOFF_REQUESTED_AT.value_set(datetime.fromisoformat(payload["handoff_requested_at"]))
-                )
+                updates.append(HANDOFF_REQUESTED_AT.value_set(datetime.fromisoformat(payload["handoff_requested_at"])))
             workflow.upsert_search_attributes(updates)
             return
         self.signals.append({"name": name, "payload": payload})

@@ -121,9 +121,7 @@ async def test_list_rejects_bad_parameters(http: httpx.AsyncClient) -> None:
         assert other.status_code == 422
 
 
-async def test_get_conversation_returns_state_and_transcript(
-    http: httpx.AsyncClient, temporal: Client
-) -> None:
+async def test_get_conversation_returns_state_and_transcript(http: httpx.AsyncClient, temporal: Client) -> None:
     wid = await _conversation(temporal, "acme")
     await temporal.get_workflow_handle(wid).signal("contact_message", {"message_sid": "SM1"})
     await recorded(temporal, wid, lambda r: len(r["signals"]) == 1)
@@ -144,9 +142,7 @@ async def test_get_conversation_errors(http: httpx.AsyncClient) -> None:
     assert other_org.status_code == 404
 
 
-async def test_handoff_request_is_signalled_with_the_idempotency_key(
-    http: httpx.AsyncClient, temporal: Client
-) -> None:
+async def test_handoff_request_is_signalled_with_the_idempotency_key(http: httpx.AsyncClient, temporal: Client) -> None:
     wid = await _conversation(temporal, "acme")
     key = f"op-{uuid.uuid4().hex}"
     response = await http.post(
@@ -166,11 +162,7 @@ async def test_handoff_request_is_signalled_with_the_idempotency_key(
         "reason": "VIP customer",
         "summary": "wants a human",
     }
-    assert (
-        default["payload"]["request_id"]
-        == generated.json()["request_id"]
-        != explicit["payload"]["request_id"]
-    )
+    assert default["payload"]["request_id"] == generated.json()["request_id"] != explicit["payload"]["request_id"]
 
 
 async def test_handoff_errors(http: httpx.AsyncClient) -> None:

@@ -53,9 +53,7 @@ async def test_garbage_signature_is_403(http: httpx.AsyncClient, temporal: Clien
     assert await _nothing_started(temporal, "acme", contact)
 
 
-async def test_signature_for_another_url_port_or_path_is_403(
-    http: httpx.AsyncClient, temporal: Client
-) -> None:
+async def test_signature_for_another_url_port_or_path_is_403(http: httpx.AsyncClient, temporal: Client) -> None:
     contact = new_contact()
     for base, path in [
         ("https://evil.example", INBOUND),
@@ -93,9 +91,7 @@ async def test_query_string_is_part_of_the_signed_url(http: httpx.AsyncClient, t
     assert moved.status_code == 403
 
 
-async def test_valid_signature_from_another_orgs_token_is_403(
-    http: httpx.AsyncClient, temporal: Client
-) -> None:
+async def test_valid_signature_from_another_orgs_token_is_403(http: httpx.AsyncClient, temporal: Client) -> None:
     contact = new_contact()
     response = await post_signed(http, INBOUND, inbound_params(contact), token=BETA_TOKEN)
     assert response.status_code == 403
@@ -106,9 +102,7 @@ async def test_replay_with_changed_params_is_403(http: httpx.AsyncClient, tempor
     contact = new_contact()
     params = inbound_params(contact, body="original")
     signature = sign(ACME_BASE + INBOUND, params)
-    first = await http.post(
-        INBOUND, content=urlencode(params), headers=FORM | {"X-Twilio-Signature": signature}
-    )
+    first = await http.post(INBOUND, content=urlencode(params), headers=FORM | {"X-Twilio-Signature": signature})
     assert first.status_code == 200
     other_contact = new_contact()
     for change in (

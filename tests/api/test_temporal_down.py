@@ -39,9 +39,7 @@ async def _app_client(client: Client) -> httpx.AsyncClient:
 
 @pytest_asyncio.fixture
 async def never_reachable() -> AsyncIterator[httpx.AsyncClient]:
-    client = await Client.connect(
-        f"127.0.0.1:{_closed_port()}", lazy=True, data_converter=build_data_converter(None)
-    )
+    client = await Client.connect(f"127.0.0.1:{_closed_port()}", lazy=True, data_converter=build_data_converter(None))
     async with await _app_client(client) as http:
         yield http
 

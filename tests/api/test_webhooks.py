@@ -166,9 +166,7 @@ async def test_malformed_inbound_is_422_naming_the_field(
     assert await _not_started(temporal, workflow_id("acme", BUSINESS, contact))
 
 
-async def test_status_callback_signals_the_running_conversation(
-    http: httpx.AsyncClient, temporal: Client
-) -> None:
+async def test_status_callback_signals_the_running_conversation(http: httpx.AsyncClient, temporal: Client) -> None:
     contact, key, wid = await _start_conversation(http, temporal)
     path = f"/webhooks/acme/whatsapp/status/{key}"
     params = {
@@ -230,9 +228,7 @@ def _message_added(author: str, attributes: str = "{}", **extra: str) -> dict[st
 async def test_rep_message_is_signalled(http: httpx.AsyncClient, temporal: Client) -> None:
     _, key, wid = await _start_conversation(http, temporal)
     path = f"/webhooks/acme/conversations/{key}"
-    media = json.dumps(
-        [{"Sid": "ME" + "1" * 32, "Filename": "a.pdf", "ContentType": "application/pdf", "Size": 10}]
-    )
+    media = json.dumps([{"Sid": "ME" + "1" * 32, "Filename": "a.pdf", "ContentType": "application/pdf", "Size": 10}])
     params = _message_added("alice", Media=media)
     response = await post_signed(http, path, params)
     assert response.status_code == 204 and IGNORED_HEADER not in response.headers

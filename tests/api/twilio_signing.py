@@ -24,9 +24,7 @@ ACME_BASE = "https://hooks.acme.example"
 PROXY_BASE = "https://internal.proxy.example"
 
 
-def _org(
-    account: str, token_env: str, number: str, base: str, suffix: str, **extra: object
-) -> dict[str, object]:
+def _org(account: str, token_env: str, number: str, base: str, suffix: str, **extra: object) -> dict[str, object]:
     return {
         "account_sid": account,
         "auth_token_env": token_env,
