@@ -54,9 +54,7 @@ def create_app(seed: SandboxSeed | None = None, *, base_url: str = "http://127.0
     install_handlers(app)
 
     @app.middleware("http")
-    async def faults_and_record(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def faults_and_record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
         if not path.startswith(PRODUCT_PREFIXES):
             return await call_next(request)

@@ -26,9 +26,7 @@ def credentials_ok(request: Request) -> bool:
         return False
     if not sep:
         return False
-    expected = {sb.seed.account_sid: sb.seed.auth_token, sb.seed.api_key_sid: sb.seed.api_key_secret}.get(
-        user
-    )
+    expected = {sb.seed.account_sid: sb.seed.auth_token, sb.seed.api_key_sid: sb.seed.api_key_secret}.get(user)
     return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
 
 

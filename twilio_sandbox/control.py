@@ -202,9 +202,7 @@ async def rep_message(request: Request, name: str, body: RepMessageIn) -> dict[s
     if conv is None:
         raise not_found("Conversation", body.conversation_sid)
     if conv_logic.find_participant(sb, conv, identity) is None:
-        raise TwilioError(
-            403, 50400, f"Rep {name} is not a participant of {conv.sid}: accept a reservation first"
-        )
+        raise TwilioError(403, 50400, f"Rep {name} is not a participant of {conv.sid}: accept a reservation first")
     media_sids = []
     for m in body.media:
         if m.size > FLEX_ATTACHMENT_LIMIT:
@@ -265,15 +263,11 @@ async def conversation_messages(request: Request, sid: str) -> dict[str, Any]:
     conv = sb.state.conversations.get(sid)
     if conv is None:
         raise not_found("Conversation", sid)
-    msgs = sorted(
-        (m for m in sb.state.conv_messages.values() if m.conversation_sid == sid), key=lambda m: m.index
-    )
+    msgs = sorted((m for m in sb.state.conv_messages.values() if m.conversation_sid == sid), key=lambda m: m.index)
     return {
         "conversation_sid": sid,
         "state": conv.state,
-        "participants": [
-            p.identity or p.address for p in sb.state.participants.values() if p.conversation_sid == sid
-        ],
+        "participants": [p.identity or p.address for p in sb.state.participants.values() if p.conversation_sid == sid],
         "messages": [
             {
                 "sid": m.sid,
@@ -308,9 +302,7 @@ async def clock_advance(request: Request, body: ClockIn) -> dict[str, Any]:
 @router.get("/record")
 async def record(request: Request, kind: str | None = None, since: int = 0) -> dict[str, Any]:
     sb = get_sb(request)
-    entries = [
-        e for e in sb.recorder.entries if e["seq"] > since and (kind is None or e["kind"].startswith(kind))
-    ]
+    entries = [e for e in sb.recorder.entries if e["seq"] > since and (kind is None or e["kind"].startswith(kind))]
     return {"entries": entries}
 
 

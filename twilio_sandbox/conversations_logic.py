@@ -163,9 +163,7 @@ def fire(
         if hook.filters and event not in hook.filters:
             continue
         scoped = [*params, ("WebhookSid", hook.sid), ("WebhookType", "webhook")]
-        sb.send_webhook(
-            "conversations.scoped", hook.url, scoped, method=hook.method, retry_param="RetryCount"
-        )
+        sb.send_webhook("conversations.scoped", hook.url, scoped, method=hook.method, retry_param="RetryCount")
 
 
 def participant_added(
@@ -213,9 +211,7 @@ def state_updated(
     fire(sb, conv, "onConversationStateUpdated", params, fire_service=fire_service, fire_scoped=fire_scoped)
 
 
-def add_chat_participant(
-    sb: Sandbox, conv: Conversation, identity: str, attributes: str = "{}"
-) -> Participant:
+def add_chat_participant(sb: Sandbox, conv: Conversation, identity: str, attributes: str = "{}") -> Participant:
     existing = find_participant(sb, conv, identity)
     if existing is not None:
         return existing

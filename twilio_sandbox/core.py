@@ -200,8 +200,7 @@ class Sandbox:
             "whatsapp_numbers": list(s.whatsapp_numbers),
             "templates": {t.friendly_name: t.sid for t in st.templates.values()},
             "reps": [
-                {"worker_sid": s.sid("WK", f"rep:{r.name}"), "name": r.name, "identity": r.identity}
-                for r in s.reps
+                {"worker_sid": s.sid("WK", f"rep:{r.name}"), "name": r.name, "identity": r.identity} for r in s.reps
             ],
         }
 

@@ -114,9 +114,7 @@ class TaskRouterEngine:
             )
         if extra:
             data.update(extra)
-        self.st.events.append(
-            TaskRouterEvent(sid, event_type, description, resource_type, resource_sid, now, data)
-        )
+        self.st.events.append(TaskRouterEvent(sid, event_type, description, resource_type, resource_sid, now, data))
         self.sb.recorder.add(
             "taskrouter.event",
             event_type=event_type,
@@ -133,9 +131,7 @@ class TaskRouterEngine:
     def _task_fields(self, task: Task) -> dict[str, str]:
         queue = self.st.queues.get(task.task_queue_sid or "")
         wf = self.st.workflows.get(task.workflow_sid or "")
-        channel = next(
-            (c for c in self.st.task_channels.values() if c.unique_name == task.task_channel), None
-        )
+        channel = next((c for c in self.st.task_channels.values() if c.unique_name == task.task_channel), None)
         fields = {
             "TaskSid": task.sid,
             "TaskAttributes": task.attributes,
@@ -180,9 +176,7 @@ class TaskRouterEngine:
     ) -> Task:
         if workflow_sid is None and task_queue_sid is None:
             if len(self.st.workflows) != 1:
-                raise TwilioError(
-                    400, 20001, "WorkflowSid is required when the workspace has several workflows"
-                )
+                raise TwilioError(400, 20001, "WorkflowSid is required when the workspace has several workflows")
             workflow_sid = next(iter(self.st.workflows))
         if workflow_sid is not None and workflow_sid not in self.st.workflows:
             raise TwilioError(400, 20001, f"Workflow {workflow_sid} not found in workspace")
@@ -247,9 +241,9 @@ class TaskRouterEngine:
                     continue
             except expressions.ExpressionError:
                 continue
-            if not task.ignore_capacity and self.worker_load(
-                worker, task.task_channel
-            ) >= worker.capacity.get(task.task_channel, 1):
+            if not task.ignore_capacity and self.worker_load(worker, task.task_channel) >= worker.capacity.get(
+                task.task_channel, 1
+            ):
                 continue
             out.append(worker)
         # Least busy first, then the one idle longest: deterministic.
@@ -354,9 +348,7 @@ class TaskRouterEngine:
         if status == current:
             return
         if status in ("accepted", "rejected") and current != "pending":
-            raise TwilioError(
-                400, 20001, f"Reservation {res.sid} cannot be {status}: it is {current}, not pending"
-            )
+            raise TwilioError(400, 20001, f"Reservation {res.sid} cannot be {status}: it is {current}, not pending")
         if status == "accepted":
             res.status, res.date_updated = "accepted", self.sb.now()
             self._set_task_status(task, "assigned")

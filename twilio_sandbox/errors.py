@@ -30,9 +30,7 @@ def error_body(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
-def error_response(
-    status: int, code: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
+def error_response(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
 
 

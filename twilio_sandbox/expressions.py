@@ -177,9 +177,7 @@ def _eq(a: Any, b: Any) -> bool:
         return a is b or (isinstance(a, str) and a.lower() == str(b).lower() and isinstance(b, bool))
     if isinstance(a, int | float) and isinstance(b, int | float):
         return bool(a == b)
-    if (isinstance(a, int | float) and isinstance(b, str)) or (
-        isinstance(a, str) and isinstance(b, int | float)
-    ):
+    if (isinstance(a, int | float) and isinstance(b, str)) or (isinstance(a, str) and isinstance(b, int | float)):
         return str(a) == str(b)
     return bool(a == b)
 
@@ -220,9 +218,7 @@ def _eval(node: Node, attrs: dict[str, Any]) -> bool:
         return _cmp(node[1], _value(node[2], attrs), _value(node[3], attrs))
     if kind == "truthy":
         value = _value(node[1], attrs)
-        return value is True or (
-            isinstance(value, int | float) and not isinstance(value, bool) and value != 0
-        )
+        return value is True or (isinstance(value, int | float) and not isinstance(value, bool) and value != 0)
     raise ExpressionError(f"bad node {kind}")
 
 

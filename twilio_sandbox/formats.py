@@ -59,9 +59,7 @@ def _query_with(request: Request, **changes: Any) -> str:
     return urlencode(items)
 
 
-def page_v1(
-    request: Request, product: str, path: str, key: str, items: list[dict[str, Any]]
-) -> dict[str, Any]:
+def page_v1(request: Request, product: str, path: str, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """`{key: [...], "meta": {...}}` with absolute Twilio URLs (the SDK follows next_page_url verbatim)."""
     size, page = _page_args(request)
     chunk = items[page * size : (page + 1) * size]

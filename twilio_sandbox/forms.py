@@ -59,9 +59,7 @@ class Form:
             return False
         raise TwilioError(400, 20001, f"Invalid boolean for parameter {name}: {value!r}")
 
-    def int(
-        self, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None
-    ) -> int | None:
+    def int(self, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
         value = self.get(name)
         if value is None:
             return default
@@ -106,9 +104,7 @@ def check_query(request: Request) -> None:
     allowed = set(spec["query"])
     for name in request.query_params:
         if name not in allowed:
-            raise TwilioError(
-                400, 20001, f"Unknown query parameter {name!r} for {request.method} {request.url.path}"
-            )
+            raise TwilioError(400, 20001, f"Unknown query parameter {name!r} for {request.method} {request.url.path}")
 
 
 async def read_form(request: Request, *, required_codes: dict[str, int] | None = None) -> Form:

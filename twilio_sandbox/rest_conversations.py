@@ -26,9 +26,7 @@ def both(method: str, path: str, status_code: int = 200) -> Callable[[Any], Any]
 
     def deco(fn: Any) -> Any:
         router.add_api_route("/v1" + path, fn, methods=[method], status_code=status_code)
-        router.add_api_route(
-            "/v1/Services/{ChatServiceSid}" + path, fn, methods=[method], status_code=status_code
-        )
+        router.add_api_route("/v1/Services/{ChatServiceSid}" + path, fn, methods=[method], status_code=status_code)
         return fn
 
     return deco
@@ -234,9 +232,7 @@ async def list_conversations(request: Request) -> dict[str, Any]:
         for c in sb.state.conversations.values()
         if c.chat_service_sid == service_sid and (state is None or c.state == state)
     ]
-    return page_v1(
-        request, "conversations", f"{_base(service_sid, scoped)}/Conversations", "conversations", items
-    )
+    return page_v1(request, "conversations", f"{_base(service_sid, scoped)}/Conversations", "conversations", items)
 
 
 @both("GET", "/Conversations/{Sid}")
@@ -287,9 +283,7 @@ async def create_participant(request: Request, ConversationSid: str) -> dict[str
     if not identity and not address and not projected:
         raise TwilioError(400, 50201, "Either Identity or MessagingBinding.Address is required")
     if address and not proxy:
-        raise TwilioError(
-            400, 50201, "MessagingBinding.ProxyAddress is required with MessagingBinding.Address"
-        )
+        raise TwilioError(400, 50201, "MessagingBinding.ProxyAddress is required with MessagingBinding.Address")
     if address and proxy:
         if address == proxy:
             raise TwilioError(400, 50409, "Participant address and proxy address must differ")
@@ -301,8 +295,7 @@ async def create_participant(request: Request, ConversationSid: str) -> dict[str
                 raise TwilioError(
                     409,
                     50416,
-                    "A binding for this participant and proxy address already exists in "
-                    f"Conversation {other.sid}",
+                    f"A binding for this participant and proxy address already exists in Conversation {other.sid}",
                 )
     for p in sb.state.participants.values():
         if p.conversation_sid == c.sid and identity and p.identity == identity:
@@ -504,10 +497,7 @@ async def create_webhook(request: Request, ConversationSid: str) -> dict[str, An
     target = form.get("Target") or ""
     if target not in ("webhook", "trigger", "studio"):
         raise TwilioError(400, 20001, f"Invalid Target {target!r}")
-    if (
-        sum(1 for h in sb.state.scoped_webhooks.values() if h.conversation_sid == c.sid)
-        >= MAX_SCOPED_WEBHOOKS
-    ):
+    if sum(1 for h in sb.state.scoped_webhooks.values() if h.conversation_sid == c.sid) >= MAX_SCOPED_WEBHOOKS:
         raise TwilioError(400, 50518, f"Conversation {c.sid} already has {MAX_SCOPED_WEBHOOKS} webhooks")
     now = sb.now()
     h = ScopedWebhook(sb.sids.new("WH"), c.sid, target, None, "POST", [], [], None, now, now)

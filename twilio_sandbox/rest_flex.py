@@ -115,9 +115,7 @@ def _routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, An
         raise TwilioError(400, 20001, "Routing.properties must be an object")
     ws = props.get("workspace_sid")
     if ws != sb.state.workspace.sid:
-        raise TwilioError(
-            400, 20001, f"Routing.properties.workspace_sid {ws!r} is not a workspace of this account"
-        )
+        raise TwilioError(400, 20001, f"Routing.properties.workspace_sid {ws!r} is not a workspace of this account")
     attrs = props.get("attributes", {})
     if isinstance(attrs, str):
         attrs = parse_json_object("Routing.properties.attributes", attrs)
@@ -246,9 +244,7 @@ async def create_interaction(request: Request) -> dict[str, Any]:
     ch = InteractionChannel(uo, kd, str(ctype), "setup", media_channel_sid)
     sb.state.interaction_channels[uo] = ch
     conv = sb.state.conversations.get(media_channel_sid or "")
-    customer = next(
-        (p for p in sb.state.participants.values() if conv and p.conversation_sid == conv.sid), None
-    )
+    customer = next((p for p in sb.state.participants.values() if conv and p.conversation_sid == conv.sid), None)
     customer_address = (customer.identity or customer.address) if customer else None
     base_attrs: dict[str, Any] = {
         "channelType": ctype,
@@ -303,9 +299,7 @@ async def list_channels(request: Request, InteractionSid: str) -> dict[str, Any]
     check_query(request)
     sb = get_sb(request)
     _interaction(sb, InteractionSid)
-    items = [
-        channel_json(c) for c in sb.state.interaction_channels.values() if c.interaction_sid == InteractionSid
-    ]
+    items = [channel_json(c) for c in sb.state.interaction_channels.values() if c.interaction_sid == InteractionSid]
     return page_v1(request, "flex-api", f"/v1/Interactions/{InteractionSid}/Channels", "channels", items)
 
 
@@ -356,11 +350,7 @@ async def create_participant(request: Request, InteractionSid: str, ChannelSid: 
     sb.state.interaction_participants[p.sid] = p
     conv = _conversation(sb, ch)
     identity = media.get("identity")
-    if (
-        conv is not None
-        and isinstance(identity, str)
-        and conv_logic.find_participant(sb, conv, identity) is None
-    ):
+    if conv is not None and isinstance(identity, str) and conv_logic.find_participant(sb, conv, identity) is None:
         conv_logic.add_chat_participant(sb, conv, identity)
     return participant_json(p)
 
@@ -370,9 +360,7 @@ async def list_participants(request: Request, InteractionSid: str, ChannelSid: s
     check_query(request)
     sb = get_sb(request)
     ch = _channel(sb, InteractionSid, ChannelSid)
-    items = [
-        participant_json(p) for p in sb.state.interaction_participants.values() if p.channel_sid == ch.sid
-    ]
+    items = [participant_json(p) for p in sb.state.interaction_participants.values() if p.channel_sid == ch.sid]
     return page_v1(
         request,
         "flex-api",
@@ -383,9 +371,7 @@ async def list_participants(request: Request, InteractionSid: str, ChannelSid: s
 
 
 @router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Participants/{Sid}")
-async def update_participant(
-    request: Request, InteractionSid: str, ChannelSid: str, Sid: str
-) -> dict[str, Any]:
+async def update_participant(request: Request, InteractionSid: str, ChannelSid: str, Sid: str) -> dict[str, Any]:
     sb = get_sb(request)
     ch = _channel(sb, InteractionSid, ChannelSid)
     p = sb.state.interaction_participants.get(Sid)

@@ -59,9 +59,7 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
     if not to.startswith("whatsapp:") or not _valid_e164(sim.bare(to)):
         raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
     if sim.bare(from_) not in sb.state.senders:
-        raise TwilioError(
-            400, 63007, f"Twilio could not find a Channel with the specified From address: {from_}"
-        )
+        raise TwilioError(400, 63007, f"Twilio could not find a Channel with the specified From address: {from_}")
     status_callback = form.get("StatusCallback") or None
     if status_callback and not status_callback.startswith(("http://", "https://")):
         raise TwilioError(400, 21609, f"Invalid StatusCallback URL: {status_callback}")

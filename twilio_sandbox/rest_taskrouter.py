@@ -377,8 +377,7 @@ async def list_activities(request: Request, WorkspaceSid: str) -> dict[str, Any]
     items = [
         activity_json(sb, a)
         for a in sb.state.activities.values()
-        if (name is None or a.friendly_name == name)
-        and (avail is None or str(a.available).lower() == avail.lower())
+        if (name is None or a.friendly_name == name) and (avail is None or str(a.available).lower() == avail.lower())
     ]
     return page_v1(request, "taskrouter", f"/v1/Workspaces/{WorkspaceSid}/Activities", "activities", items)
 
@@ -467,9 +466,7 @@ def _check_workflow_config(text: str) -> None:
         try:
             expressions.check(str(flt.get("expression", "1==1")))
         except expressions.ExpressionError as exc:
-            raise TwilioError(
-                400, 20001, f"Invalid filter expression {flt.get('expression')!r}: {exc}"
-            ) from exc
+            raise TwilioError(400, 20001, f"Invalid filter expression {flt.get('expression')!r}: {exc}") from exc
 
 
 @router.get(WS + "/Workflows")
@@ -477,9 +474,7 @@ async def list_workflows(request: Request, WorkspaceSid: str) -> dict[str, Any]:
     check_query(request)
     sb = _ws(request, WorkspaceSid)
     name = request.query_params.get("FriendlyName")
-    items = [
-        workflow_json(sb, w) for w in sb.state.workflows.values() if name is None or w.friendly_name == name
-    ]
+    items = [workflow_json(sb, w) for w in sb.state.workflows.values() if name is None or w.friendly_name == name]
     return page_v1(request, "taskrouter", f"/v1/Workspaces/{WorkspaceSid}/Workflows", "workflows", items)
 
 
@@ -543,18 +538,12 @@ async def list_workers(request: Request, WorkspaceSid: str) -> dict[str, Any]:
         ws = [w for w in ws if sb.engine.worker_available(w) == want]
     if "TargetWorkersExpression" in qp:
         try:
-            ws = [
-                w
-                for w in ws
-                if expressions.evaluate(qp["TargetWorkersExpression"], loads_attrs(w.attributes))
-            ]
+            ws = [w for w in ws if expressions.evaluate(qp["TargetWorkersExpression"], loads_attrs(w.attributes))]
         except expressions.ExpressionError as exc:
             raise TwilioError(400, 20001, f"Invalid TargetWorkersExpression: {exc}") from exc
     if "TaskQueueSid" in qp:
         q = sb.state.queues.get(qp["TaskQueueSid"])
-        ws = [
-            w for w in ws if q and expressions.evaluate(q.target_workers or "1==1", loads_attrs(w.attributes))
-        ]
+        ws = [w for w in ws if q and expressions.evaluate(q.target_workers or "1==1", loads_attrs(w.attributes))]
     return page_v1(
         request,
         "taskrouter",
@@ -642,17 +631,13 @@ async def list_worker_channels(request: Request, WorkspaceSid: str, WorkerSid: s
 
 
 @router.get(WS + "/Workers/{WorkerSid}/Channels/{Sid}")
-async def fetch_worker_channel(
-    request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str
-) -> dict[str, Any]:
+async def fetch_worker_channel(request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     return worker_channel_json(sb, _worker(sb, WorkerSid), _channel_name(sb, Sid))
 
 
 @router.post(WS + "/Workers/{WorkerSid}/Channels/{Sid}")
-async def update_worker_channel(
-    request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str
-) -> dict[str, Any]:
+async def update_worker_channel(request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     w = _worker(sb, WorkerSid)
     name = _channel_name(sb, Sid)
@@ -713,9 +698,7 @@ async def list_tasks(request: Request, WorkspaceSid: str) -> dict[str, Any]:
         ts = [t for t in ts if str(t.priority) == qp["Priority"]]
     if "EvaluateTaskAttributes" in qp:
         try:
-            ts = [
-                t for t in ts if expressions.evaluate(qp["EvaluateTaskAttributes"], loads_attrs(t.attributes))
-            ]
+            ts = [t for t in ts if expressions.evaluate(qp["EvaluateTaskAttributes"], loads_attrs(t.attributes))]
         except expressions.ExpressionError as exc:
             raise TwilioError(400, 20001, f"Invalid EvaluateTaskAttributes expression: {exc}") from exc
     ts.sort(key=lambda t: (t.date_created, t.sid), reverse=qp.get("Ordering", "") == "DateCreated:desc")
@@ -812,9 +795,7 @@ async def list_task_reservations(request: Request, WorkspaceSid: str, TaskSid: s
     )
 
 
-def _reservation(
-    sb: Sandbox, sid: str, *, task_sid: str | None = None, worker_sid: str | None = None
-) -> Reservation:
+def _reservation(sb: Sandbox, sid: str, *, task_sid: str | None = None, worker_sid: str | None = None) -> Reservation:
     r = sb.state.reservations.get(sid)
     if r is None or (task_sid and r.task_sid != task_sid) or (worker_sid and r.worker_sid != worker_sid):
         raise not_found("Reservation", sid)
@@ -822,17 +803,13 @@ def _reservation(
 
 
 @router.get(WS + "/Tasks/{TaskSid}/Reservations/{Sid}")
-async def fetch_task_reservation(
-    request: Request, WorkspaceSid: str, TaskSid: str, Sid: str
-) -> dict[str, Any]:
+async def fetch_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     return reservation_json(sb, _reservation(sb, Sid, task_sid=TaskSid))
 
 
 @router.post(WS + "/Tasks/{TaskSid}/Reservations/{Sid}")
-async def update_task_reservation(
-    request: Request, WorkspaceSid: str, TaskSid: str, Sid: str
-) -> dict[str, Any]:
+async def update_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     r = _reservation(sb, Sid, task_sid=TaskSid)
     await _update_reservation(request, sb, r)
@@ -855,17 +832,13 @@ async def list_worker_reservations(request: Request, WorkspaceSid: str, WorkerSi
 
 
 @router.get(WS + "/Workers/{WorkerSid}/Reservations/{Sid}")
-async def fetch_worker_reservation(
-    request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str
-) -> dict[str, Any]:
+async def fetch_worker_reservation(request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     return reservation_json(sb, _reservation(sb, Sid, worker_sid=WorkerSid), True)
 
 
 @router.post(WS + "/Workers/{WorkerSid}/Reservations/{Sid}")
-async def update_worker_reservation(
-    request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str
-) -> dict[str, Any]:
+async def update_worker_reservation(request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
     r = _reservation(sb, Sid, worker_sid=WorkerSid)
     await _update_reservation(request, sb, r)

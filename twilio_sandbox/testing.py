@@ -24,9 +24,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serve_app(
-    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 15.0
-) -> Iterator[str]:
+def serve_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 15.0) -> Iterator[str]:
     """Serve any ASGI app on a thread; yields its base URL and stops it on exit."""
     port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))

@@ -123,9 +123,7 @@ class WebhookDispatcher:
         status: int | None = None
         try:
             if self.faults.roll(self.faults.config.webhook_drop_rate):
-                self.recorder.add(
-                    "webhook.dropped", webhook=delivery.kind, url=delivery.url.partition("#")[0]
-                )
+                self.recorder.add("webhook.dropped", webhook=delivery.kind, url=delivery.url.partition("#")[0])
             else:
                 status = await self._attempts(delivery)
                 if self.faults.roll(self.faults.config.webhook_duplicate_rate):

@@ -72,9 +72,7 @@ def check_window(last_inbound: datetime | None, now: datetime, is_template: bool
         return OK
     if last_inbound is None:
         return Verdict(False, ERR_WINDOW, "the contact never wrote to this sender")
-    return Verdict(
-        False, ERR_WINDOW, f"last inbound message at {last_inbound.isoformat()}, more than 24 h ago"
-    )
+    return Verdict(False, ERR_WINDOW, f"last inbound message at {last_inbound.isoformat()}, more than 24 h ago")
 
 
 def check_media(content_type: str, size: int, filename_or_url: str | None = None) -> Verdict:
@@ -93,9 +91,7 @@ def check_media(content_type: str, size: int, filename_or_url: str | None = None
             ext = name.rsplit(".", 1)[1].lower()
             known = {e for _, _, es in MEDIA_RULES.values() for e in es}
             if ext in known and ext not in exts:
-                return Verdict(
-                    False, ERR_MEDIA, f"Content-Type {ctype} disagrees with the file extension .{ext}"
-                )
+                return Verdict(False, ERR_MEDIA, f"Content-Type {ctype} disagrees with the file extension .{ext}")
     return OK
 
 
@@ -103,9 +99,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
 def render_template(body: str, variables: dict[str, str], defaults: dict[str, str]) -> str:
-    return _PLACEHOLDER.sub(
-        lambda m: str(variables.get(m.group(1), defaults.get(m.group(1), m.group(0)))), body
-    )
+    return _PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), defaults.get(m.group(1), m.group(0)))), body)
 
 
 _MAGIC = {

@@ -21,9 +21,7 @@ from twilio_sandbox.state import ApiMessage, Media
 API_VERSION = "2010-04-01"
 _MEDIA_PATHS = (
     re.compile(r"^/v1/Services/(?P<svc>IS[0-9a-f]{32})/Media/(?P<me>ME[0-9a-f]{32})(/Content)?$"),
-    re.compile(
-        r"^/2010-04-01/Accounts/AC[0-9a-f]{32}/Messages/[A-Z]{2}[0-9a-f]{32}/Media/(?P<me>ME[0-9a-f]{32})$"
-    ),
+    re.compile(r"^/2010-04-01/Accounts/AC[0-9a-f]{32}/Messages/[A-Z]{2}[0-9a-f]{32}/Media/(?P<me>ME[0-9a-f]{32})$"),
 )
 STATUS_STEP_SECONDS = 0.02  # small gap between callbacks so receivers see distinct events
 

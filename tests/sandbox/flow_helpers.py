@@ -33,9 +33,7 @@ def provision_ai(client: Client, seed: dict[str, Any]) -> str:
     return str(worker.sid)
 
 
-def start_interaction(
-    client: Client, seed: dict[str, Any], receiver: Receiver, attributes: dict[str, Any]
-) -> Flow:
+def start_interaction(client: Client, seed: dict[str, Any], receiver: Receiver, attributes: dict[str, Any]) -> Flow:
     ws = client.taskrouter.v1.workspaces(seed["workspace_sid"])
     ws.update(event_callback_url=receiver.url("/taskrouter"))
     ai = provision_ai(client, seed)
@@ -45,7 +43,7 @@ def start_interaction(
     svc.conversations(conv.sid).webhooks.create(
         target="webhook",
         configuration_url=receiver.url("/conv"),
-        configuration_method="POST",
+        configuration_method="post",
         configuration_filters=["onMessageAdded"],
     )
     interaction = client.flex_api.v1.interaction.create(

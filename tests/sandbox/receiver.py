@@ -51,9 +51,7 @@ class Receiver:
                     if pred(r):
                         return r
             time.sleep(0.02)
-        raise AssertionError(
-            f"no matching webhook within {timeout}s; got {[r.params for r in self.received]}"
-        )
+        raise AssertionError(f"no matching webhook within {timeout}s; got {[r.params for r in self.received]}")
 
     def events(self, path: str = "/taskrouter") -> list[str]:
         return [r.params.get("EventType", "") for r in self.of(path)]
@@ -71,9 +69,7 @@ def running_receiver(auth_token: str) -> Iterator[Receiver]:
             full_url, params, request.headers.get("x-twilio-signature", "")
         )
         with receiver.lock:
-            receiver.received.append(
-                Received(request.url.path, full_url, params, dict(request.headers), valid)
-            )
+            receiver.received.append(Received(request.url.path, full_url, params, dict(request.headers), valid))
         return Response(status_code=receiver.status_for(request.url.path))
 
     app = Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST"])])

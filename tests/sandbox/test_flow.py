@@ -100,17 +100,15 @@ def test_handoff_from_ai_to_rep(
     for rep in seed["reps"]:
         pending += [
             (rep["name"], r)
-            for r in ctl.get(
-                f"/_sandbox/reps/{rep['name']}/reservations", params={"status": "pending"}
-            ).json()["reservations"]
+            for r in ctl.get(f"/_sandbox/reps/{rep['name']}/reservations", params={"status": "pending"}).json()[
+                "reservations"
+            ]
         ]
     assert len(pending) == 1
     rep_name, reservation = pending[0]
     assert reservation["task_sid"] == human_task_sid
     assert reservation["conversation_sid"] == flow.conversation_sid
-    ctl.post(
-        f"/_sandbox/reps/{rep_name}/reservations/{reservation['reservation_sid']}/accept"
-    ).raise_for_status()
+    ctl.post(f"/_sandbox/reps/{rep_name}/reservations/{reservation['reservation_sid']}/accept").raise_for_status()
     assert flow.ws.tasks(human_task_sid).fetch().assignment_status == "assigned"
     ctl.post(
         f"/_sandbox/reps/{rep_name}/messages",
@@ -135,9 +133,7 @@ def test_handoff_from_ai_to_rep(
     assert all(r.signature_valid for r in receiver.received)
 
 
-def test_pending_reservation_rejected_reroutes(
-    twilio_client: Client, seed: dict[str, Any], receiver: Receiver
-) -> None:
+def test_pending_reservation_rejected_reroutes(twilio_client: Client, seed: dict[str, Any], receiver: Receiver) -> None:
     flow = start_interaction(twilio_client, seed, receiver, {"name": "Ana"})
     created = receiver.wait_for(lambda r: r.params.get("EventType") == "reservation.created")
     assert created.params["WorkerSid"] == flow.ai_worker_sid
@@ -153,12 +149,8 @@ def test_pending_reservation_rejected_reroutes(
     rep_sids = {r["worker_sid"] for r in seed["reps"]}
     assert len(res) == 1 and res[0].worker_sid in rep_sids
     second = receiver.wait_for(
-        lambda r: (
-            r.params.get("EventType") == "reservation.created" and r.params["ReservationSid"] == res[0].sid
-        )
+        lambda r: r.params.get("EventType") == "reservation.created" and r.params["ReservationSid"] == res[0].sid
     )
     assert second.params["TaskQueueSid"] == seed["human_queue_sid"]
     events = receiver.events()
-    assert events.index("reservation.rejected") < events.index(
-        "task-queue.entered", events.index("task.updated")
-    )
+    assert events.index("reservation.rejected") < events.index("task-queue.entered", events.index("task.updated"))
