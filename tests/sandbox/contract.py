@@ -49,7 +49,7 @@ class CapturingHttpClient(RoutingHttpClient):
         super().__init__(sandbox_base_url=sandbox_base_url)
         self.exchanges: list[Exchange] = []
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         url: str,
