@@ -229,14 +229,10 @@ class TwilioActivities:
         if not inp.body and not inp.media_sid:
             raise _bad_input("post_to_flex needs a body or a media_sid")
         oc = self.clients.get(inp.org)
-        conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(
-            inp.conversation_sid
-        )
+        conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(inp.conversation_sid)
         with twilio_errors(oc, what=POST_TO_FLEX):
             # Idempotency: a retried post finds its own message among the last ones.
-            for m in conv.messages.list(
-                order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES
-            ):
+            for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
                 if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
                     return PostToFlexResult(message_sid=str(m.sid))
             attributes = {**inp.attributes, IDEMPOTENCY_ATTR: inp.idempotency_id}
@@ -287,9 +283,7 @@ class TwilioActivities:
     @activity.defn(name=SEND_WHATSAPP)
     def send_whatsapp(self, inp: SendWhatsAppInput) -> SendWhatsAppResult:
         if inp.content_sid and (inp.body or inp.media_url):
-            raise _bad_input(
-                "send_whatsapp: a template send carries no body or media (they would be ignored)"
-            )
+            raise _bad_input("send_whatsapp: a template send carries no body or media (they would be ignored)")
         if not (inp.body or inp.media_url or inp.content_sid):
             raise _bad_input("send_whatsapp needs a body, a media_url or a content_sid")
         known = self._sent.get(inp.idempotency_id)
@@ -374,9 +368,7 @@ class TwilioActivities:
         attributes = dict(inp.task_attributes)
         wa = dict(attributes.get("waHandoff") or {})
         if wa.get("sessionId") not in (None, inp.session_id):
-            raise _bad_input(
-                f"task_attributes.waHandoff.sessionId {wa.get('sessionId')!r} != {inp.session_id!r}"
-            )
+            raise _bad_input(f"task_attributes.waHandoff.sessionId {wa.get('sessionId')!r} != {inp.session_id!r}")
         wa["sessionId"] = inp.session_id
         attributes["waHandoff"] = wa
         oc = self.clients.get(inp.org)
@@ -412,9 +404,7 @@ class TwilioActivities:
                     )
                 task_sid = found.task_sid
                 channel_sid = channel_sid or found.channel_sid
-        return CreateInteractionResult(
-            interaction_sid=str(interaction.sid), channel_sid=channel_sid, task_sid=task_sid
-        )
+        return CreateInteractionResult(interaction_sid=str(interaction.sid), channel_sid=channel_sid, task_sid=task_sid)
 
     @staticmethod
     def _session_task(oc: OrgClient, workspace_sid: str, session_id: str) -> CreateInteractionResult | None:
@@ -426,9 +416,7 @@ class TwilioActivities:
             attrs = _json_attrs(task.attributes)
             kd, uo = attrs.get("flexInteractionSid"), attrs.get("flexInteractionChannelSid")
             if kd and uo:
-                return CreateInteractionResult(
-                    interaction_sid=str(kd), channel_sid=str(uo), task_sid=str(task.sid)
-                )
+                return CreateInteractionResult(interaction_sid=str(kd), channel_sid=str(uo), task_sid=str(task.sid))
         return None
 
     @activity.defn(name=ACCEPT_AI_RESERVATION)
@@ -441,9 +429,7 @@ class TwilioActivities:
             if status == "pending":
                 try:
                     reservation = (
-                        tr.tasks(inp.task_sid)
-                        .reservations(inp.reservation_sid)
-                        .update(reservation_status="accepted")
+                        tr.tasks(inp.task_sid).reservations(inp.reservation_sid).update(reservation_status="accepted")
                     )
                 except TwilioRestException as exc:
                     if exc.status >= 500 or exc.status == 429:
@@ -467,9 +453,7 @@ class TwilioActivities:
                     },
                 )
                 participant_sid = str(created.sid)
-        return AcceptAiReservationResult(
-            accepted=True, reservation_status=status, participant_sid=participant_sid
-        )
+        return AcceptAiReservationResult(accepted=True, reservation_status=status, participant_sid=participant_sid)
 
     @staticmethod
     def _agent_participant(channel: Any, task_sid: str, worker_sid: str | None) -> str | None:
@@ -477,9 +461,7 @@ class TwilioActivities:
             if p.type != "agent":
                 continue
             routing = p.routing_properties if isinstance(p.routing_properties, dict) else {}
-            if routing.get("task_sid") == task_sid or (
-                worker_sid and routing.get("worker_sid") == worker_sid
-            ):
+            if routing.get("task_sid") == task_sid or (worker_sid and routing.get("worker_sid") == worker_sid):
                 return str(p.sid)
         return None
 
@@ -500,9 +482,7 @@ class TwilioActivities:
                 if merged == current:
                     return MergeHandoffAttributesResult(attributes=current, conflicts_retried=conflicts)
                 try:
-                    updated = task_ctx.update(
-                        if_match=etag or "", attributes=json.dumps(merged, ensure_ascii=False)
-                    )
+                    updated = task_ctx.update(if_match=etag or "", attributes=json.dumps(merged, ensure_ascii=False))
                 except TwilioRestException as exc:
                     if exc.status != 412:
                         raise
@@ -530,9 +510,7 @@ class TwilioActivities:
             existing = self._human_task(oc, inp, session_id)
             if existing is not None:
                 self._close_ai(oc, channel, inp, None)
-                return HandToHumansResult(
-                    path="transferred", human_task_sid=existing[0], invite_sid=existing[1]
-                )
+                return HandToHumansResult(path="transferred", human_task_sid=existing[0], invite_sid=existing[1])
             reservation = self._ai_reservation(tr, inp)
             status = str(reservation.reservation_status) if reservation is not None else None
             if status == "pending":
@@ -604,9 +582,7 @@ class TwilioActivities:
         worker_sid = getattr(reservation, "worker_sid", None)
         participant_sid = inp.ai_participant_sid or self._agent_participant(channel, inp.task_sid, worker_sid)
         if participant_sid is None:
-            log.warning(
-                "no AI participant on %s for task %s; nothing to close", inp.channel_sid, inp.task_sid
-            )
+            log.warning("no AI participant on %s for task %s; nothing to close", inp.channel_sid, inp.task_sid)
             return
         try:
             channel.participants(participant_sid).update(status="closed")
@@ -624,7 +600,8 @@ class TwilioActivities:
             task = task_ctx.fetch()
             reservations = task_ctx.reservations.list(limit=50)
         epoch = datetime.min.replace(tzinfo=UTC)
-        ordered = sorted(reservations, key=lambda r: r.date_created or epoch, reverse=True)
+        # Dates have one-second resolution; on a tie the later-listed (Twilio lists oldest first) is newer.
+        ordered = sorted(reversed(reservations), key=lambda r: r.date_created or epoch, reverse=True)
         return FetchTaskResult(
             task_sid=str(task.sid),
             assignment_status=str(task.assignment_status),

@@ -78,9 +78,7 @@ class FakeHttp(RoutingHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        call = Call(
-            method.upper(), urlsplit(url).path, dict(params or {}), dict(data or {}), dict(headers or {})
-        )
+        call = Call(method.upper(), urlsplit(url).path, dict(params or {}), dict(data or {}), dict(headers or {}))
         self.calls.append(call)
         handler = self.routes.get((call.method, call.path))
         out_headers: dict[str, str]

@@ -26,10 +26,7 @@ def test_same_thread_reuses_other_thread_gets_its_own() -> None:
     t.start()
     t.join()
     assert other[0] is not first
-    assert (
-        first.url("https://conversations.twilio.com/v1/Services")
-        == "http://127.0.0.1:9/conversations/v1/Services"
-    )
+    assert first.url("https://conversations.twilio.com/v1/Services") == "http://127.0.0.1:9/conversations/v1/Services"
 
 
 def test_auth_token_or_api_key_and_no_secret_in_repr() -> None:

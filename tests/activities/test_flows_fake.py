@@ -143,13 +143,9 @@ def test_post_to_flex_finds_its_own_message() -> None:
         body="n",
         idempotency_id="",
     )
-    assert (
-        acts.post_to_flex(inp.model_copy(update={"idempotency_id": "note-1"})).message_sid == existing["sid"]
-    )
+    assert acts.post_to_flex(inp.model_copy(update={"idempotency_id": "note-1"})).message_sid == existing["sid"]
     assert not posted
-    new = acts.post_to_flex(
-        inp.model_copy(update={"idempotency_id": "note-2", "attributes": {"kind": "note"}})
-    )
+    new = acts.post_to_flex(inp.model_copy(update={"idempotency_id": "note-2", "attributes": {"kind": "note"}}))
     assert new.message_sid == "IM" + "8" * 32
     assert posted[0].headers["X-Twilio-Webhook-Enabled"] == "false"
     assert json.loads(str(posted[0].data["Attributes"])) == {"kind": "note", "waHandoffId": "note-2"}
@@ -183,9 +179,7 @@ def test_send_whatsapp_shapes_and_in_process_idempotency() -> None:
     assert d["To"] == "whatsapp:+34600111222" and d["From"] == "whatsapp:+14155238886"
     assert d["StatusCallback"].endswith("/status/k") and d["Body"] == "hola"
     acts.send_whatsapp(
-        _send_inp(
-            body=None, content_sid="HX" + "a" * 32, content_variables={"1": "Ana"}, idempotency_id="t-1"
-        )
+        _send_inp(body=None, content_sid="HX" + "a" * 32, content_variables={"1": "Ana"}, idempotency_id="t-1")
     )
     assert sent[1].data["ContentSid"] == "HX" + "a" * 32
     assert json.loads(str(sent[1].data["ContentVariables"])) == {"1": "Ana"}
@@ -202,14 +196,10 @@ def test_send_whatsapp_retry_finds_the_message_a_lost_attempt_sent() -> None:
         "direction": "outbound-api",
         "date_created": "Wed, 25 Nov 2026 13:00:05 +0000",
     }
-    http.routes[("GET", path)] = ok(
-        {"messages": [earlier], "next_page_uri": None, "page": 0, "page_size": 50}
-    )
+    http.routes[("GET", path)] = ok({"messages": [earlier], "next_page_uri": None, "page": 0, "page_size": 50})
     http.routes[("POST", path)] = ok({"sid": "SM" + "f" * 32, "status": "queued"})
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(
-        env.info, attempt=2, scheduled_time=datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    )
+    env.info = dataclasses.replace(env.info, attempt=2, scheduled_time=datetime(2026, 11, 25, 13, 0, tzinfo=UTC))
     fresh = TwilioActivities(FakeClients(http))  # a new worker: empty in-process map
     result = env.run(fresh.send_whatsapp, _send_inp())
     assert result.message_sid == earlier["sid"]

@@ -59,9 +59,7 @@ def _acts(task: FakeTask) -> tuple[TwilioActivities, FakeHttp]:
 
 
 def _inp(attrs: dict[str, Any] = SIX) -> MergeHandoffAttributesInput:
-    return MergeHandoffAttributesInput(
-        org="acme", workspace_sid=WORKSPACE, task_sid=TASK, handoff_attributes=attrs
-    )
+    return MergeHandoffAttributesInput(org="acme", workspace_sid=WORKSPACE, task_sid=TASK, handoff_attributes=attrs)
 
 
 def test_merge_keeps_every_other_attribute_and_sends_if_match() -> None:

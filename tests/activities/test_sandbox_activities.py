@@ -1,0 +1,445 @@
+"""Every Twilio activity against the in-process Twilio sandbox, through the official client: shapes, idempotent
+retries that create nothing twice, the 412 re-read, both handoff paths, media limits and error classification."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.clients import OrgClient, TwilioClients
+from activities.models import (
+    AcceptAiReservationInput,
+    CopyContactMediaInput,
+    CreateInteractionInput,
+    CreateInteractionResult,
+    FetchTaskInput,
+    HandToHumansInput,
+    MergeHandoffAttributesInput,
+    OpenFlexConversationInput,
+    OpenFlexConversationResult,
+    PostToFlexInput,
+    SendWhatsAppInput,
+)
+from activities.twilio_activities import TwilioActivities
+from activities.twilio_errors import CLIENT_ERROR_TYPE
+from tests.activities.conftest import CONTACT, Sb
+from twilio_rest.client import RoutingHttpClient
+
+KEY = "0123456789abcdef0123456789abcdef"
+HOOK = f"https://service.example/webhooks/acme/conversations/{KEY}"
+SIX = {
+    "handedOff": True,
+    "handoffReason": "customer wants to cancel subscription",
+    "handoffSummary": "Ana wants to cancel; the AI could not retain her.",
+    "handoffSentiment": "negative",
+    "handoffLanguage": "es",
+    "handoffTimestamp": "2026-11-25T14:00:00Z",
+}
+
+
+def open_inp(sb: Sb, session: int = 1, name: str = "Ana") -> OpenFlexConversationInput:
+    return OpenFlexConversationInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        unique_name=f"{KEY}-{session}",
+        contact_identity=f"whatsapp:{CONTACT}",
+        contact_friendly_name=name,
+        webhook_url=HOOK,
+    )
+
+
+def interaction_inp(sb: Sb, conv: OpenFlexConversationResult, session: int = 1) -> CreateInteractionInput:
+    return CreateInteractionInput(
+        org="acme",
+        session_id=f"{KEY}-{session}",
+        conversation_sid=conv.conversation_sid,
+        workspace_sid=sb.seed["workspace_sid"],
+        workflow_sid=sb.seed["workflow_sid"],
+        task_attributes={
+            "name": "Ana",
+            "customerName": "Ana",
+            "from": f"whatsapp:{CONTACT}",
+            "channelType": "whatsapp",
+            "waHandoff": {"workflowId": f"wa-conv:acme:{KEY}", "org": "acme"},
+        },
+    )
+
+
+def start_session(sb: Sb) -> tuple[OpenFlexConversationResult, CreateInteractionResult]:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    return conv, sb.acts.create_interaction(interaction_inp(sb, conv))
+
+
+def ai_reservation(sb: Sb, task_sid: str) -> str:
+    pending = sb.ws().tasks(task_sid).reservations.list(reservation_status="pending")
+    assert [r.worker_sid for r in pending] == [sb.ai_worker_sid]
+    return str(pending[0].sid)
+
+
+def accept_inp(sb: Sb, it: CreateInteractionResult, reservation_sid: str) -> AcceptAiReservationInput:
+    return AcceptAiReservationInput(
+        org="acme",
+        workspace_sid=sb.seed["workspace_sid"],
+        task_sid=it.task_sid,
+        reservation_sid=reservation_sid,
+        worker_sid=sb.ai_worker_sid,
+        interaction_sid=it.interaction_sid,
+        channel_sid=it.channel_sid,
+    )
+
+
+def merge_inp(sb: Sb, task_sid: str) -> MergeHandoffAttributesInput:
+    return MergeHandoffAttributesInput(
+        org="acme", workspace_sid=sb.seed["workspace_sid"], task_sid=task_sid, handoff_attributes=SIX
+    )
+
+
+def hand_inp(
+    sb: Sb, it: CreateInteractionResult, reservation_sid: str | None, attributes: dict[str, Any], ai_ut: str | None
+) -> HandToHumansInput:
+    return HandToHumansInput(
+        org="acme",
+        workspace_sid=sb.seed["workspace_sid"],
+        workflow_sid=sb.seed["workflow_sid"],
+        task_sid=it.task_sid,
+        reservation_sid=reservation_sid,
+        interaction_sid=it.interaction_sid,
+        channel_sid=it.channel_sid,
+        ai_participant_sid=ai_ut,
+        task_attributes=attributes,
+    )
+
+
+def rep_pending(sb: Sb, rep: str) -> list[dict[str, Any]]:
+    body = sb.ctl.get(f"/_sandbox/reps/{rep}/reservations", params={"status": "pending"}).json()
+    return list(body["reservations"])
+
+
+def session_tasks(sb: Sb, session: str) -> list[Any]:
+    return list(sb.ws().tasks.list(evaluate_task_attributes=f'waHandoff.sessionId == "{session}"'))
+
+
+# ---------------------------------------------------------------------------------------------------------- tests
+def test_open_flex_conversation_is_idempotent(sb: Sb) -> None:
+    first = sb.acts.open_flex_conversation(open_inp(sb))
+    again = sb.acts.open_flex_conversation(open_inp(sb))
+    assert again == first
+    assert first.conversation_sid.startswith("CH") and first.contact_participant_sid.startswith("MB")
+    conv = sb.client.conversations.v1.services(sb.seed["conversations_service_sid"]).conversations(
+        first.conversation_sid
+    )
+    assert conv.fetch().unique_name == f"{KEY}-1"
+    participants = conv.participants.list()
+    assert [p.identity for p in participants] == [f"whatsapp:{CONTACT}"]
+    assert json.loads(participants[0].attributes)["friendlyName"] == "Ana"
+    hooks = conv.webhooks.list()
+    assert len(hooks) == 1
+    assert hooks[0].configuration["url"] == HOOK
+    assert set(hooks[0].configuration["filters"]) == {"onMessageAdded", "onConversationStateUpdated"}
+    # A new session is a new conversation.
+    assert sb.acts.open_flex_conversation(open_inp(sb, session=2)).conversation_sid != first.conversation_sid
+
+
+def test_create_interaction_once_per_session(sb: Sb) -> None:
+    conv, it = start_session(sb)
+    assert it.interaction_sid.startswith("KD") and it.channel_sid.startswith("UO") and it.task_sid.startswith("WT")
+    assert sb.acts.create_interaction(interaction_inp(sb, conv)) == it
+    tasks = session_tasks(sb, f"{KEY}-1")
+    assert [t.sid for t in tasks] == [it.task_sid]
+    attrs = json.loads(tasks[0].attributes)
+    assert attrs["conversationSid"] == conv.conversation_sid
+    assert attrs["flexInteractionSid"] == it.interaction_sid
+    assert attrs["flexInteractionChannelSid"] == it.channel_sid
+    assert attrs["waHandoff"] == {"workflowId": f"wa-conv:acme:{KEY}", "org": "acme", "sessionId": f"{KEY}-1"}
+    assert attrs["name"] == "Ana" and attrs["channelType"] == "whatsapp"
+    assert tasks[0].task_queue_sid == sb.seed["ai_queue_sid"]
+    with pytest.raises(ApplicationError) as bad:
+        sb.acts.create_interaction(interaction_inp(sb, conv).model_copy(update={"session_id": 'x"y'}))
+    assert bad.value.non_retryable
+
+
+def test_accept_ai_reservation_once(sb: Sb) -> None:
+    _, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    first = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    assert first.accepted and first.reservation_status == "accepted" and first.participant_sid
+    again = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    assert again == first
+    agents = [
+        p
+        for p in sb.client.flex_api.v1.interaction(it.interaction_sid).channels(it.channel_sid).participants.list()
+        if p.type == "agent"
+    ]
+    assert [p.sid for p in agents] == [first.participant_sid]
+    assert sb.ws().tasks(it.task_sid).fetch().assignment_status == "assigned"
+
+
+def test_accept_refused_when_no_longer_pending(sb: Sb) -> None:
+    _, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    sb.ws().tasks(it.task_sid).reservations(wr).update(reservation_status="rejected")
+    result = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    assert not result.accepted and result.reservation_status == "rejected" and result.participant_sid is None
+
+
+def test_post_to_flex_once_without_webhooks(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = PostToFlexInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        conversation_sid=conv.conversation_sid,
+        author=f"whatsapp:{CONTACT}",
+        body="hola, quiero cancelar",
+        attributes={"waMessageSid": "SM" + "1" * 32},
+        idempotency_id="in-SM1",
+    )
+    first = sb.acts.post_to_flex(inp)
+    assert sb.acts.post_to_flex(inp) == first
+    note = sb.acts.post_to_flex(
+        inp.model_copy(update={"author": "system", "body": "Handoff: cancel", "idempotency_id": "note-1"})
+    )
+    assert note.message_sid != first.message_sid
+    messages = sb.ctl.get(f"/_sandbox/conversations/{conv.conversation_sid}/messages").json()["messages"]
+    assert [(m["author"], m["body"]) for m in messages] == [
+        (f"whatsapp:{CONTACT}", "hola, quiero cancelar"),
+        ("system", "Handoff: cancel"),
+    ]
+    attrs = messages[0]["attributes"]
+    attrs = json.loads(attrs) if isinstance(attrs, str) else attrs
+    assert attrs == {"waMessageSid": "SM" + "1" * 32, "waHandoffId": "in-SM1"}
+
+
+def _contact_says(sb: Sb, body: str, media: list[dict[str, Any]] | None = None) -> str:
+    payload: dict[str, Any] = {"to": sb.business, "body": body, "profile_name": "Ana"}
+    if media:
+        payload["media"] = media
+    resp = sb.ctl.post(f"/_sandbox/contacts/{CONTACT}/messages", json=payload)
+    resp.raise_for_status()
+    return str(resp.json()["message_sid"])
+
+
+def _inbox(sb: Sb, expect: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """What reached the contact; delivery is asynchronous, so wait until `expect` messages arrived."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = list(sb.ctl.get(f"/_sandbox/contacts/{CONTACT}/inbox").json()["messages"])
+        if len(messages) >= expect or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
+
+
+def _uploads(sb: Sb) -> list[dict[str, Any]]:
+    return list(sb.ctl.get("/_sandbox/record", params={"kind": "mcs.upload"}).json()["entries"])
+
+
+def send_inp(sb: Sb, **kw: Any) -> SendWhatsAppInput:
+    base: dict[str, Any] = {
+        "org": "acme",
+        "from_number": sb.business,
+        "to_number": CONTACT,
+        "body": "Claro, te ayudo.",
+        "status_callback_url": f"https://service.example/webhooks/acme/whatsapp/status/{KEY}",
+        "idempotency_id": "out-1",
+    }
+    return SendWhatsAppInput(**{**base, **kw})
+
+
+def test_send_whatsapp_once_even_after_a_worker_restart(sb: Sb) -> None:
+    _contact_says(sb, "hola")
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    first = sb.acts.send_whatsapp(send_inp(sb))
+    assert first.message_sid.startswith(("SM", "MM"))
+    assert sb.acts.send_whatsapp(send_inp(sb)) == first  # same worker: in-process map
+    # Another worker retries the activity (attempt 2) after the first one's answer was lost.
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=2, scheduled_time=started)
+    other_worker = TwilioActivities(TwilioClients(sb.orgs))
+    retried = env.run(other_worker.send_whatsapp, send_inp(sb))
+    assert retried.message_sid == first.message_sid
+    # A different message to the same contact still goes out; the first one went once.
+    second = env.run(other_worker.send_whatsapp, send_inp(sb, body="¿Algo más?", idempotency_id="out-2"))
+    assert second.message_sid != first.message_sid
+    inbox = _inbox(sb, expect=2)
+    assert [(m["sid"], m["body"], m["status"]) for m in inbox] == [
+        (first.message_sid, "Claro, te ayudo.", "delivered"),
+        (second.message_sid, "¿Algo más?", "delivered"),
+    ]
+
+
+def test_send_whatsapp_template_with_variables(sb: Sb) -> None:
+    hx = sb.seed["templates"]["order_update"]
+    sb.acts.send_whatsapp(send_inp(sb, body=None, content_sid=hx, content_variables={"1": "Ana", "2": "42"}))
+    (msg,) = _inbox(sb)
+    assert msg["content_sid"] == hx
+    assert msg["rendered_body"] == "Hi Ana, your order 42 has shipped."
+
+
+def test_copy_contact_media_then_post_it(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    sid = _contact_says(sb, "", [{"content_type": "image/jpeg", "size": 20_000, "filename": "foto.jpg"}])
+    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
+    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
+    inp = CopyContactMediaInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        media_url=url,
+        content_type="image/jpeg",
+        filename="foto.jpg",
+    )
+    copied = sb.acts.copy_contact_media_to_flex(inp)
+    assert copied.refused_reason is None and copied.size == 20_000
+    assert copied.media_sid and copied.media_sid.startswith("ME")
+    assert sb.acts.copy_contact_media_to_flex(inp) == copied
+    uploads = _uploads(sb)
+    assert len(uploads) == 1
+    post = sb.acts.post_to_flex(
+        PostToFlexInput(
+            org="acme",
+            conversations_service_sid=sb.seed["conversations_service_sid"],
+            conversation_sid=conv.conversation_sid,
+            author=f"whatsapp:{CONTACT}",
+            media_sid=copied.media_sid,
+            idempotency_id="media-1",
+        )
+    )
+    (flex_msg,) = sb.ctl.get(f"/_sandbox/conversations/{conv.conversation_sid}/messages").json()["messages"]
+    assert flex_msg["sid"] == post.message_sid
+    assert [m["sid"] for m in flex_msg["media"]] == [copied.media_sid]
+
+
+def test_media_over_the_limit_is_refused_before_upload(sb: Sb) -> None:
+    too_big = 16 * 1024 * 1024 + 1
+    sid = _contact_says(sb, "", [{"content_type": "video/mp4", "size": too_big, "filename": "v.mp4"}])
+    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
+    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
+    base = CopyContactMediaInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        media_url=url,
+        content_type="video/mp4",
+    )
+    refused = sb.acts.copy_contact_media_to_flex(base)
+    assert refused.media_sid is None and refused.refused_reason and "limit" in refused.refused_reason
+    unsupported = sb.acts.copy_contact_media_to_flex(base.model_copy(update={"content_type": "application/zip"}))
+    assert unsupported.media_sid is None and unsupported.refused_reason
+    assert not _uploads(sb)
+
+
+class _Intruder(RoutingHttpClient):
+    """After each of the first `times` task reads, someone else changes the task (a concurrent Flex plugin)."""
+
+    def __init__(self, base: str, task_path: str, writer: Any, times: int) -> None:
+        super().__init__(sandbox_base_url=base)
+        self.task_path, self.writer, self.times = task_path, writer, times
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(method, url, *args, **kwargs)
+        if method.upper() == "GET" and url.endswith(self.task_path) and self.times > 0:
+            self.times -= 1
+            task = self.writer.fetch()
+            attrs = json.loads(task.attributes)
+            attrs[f"plugin_note_{self.times}"] = "set concurrently"
+            self.writer.update(attributes=json.dumps(attrs))
+        return response
+
+
+def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
+    _, it = start_session(sb)
+    writer = sb.ws().tasks(it.task_sid)
+    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=2)
+
+    class Clients(TwilioClients):
+        def get(self, name: str) -> OrgClient:
+            oc = super().get(name)
+            oc.client.http_client = intruder
+            return dataclasses.replace(oc, http=intruder)
+
+    acts = TwilioActivities(Clients(sb.orgs))
+    result = acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    assert result.conflicts_retried == 2
+    stored = json.loads(writer.fetch().attributes)
+    assert stored == result.attributes
+    assert stored["plugin_note_1"] == stored["plugin_note_0"] == "set concurrently"
+    assert {k: stored[k] for k in SIX} == SIX
+    assert stored["waHandoff"]["sessionId"] == f"{KEY}-1"
+
+
+def test_transfer_when_accepted_and_retry_creates_no_second_task(sb: Sb) -> None:
+    _, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    inp = hand_inp(sb, it, wr, {**merged.attributes, "order_id": "42"}, accepted.participant_sid)
+    result = sb.acts.hand_to_humans(inp)
+    assert result.path == "transferred" and result.human_task_sid and result.invite_sid
+    human = sb.ws().tasks(result.human_task_sid).fetch()
+    attrs = json.loads(human.attributes)
+    assert human.task_queue_sid == sb.seed["human_queue_sid"]
+    assert {k: attrs[k] for k in SIX} == SIX and attrs["order_id"] == "42"
+    assert attrs["flexInteractionChannelSid"] == it.channel_sid
+    # The AI's own task ended when its participant closed; the service never touches the rep's task.
+    assert sb.ws().tasks(it.task_sid).fetch().assignment_status == "completed"
+    assert sb.ws().tasks(it.task_sid).reservations(wr).fetch().reservation_status != "rejected"
+    # Retry (the first answer was lost): same human task, no second invite.
+    again = sb.acts.hand_to_humans(inp)
+    assert (again.path, again.human_task_sid) == ("transferred", result.human_task_sid)
+    invites = sb.client.flex_api.v1.interaction(it.interaction_sid).channels(it.channel_sid).invites.list()
+    assert len(invites) == 1
+    offered = rep_pending(sb, "alice") + rep_pending(sb, "bob")
+    assert {r["task_sid"] for r in offered} == {result.human_task_sid}
+
+
+def test_reject_while_pending_reroutes_the_same_task_to_humans(sb: Sb) -> None:
+    _, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    inp = hand_inp(sb, it, wr, merged.attributes, None)
+    result = sb.acts.hand_to_humans(inp)
+    assert result.path == "rejected" and result.invite_sid is None
+    assert sb.ws().tasks(it.task_sid).reservations(wr).fetch().reservation_status == "rejected"
+    assert sb.acts.hand_to_humans(inp).path == "rejected"  # retry: nothing more to do
+    assert not sb.client.flex_api.v1.interaction(it.interaction_sid).channels(it.channel_sid).invites.list()
+    task = sb.ws().tasks(it.task_sid).fetch()
+    assert task.task_queue_sid == sb.seed["human_queue_sid"]
+    offered = rep_pending(sb, "alice") + rep_pending(sb, "bob")
+    assert {r["task_sid"] for r in offered} == {it.task_sid}
+    fetched = sb.acts.fetch_task(
+        FetchTaskInput(org="acme", workspace_sid=sb.seed["workspace_sid"], task_sid=it.task_sid)
+    )
+    assert fetched.assignment_status == "reserved"
+    assert fetched.reservations[-1] == (wr, sb.ai_worker_sid, "rejected")
+    assert fetched.reservations[0][2] == "pending" and fetched.reservations[0][1] != sb.ai_worker_sid
+    assert fetched.attributes["handedOff"] is True
+
+
+def test_twilio_errors_classified_against_the_sandbox(sb: Sb) -> None:
+    missing = FetchTaskInput(org="acme", workspace_sid=sb.seed["workspace_sid"], task_sid="WT" + "0" * 32)
+    with pytest.raises(ApplicationError) as not_found:
+        sb.acts.fetch_task(missing)
+    assert not_found.value.non_retryable and not_found.value.type == CLIENT_ERROR_TYPE
+    assert not_found.value.details[0]["status"] == 404 and not_found.value.details[0]["code"] == 20404
+    sb.ctl.post("/_sandbox/faults", json={"rest_429_rate": 1.0, "retry_after_seconds": 3, "seed": 1})
+    with pytest.raises(ApplicationError) as limited:
+        sb.acts.fetch_task(missing)
+    assert not limited.value.non_retryable
+    assert limited.value.next_retry_delay == timedelta(seconds=3)
+    assert limited.value.details[0]["status"] == 429
+
+
+def test_clients_are_per_thread(sb: Sb) -> None:
+    clients = TwilioClients(sb.orgs)
+    seen: list[OrgClient] = []
+    threads = [threading.Thread(target=lambda: seen.append(clients.get("acme"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen[0] is not seen[1] and seen[0].http is not seen[1].http
