@@ -1,0 +1,286 @@
+"""Drive a ConversationWorkflow on the time-skipping server with signals and queries only."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.workflow.fakes import FakeTwilio
+from workflows.conversation import ConversationWorkflow
+from workflows.ids import conversation_key, workflow_id_for_key
+from workflows.policy import ConversationPolicy
+from workflows.signals import (
+    SIGNAL_CONTACT_MESSAGE,
+    SIGNAL_CONVERSATION_EVENT,
+    SIGNAL_DELIVERY_STATUS,
+    SIGNAL_REQUEST_HANDOFF,
+    SIGNAL_SEND_TEMPLATE,
+    SIGNAL_TASKROUTER_EVENT,
+    WORKFLOW_NAME,
+    ContactMessage,
+    ConversationEvent,
+    ConversationMediaRef,
+    ConversationStart,
+    DeliveryStatus,
+    HandoffRequest,
+    InboundMedia,
+    TaskRouterEvent,
+    TemplateSendRequest,
+)
+from workflows.state import ConversationView
+
+ORG = "acme"
+BUSINESS = "+14155238886"
+TEMPLATES = {"order_update": "HX" + "a" * 32, "welcome_back": "HX" + "b" * 32}
+_numbers = itertools.count(1)
+
+
+def policy(**kw: Any) -> ConversationPolicy:
+    base: dict[str, Any] = dict(
+        workspace_sid="WS1",
+        workflow_sid="WW1",
+        conversations_service_sid="IS1",
+        ai_queue_sid="WQai",
+        human_queue_sid="WQhuman",
+        public_base_url="https://svc.example.com",
+        templates=TEMPLATES,
+    )
+    base.update(kw)
+    return ConversationPolicy(**base)
+
+
+class Conv:
+    """One conversation under test."""
+
+    def __init__(self, env: WorkflowEnvironment, client: Client, fake: FakeTwilio, task_queue: str) -> None:
+        self.env = env
+        self.client = client
+        self.fake = fake
+        self.task_queue = task_queue
+        self.contact = f"+3519{next(_numbers):08d}{uuid.uuid4().int % 10}"
+        self.key = conversation_key(ORG, BUSINESS, self.contact)
+        self.workflow_id = workflow_id_for_key(ORG, self.key)
+        self._ev = itertools.count(1)
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(self.workflow_id)
+
+    def session_id(self, opening_sid: str) -> str:
+        return f"{self.key}-{opening_sid}"
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def contact_msg(
+        self,
+        sid: str,
+        body: str = "hello",
+        *,
+        profile: str | None = "Ana",
+        media: list[InboundMedia] | None = None,
+        received_at: datetime | None = None,
+        start: ConversationStart | None = None,
+        **start_kw: Any,
+    ) -> ContactMessage:
+        msg = ContactMessage(
+            message_sid=sid,
+            account_sid="AC1",
+            business_number=BUSINESS,
+            contact_number=self.contact,
+            profile_name=profile,
+            body=body,
+            media=media or [],
+            received_at=received_at or await self.now(),
+        )
+        if start is not None or start_kw:
+            start = start or self.start_input(**start_kw)
+            await self.client.start_workflow(
+                WORKFLOW_NAME,
+                start,
+                id=self.workflow_id,
+                task_queue=self.task_queue,
+                start_signal=SIGNAL_CONTACT_MESSAGE,
+                start_signal_args=[msg],
+            )
+        else:
+            await self.handle.signal(SIGNAL_CONTACT_MESSAGE, msg)
+        return msg
+
+    def start_input(self, **policy_kw: Any) -> ConversationStart:
+        can = policy_kw.pop("continue_as_new_after_events", None)
+        return ConversationStart(
+            org=ORG,
+            key=self.key,
+            business_number=BUSINESS,
+            contact_number=self.contact,
+            policy=policy(**policy_kw),
+            continue_as_new_after_events=can,
+        )
+
+    async def begin(self, sid: str = "SM1", body: str = "hello", **kw: Any) -> ContactMessage:
+        """Signal-with-start the conversation."""
+        return await self.contact_msg(sid, body, start=self.start_input(**kw))
+
+    async def tr(
+        self,
+        event_type: str,
+        task_sid: str,
+        *,
+        reservation: str | None = None,
+        worker_sid: str | None = None,
+        worker_name: str | None = None,
+        session: str | None = None,
+        event_sid: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        queue: str | None = None,
+    ) -> TaskRouterEvent:
+        attrs = dict(attributes or {})
+        if session is not None:
+            attrs["waHandoff"] = {"workflowId": self.workflow_id, "org": ORG, "sessionId": session}
+        ev = TaskRouterEvent(
+            event_sid=event_sid or f"EV{next(self._ev):032d}",
+            event_type=event_type,
+            task_sid=task_sid,
+            task_attributes=attrs,
+            reservation_sid=reservation,
+            worker_sid=worker_sid,
+            worker_name=worker_name,
+            task_queue_sid=queue,
+            occurred_at=await self.now(),
+        )
+        await self.handle.signal(SIGNAL_TASKROUTER_EVENT, ev)
+        return ev
+
+    async def ai_offer(self, session: str, task: str = "WT1", reservation: str = "WR1", **kw: Any) -> TaskRouterEvent:
+        return await self.tr(
+            "reservation.created",
+            task,
+            reservation=reservation,
+            worker_sid="WKai",
+            worker_name="AI Support Agent",
+            session=session,
+            **kw,
+        )
+
+    async def rep_accepts(self, session: str, task: str, reservation: str = "WRrep", **kw: Any) -> TaskRouterEvent:
+        return await self.tr(
+            "reservation.accepted",
+            task,
+            reservation=reservation,
+            worker_sid="WKalice",
+            worker_name="alice",
+            session=session,
+            **kw,
+        )
+
+    async def rep_says(
+        self,
+        conversation_sid: str,
+        body: str | None,
+        sid: str,
+        *,
+        author: str = "alice",
+        media: list[ConversationMediaRef] | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> ConversationEvent:
+        ev = ConversationEvent(
+            event_type="onMessageAdded",
+            conversation_sid=conversation_sid,
+            message_sid=sid,
+            author=author,
+            body=body,
+            media=media or [],
+            attributes=attributes or {},
+            source="SDK",
+            occurred_at=await self.now(),
+        )
+        await self.handle.signal(SIGNAL_CONVERSATION_EVENT, ev)
+        return ev
+
+    async def status(self, message_sid: str, status: str, code: int | None = None) -> None:
+        await self.handle.signal(
+            SIGNAL_DELIVERY_STATUS,
+            DeliveryStatus(message_sid=message_sid, status=status, error_code=code, occurred_at=await self.now()),
+        )
+
+    async def request_handoff(self, request_id: str, reason: str = "operator asked") -> None:
+        await self.handle.signal(SIGNAL_REQUEST_HANDOFF, HandoffRequest(request_id=request_id, reason=reason))
+
+    async def template(self, request_id: str, name: str, variables: list[str]) -> None:
+        await self.handle.signal(
+            SIGNAL_SEND_TEMPLATE, TemplateSendRequest(request_id=request_id, template_name=name, variables=variables)
+        )
+
+    async def view(self) -> ConversationView:
+        result: ConversationView = await self.handle.query("state", result_type=ConversationView)
+        return result
+
+    async def until(
+        self, pred: Callable[[ConversationView], bool], what: str, within: float = 15.0
+    ) -> ConversationView:
+        """Poll the state query until `pred` holds (real time; no time skipping)."""
+        deadline = asyncio.get_running_loop().time() + within
+        last: ConversationView | None = None
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                last = await self.view()
+                if pred(last):
+                    return last
+            except Exception:
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; last view: {last}")
+
+    async def until_calls(self, name: str, count: int, within: float = 15.0) -> list[Any]:
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            got = self.fake.of(name)
+            if len(got) >= count:
+                return got
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"expected {count} {name} calls, got {len(self.fake.of(name))}: {self.fake.names()}")
+
+    async def settle(self) -> None:
+        """Let the worker finish what it can: wait until the call log stops growing."""
+        last = -1
+        stable = 0
+        while stable < 6:
+            await asyncio.sleep(0.05)
+            n = len(self.fake.calls)
+            stable = stable + 1 if n == last else 0
+            last = n
+
+    async def skip(self, delta: timedelta) -> None:
+        await self.env.sleep(delta)
+
+    async def to_with_rep(self, opening: str = "SM1") -> ConversationView:
+        """begin → AI accepted → contact asks for a human → transferred → rep accepts."""
+        sess = self.session_id(opening)
+        await self.begin(opening, "hi")
+        await self.until(lambda v: v.task_sid is not None, "task created")
+        await self.ai_offer(sess)
+        await self.until_calls("send_whatsapp", 1)
+        await self.contact_msg(opening + "b", "I want a human please")
+        await self.until(lambda v: v.state == "queued", "queued")
+        await self.rep_accepts(sess, "WThuman")
+        return await self.until(lambda v: v.state == "with_rep", "with_rep")
+
+
+def make_worker(client: Client, fake: FakeTwilio, task_queue: str) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=[ConversationWorkflow], activities=fake.activities())
+
+
+def pydantic_client(env: WorkflowEnvironment) -> Client:
+    config = env.client.config()
+    config["data_converter"] = pydantic_data_converter
+    return Client(**config)

@@ -1,0 +1,143 @@
+"""Issue 3 point 3 (handoff: order, both paths, 412, AI failure) and point 9 (stuck)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import WorkflowExecutionDescription
+
+from tests.workflow.fakes import client_error
+from tests.workflow.harness import Conv
+from workflows import search_attributes as sa
+
+SIX = {"handedOff", "handoffReason", "handoffSummary", "handoffSentiment", "handoffLanguage", "handoffTimestamp"}
+
+
+async def test_ai_escalation_transfers_in_order_and_keeps_others_attributes(conv: Conv) -> None:
+    conv.fake.conflicts = 1  # the merge met a 412 and re-read: attributes set meanwhile must survive
+    conv.fake.foreign_attributes = {"order_id": "A-42", "set_by": "crm"}
+    view = await conv.to_with_rep()
+    fake = conv.fake
+    names = fake.names()
+    i_merge = names.index("merge_handoff_attributes")
+    i_hand = names.index("hand_to_humans")
+    note_idx = [i for i, (n, inp) in enumerate(fake.calls) if n == "post_to_flex" and inp.author == "system"]
+    assert len(note_idx) == 1 and i_merge < note_idx[0] < i_hand
+    merge = fake.of("merge_handoff_attributes")[0]
+    assert set(merge.handoff_attributes) == SIX and merge.task_sid == "WT1"
+    assert merge.handoff_attributes["handedOff"] is True
+    assert merge.handoff_attributes["handoffReason"] == "customer asked for a human"
+    assert merge.handoff_attributes["handoffSentiment"] == "negative"
+    assert merge.handoff_attributes["handoffLanguage"] == "en"
+    note = fake.calls[note_idx[0]][1]
+    assert "customer asked for a human" in note.body and "negative" in note.body
+    hand = fake.of("hand_to_humans")[0]
+    assert hand.reservation_sid == "WR1" and hand.ai_participant_sid == "UTai"
+    assert SIX <= set(hand.task_attributes)
+    assert hand.task_attributes["set_by"] == "crm" and hand.task_attributes["waHandoff"]["sessionId"]
+    # The note never reaches WhatsApp.
+    assert all("Handoff" not in (s.body or "") for s in fake.of("send_whatsapp"))
+    assert view.state == "with_rep" and view.handoff_path == "transferred" and view.human_task_sid == "WThuman"
+    assert view.rep_worker_sid == "WKalice" and not view.stuck
+    # The AI's own task ending at the transfer does not end the session.
+    sess = view.session_id
+    assert sess is not None
+    await conv.tr("task.wrapup", "WT1", session=sess)
+    await conv.tr("task.completed", "WT1", session=sess)
+    await conv.settle()
+    after = await conv.view()
+    assert after.state == "with_rep" and after.sessions_ended == 0
+
+
+async def test_pending_ai_reservation_is_rejected_not_accepted(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.request_handoff("req-1", "operator takes over")
+    await conv.ai_offer(sess)
+    view = await conv.until(lambda v: v.state == "queued", "queued")
+    assert conv.fake.of("accept_ai_reservation") == []
+    hand = conv.fake.of("hand_to_humans")[0]
+    assert hand.reservation_sid == "WR1"
+    assert view.handoff_path == "rejected" and view.human_task_sid == "WT1"
+    assert conv.fake.of("merge_handoff_attributes")[0].handoff_attributes["handoffReason"] == "operator takes over"
+    # Re-routed task: the rep accepts the same task; its end ends the session.
+    await conv.tr(
+        "reservation.rejected",
+        "WT1",
+        reservation="WR1",
+        worker_sid="WKai",
+        worker_name="AI Support Agent",
+        session=sess,
+    )
+    await conv.rep_accepts(sess, "WT1")
+    await conv.until(lambda v: v.state == "with_rep", "with_rep")
+    await conv.tr("task.completed", "WT1", session=sess)
+    done = await conv.until(lambda v: v.sessions_ended == 1, "session end")
+    assert done.state == "ai" and done.task_sid is None
+
+
+async def test_ai_failure_hands_off_as_ai_unavailable(conv: Conv) -> None:
+    conv.fake.ai_error = "model endpoint down"
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "my order is late")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("ai_turn", 1)
+    await conv.skip(timedelta(seconds=30))  # the retry backoff of the AI activity
+    view = await conv.until(lambda v: v.state == "queued", "queued after AI failure")
+    assert len(conv.fake.of("ai_turn")) == 3  # bounded retries, then handoff
+    merge = conv.fake.of("merge_handoff_attributes")[0]
+    assert merge.handoff_attributes["handoffReason"] == "AI unavailable"
+    assert "my order is late" in merge.handoff_attributes["handoffSummary"]
+    assert view.handoff_reason == "AI unavailable" and "AI turn failed" in (view.last_error or "")
+    assert conv.fake.of("send_whatsapp") == []
+
+
+async def test_failing_handoff_raises_stuck_then_recovers(conv: Conv) -> None:
+    conv.fake.fail["hand_to_humans"] = [client_error("Invite refused", 20001)]
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.request_handoff("req-1")
+    view = await conv.until(lambda v: v.stuck, "stuck")
+    assert view.state == "handoff_requested" and "Invite refused" in (view.last_error or "")
+    assert any("Handing this conversation to a rep failed" in n for n in view.notices)
+    desc: WorkflowExecutionDescription = await conv.handle.describe()
+    assert desc.typed_search_attributes.get(sa.HANDOFF_STUCK) is True
+    # The retry resumes at the failed step: no second merge, no second note.
+    await conv.skip(timedelta(seconds=31))
+    view = await conv.until(lambda v: v.state == "queued", "queued after retry")
+    assert not view.stuck
+    assert len(conv.fake.of("merge_handoff_attributes")) == 1
+    assert len(conv.fake.of("hand_to_humans")) == 2
+    notes = [p for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNote")]
+    assert len(notes) == 1
+
+
+async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) -> None:
+    await conv.begin("SM1", "hi", queue_sla_seconds=120, busy_message="All reps busy")
+    sess = conv.session_id("SM1")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "human please")
+    await conv.until(lambda v: v.state == "queued", "queued")
+    desc = await conv.handle.describe()
+    assert desc.typed_search_attributes.get(sa.CONVERSATION_STATE) == "queued"
+    assert desc.typed_search_attributes.get(sa.HANDOFF_REQUESTED_AT) is not None
+    assert desc.typed_search_attributes.get(sa.FLEX_TASK_SID) == "WThuman"
+    await conv.skip(timedelta(seconds=121))
+    view = await conv.until(lambda v: v.stuck, "stuck after SLA")
+    await conv.settle()
+    busy = [s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]
+    assert len(busy) == 1 and view.busy_sent
+    desc = await conv.handle.describe()
+    assert desc.typed_search_attributes.get(sa.HANDOFF_STUCK) is True
+    await conv.skip(timedelta(hours=2))
+    await conv.settle()
+    assert len([s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]) == 1
+    await conv.rep_accepts(sess, "WThuman")
+    view = await conv.until(lambda v: v.state == "with_rep", "with_rep")
+    assert not view.stuck
