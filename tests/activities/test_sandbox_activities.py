@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.clients import OrgClient, TwilioClients
+from activities.media import upload_to_mcs
 from activities.models import (
     AcceptAiReservationInput,
     CopyContactMediaInput,
@@ -32,6 +33,7 @@ from activities.twilio_activities import TwilioActivities
 from activities.twilio_errors import CLIENT_ERROR_TYPE
 from tests.activities.conftest import CONTACT, Sb
 from twilio_rest.client import RoutingHttpClient
+from workflows.rules.media import mcs_media_url
 
 KEY = "0123456789abcdef0123456789abcdef"
 HOOK = f"https://service.example/webhooks/acme/conversations/{KEY}"
@@ -443,3 +445,60 @@ def test_clients_are_per_thread(sb: Sb) -> None:
     for t in threads:
         t.join()
     assert seen[0] is not seen[1] and seen[0].http is not seen[1].http
+
+
+def test_rep_media_goes_out_by_its_direct_link_and_over_limit_is_refused(sb: Sb) -> None:
+    _contact_says(sb, "hola")
+    oc = sb.acts.clients.get("acme")
+    service = sb.seed["conversations_service_sid"]
+    small = upload_to_mcs(oc, service, b"\xff\xd8" + b"x" * 10_000, "image/jpeg", "recibo.jpg")
+    sent = sb.acts.send_whatsapp(
+        send_inp(sb, body="Aquí está el recibo", media_url=mcs_media_url(service, small["sid"]), idempotency_id="m1")
+    )
+    (msg,) = _inbox(sb)
+    assert msg["sid"] == sent.message_sid and msg["status"] == "delivered"
+    assert len(msg["media_urls"]) == 1
+    big = upload_to_mcs(oc, service, b"x" * (5 * 1024 * 1024 + 1), "image/jpeg", "huge.jpg")
+    with pytest.raises(ApplicationError) as refused:
+        sb.acts.send_whatsapp(
+            send_inp(sb, body=None, media_url=mcs_media_url(service, big["sid"]), idempotency_id="m2")
+        )
+    assert refused.value.non_retryable and refused.value.type == "MediaRefused"
+    assert "limit" in str(refused.value)
+    assert len(_inbox(sb, expect=2, timeout=0.5)) == 1
+
+
+def test_free_form_after_the_window_is_reported_by_whatsapp_not_by_the_activity(sb: Sb) -> None:
+    """The activity only hands the message to Twilio; 63016 arrives later by status callback (the workflow's
+    window rule refuses such sends before they get here)."""
+    _contact_says(sb, "hola")
+    sb.ctl.post("/_sandbox/clock/advance", json={"seconds": 25 * 3600}).raise_for_status()
+    sent = sb.acts.send_whatsapp(send_inp(sb, idempotency_id="late"))
+    deadline = time.monotonic() + 10
+    while True:
+        (msg,) = _inbox(sb)
+        if msg["status"] in ("failed", "undelivered") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert msg["sid"] == sent.message_sid
+    assert (msg["status"], msg["error_code"]) in (("failed", 63016), ("undelivered", 63016))
+
+
+def test_server_errors_are_retryable(sb: Sb) -> None:
+    sb.ctl.post("/_sandbox/faults", json={"rest_5xx_rate": 1.0, "seed": 2}).raise_for_status()
+    with pytest.raises(ApplicationError) as failed:
+        sb.acts.open_flex_conversation(open_inp(sb))
+    assert not failed.value.non_retryable
+    assert failed.value.details[0]["status"] >= 500
+    sb.ctl.delete("/_sandbox/faults")
+    assert sb.acts.open_flex_conversation(open_inp(sb)).conversation_sid.startswith("CH")
+
+
+def test_transfer_finds_the_ai_reservation_when_the_workflow_lost_it(sb: Sb) -> None:
+    _, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    result = sb.acts.hand_to_humans(hand_inp(sb, it, None, merged.attributes, None))
+    assert result.path == "transferred"
+    assert sb.ws().tasks(it.task_sid).fetch().assignment_status == "completed"
