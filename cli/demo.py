@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
@@ -57,9 +58,7 @@ class DemoResult(BaseModel):
 
 
 class Demo:
-    def __init__(
-        self, info: RunInfo, console: Console, *, timeout: float = 45.0, contact: str | None = None
-    ) -> None:
+    def __init__(self, info: RunInfo, console: Console, *, timeout: float = 45.0, contact: str | None = None) -> None:
         if info.sandbox_url is None:
             raise CliError(
                 "The demo plays the WhatsApp contact and the rep through the Twilio sandbox, "
@@ -77,9 +76,7 @@ class Demo:
         orgs = OrgRegistry.load(info.orgs_file)
         org = orgs.get(SANDBOX_ORG)
         if org is None:
-            raise CliError(
-                f"The run's orgs file {info.orgs_file} has no org {SANDBOX_ORG!r}.", "restart `run`."
-            )
+            raise CliError(f"The run's orgs file {info.orgs_file} has no org {SANDBOX_ORG!r}.", "restart `run`.")
         self.org = org
         self.seed: SandboxSeedInfo = fetch_seed(self.sandbox)
         self.business = self.seed.whatsapp_numbers[0]
@@ -167,7 +164,7 @@ class Demo:
             "sandbox": "blue",
         }.get(who, "")
         suffix = f"  [dim]{note}[/dim]" if note else ""
-        self.console.print(f"  [{colour}]{who:>7}[/{colour}] {text}{suffix}")
+        self.console.print(f"  [{colour}]{who:>7}[/{colour}] {escape(text)}{suffix}")
 
     def _step(self, title: str) -> None:
         self.steps += 1
@@ -176,9 +173,7 @@ class Demo:
     def _inbox(self) -> list[dict[str, Any]]:
         return list(self._get(f"/_sandbox/contacts/{self.contact}/inbox").get("messages", []))
 
-    def _wait_inbox(
-        self, step: str, what: str, seen: int, match: Callable[[dict[str, Any]], bool]
-    ) -> dict[str, Any]:
+    def _wait_inbox(self, step: str, what: str, seen: int, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             for message in self._inbox()[seen:]:
                 if match(message) and message.get("status") not in ("failed", "undelivered"):
@@ -222,18 +217,13 @@ class Demo:
     # ---------------------------------------------------------------------------------------------
     def play(self) -> DemoResult:
         c = self.console
-        c.print(
-            f"[bold]Demo conversation[/bold] contact {self.contact} → business {self.business} "
-            f"(org {SANDBOX_ORG})"
-        )
+        c.print(f"[bold]Demo conversation[/bold] contact {self.contact} → business {self.business} (org {SANDBOX_ORG})")
 
         step = "contact asks a question, AI answers"
         self._step(step)
         seen = len(self._inbox())
         self._contact_says(step, "Hi! What are your opening hours?")
-        answer = self._wait_inbox(
-            step, "an AI answer reaching the contact", seen, lambda m: bool(m.get("body"))
-        )
+        answer = self._wait_inbox(step, "an AI answer reaching the contact", seen, lambda m: bool(m.get("body")))
         self._say("AI", str(answer.get("body")), f"state: {self._state_name()}")
         seen = len(self._inbox())
 
@@ -247,16 +237,13 @@ class Demo:
         attrs = json.loads(task.attributes or "{}")
         missing = [a for a in HANDOFF_ATTRIBUTES if a not in attrs]
         if missing or attrs.get("handedOff") is not True:
-            raise StepFailed(
-                step, f"task {task_sid} lacks the handoff attributes {missing or ['handedOff=true']}"
-            )
-        table = Table(
-            title=f"Task {task_sid} (queue {task.task_queue_friendly_name}, {task.assignment_status})"
-        )
+            raise StepFailed(step, f"task {task_sid} lacks the handoff attributes {missing or ['handedOff=true']}")
+        table = Table(title=f"Task {task_sid} (queue {task.task_queue_friendly_name}, {task.assignment_status})")
         table.add_column("attribute")
         table.add_column("value", overflow="fold")
         for name in HANDOFF_ATTRIBUTES:
-            table.add_row(name, json.dumps(attrs[name]) if not isinstance(attrs[name], str) else attrs[name])
+            value = attrs[name]
+            table.add_row(name, escape(value if isinstance(value, str) else json.dumps(value)))
         c.print(table)
         self._say(
             "Flex",
@@ -272,14 +259,10 @@ class Demo:
         if not conversation_sid:
             raise StepFailed(step, "neither the reservation nor the workflow names the Flex conversation")
         self._say("Flex", f"{rep_name} accepted", "state: with_rep")
-        reply = "Hi Ana, this is Alice. I can help you with that."
-        self._post(
-            f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": reply}
-        )
+        reply = f"Hi Ana, this is {rep_name.title()}. I can help you with that."
+        self._post(f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": reply})
         self._say("rep", reply)
-        got = self._wait_inbox(
-            step, "the rep's reply reaching the contact", seen, lambda m: m.get("body") == reply
-        )
+        got = self._wait_inbox(step, "the rep's reply reaching the contact", seen, lambda m: m.get("body") == reply)
         self._say("contact", f"received: {got.get('body')}", f"status {got.get('status')}")
         seen = len(self._inbox())
 
@@ -289,20 +272,14 @@ class Demo:
         self._say("sandbox", "clock moved 25 h forward: the 24-hour WhatsApp window is closed")
         before = len(self._conversation_messages(conversation_sid))
         late = "Are you still there? Your order is on its way."
-        self._post(
-            f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": late}
-        )
+        self._post(f"/_sandbox/reps/{rep_name}/messages", {"conversation_sid": conversation_sid, "body": late})
         self._say("rep", late)
         rep_identity = next((r.identity for r in self.seed.reps if r.name == rep_name), rep_name)
 
         def notice() -> dict[str, Any] | None:
             for message in self._conversation_messages(conversation_sid)[before:]:
                 author = str(message.get("author") or "")
-                if (
-                    message.get("body") != late
-                    and author != rep_identity
-                    and not author.startswith("whatsapp:")
-                ):
+                if message.get("body") != late and author != rep_identity and not author.startswith("whatsapp:"):
                     return message
             return None
 
@@ -314,7 +291,13 @@ class Demo:
         ]
         if delivered:
             raise StepFailed(step, "the free-form reply reached the contact although the window was closed")
-        self._say("Flex", str(posted.get("body")), "notice, not sent to WhatsApp")
+        refused = [m for m in self._inbox()[seen:] if m.get("body") == late]
+        how = (
+            f"notice; WhatsApp refused the send with {refused[0].get('error_code')}"
+            if refused
+            else "notice; the reply was not sent to WhatsApp"
+        )
+        self._say("Flex", str(posted.get("body")), how)
 
         step = "rep sends a template, contact receives it"
         self._step(step)
@@ -332,9 +315,7 @@ class Demo:
             seen,
             lambda m: m.get("content_sid") == template_sid,
         )
-        self._say(
-            "contact", f"received: {got.get('rendered_body') or got.get('body')}", f"template {template_sid}"
-        )
+        self._say("contact", f"received: {got.get('rendered_body') or got.get('body')}", f"template {template_sid}")
 
         # Not part of the checked script: the rep wraps up so the next demo finds them free.
         try:
@@ -350,13 +331,8 @@ class Demo:
 
         self._print_transcript()
         url = self.info.workflow_url(self.workflow_id)
-        c.print(
-            f"\n[bold green]Demo passed[/bold green] ({self.steps} steps). "
-            f"Workflow in the Temporal UI:\n{url}"
-        )
-        return DemoResult(
-            workflow_id=self.workflow_id, workflow_url=url, contact=self.contact, steps_passed=self.steps
-        )
+        c.print(f"\n[bold green]Demo passed[/bold green] ({self.steps} steps). Workflow in the Temporal UI:\n{url}")
+        return DemoResult(workflow_id=self.workflow_id, workflow_url=url, contact=self.contact, steps_passed=self.steps)
 
     def _print_transcript(self) -> None:
         lines = self.transcript()
@@ -368,7 +344,7 @@ class Demo:
         table.add_column("text", overflow="fold")
         for line in lines:
             table.add_row(
-                str(line.get("at", ""))[11:19], str(line.get("speaker", "")), str(line.get("text", ""))
+                str(line.get("at", ""))[11:19], str(line.get("speaker", "")), escape(str(line.get("text", "")))
             )
         self.console.print(table)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -83,16 +84,12 @@ def real_twilio_orgs(settings: Settings) -> OrgRegistry | None:
     path = Path(settings.orgs_file)
     if not path.is_file():
         if "WAFH_ORGS_FILE" in os.environ:
-            raise CliError(
-                f"WAFH_ORGS_FILE points to {path}, which does not exist.", "fix the path or unset it."
-            )
+            raise CliError(f"WAFH_ORGS_FILE points to {path}, which does not exist.", "fix the path or unset it.")
         return None
     try:
         registry = OrgRegistry.load(path)
     except ConfigError as exc:
-        raise CliError(
-            f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml)."
-        ) from None
+        raise CliError(f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml).") from None
     real = [n for n in registry.names() if not (o := registry.get(n)) or not o.config.twilio_sandbox_url]
     return registry if real else None
 
@@ -179,13 +176,14 @@ class RunSession:
             # The UI decodes encrypted payloads through the API (the operator's browser sends the admin
             # token).
             temporal_argv += ["--ui-codec-endpoint", f"{api_url}/codec"]
-        temporal = self._spawn("temporal", temporal_argv, os.environ)
+        base_env = _child_env()
+        temporal = self._spawn("temporal", temporal_argv, base_env)
         sandbox = None
         if sandbox_url:
             sandbox = self._spawn(
                 "sandbox",
                 [sys.executable, "-m", "twilio_sandbox", "--host", o.host, "--port", str(sandbox_port)],
-                os.environ,
+                base_env,
             )
 
         with self.console.status("Starting the Temporal dev server…"):
@@ -213,16 +211,14 @@ class RunSession:
                     fix=f"see {sandbox.log_path}.",
                 )
             seed = fetch_seed(sandbox_url)
-            orgs_file = write_sandbox_orgs(
-                seed, self.data_dir, public_base_url=api_url, sandbox_url=sandbox_url
-            )
+            orgs_file = write_sandbox_orgs(seed, self.data_dir, public_base_url=api_url, sandbox_url=sandbox_url)
             for number in seed.whatsapp_numbers:
                 register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
             orgs = OrgRegistry.load(orgs_file)
             self._ok(f"Twilio sandbox on {sandbox_url}, org {SANDBOX_ORG!r} written to {orgs_file}")
             self._connect_sandbox(orgs)
 
-        env = dict(os.environ)
+        env = dict(base_env)
         env.update(
             {
                 "TEMPORAL_ADDRESS": temporal_address,
@@ -272,9 +268,7 @@ class RunSession:
             admin_token_file=str(admin_token_file) if admin_token_file else None,
         )
         (self.data_dir / RUN_FILE).write_text(self.info.model_dump_json(indent=2))
-        self.console.print(
-            f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]"
-        )
+        self.console.print(f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]")
         return self.info
 
     def _connect_sandbox(self, orgs: OrgRegistry) -> None:
@@ -286,9 +280,7 @@ class RunSession:
             report = check_org(org, apply=True)
         if not report.ok:
             bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
-            raise CliError(
-                f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`."
-            )
+            raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
         changed = ", ".join(f.check for f in report.changes) or "nothing to change"
         self._ok(f"connect --org {SANDBOX_ORG}: {changed}")
 
@@ -301,7 +293,7 @@ class RunSession:
         os.chmod(path, 0o600)
         return path
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | os._Environ[str]) -> ManagedProcess:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.log_dir / f"{name}.log", env)
         proc.start()
         self.procs.append(proc)
@@ -338,7 +330,8 @@ class RunSession:
             running = proc.proc.poll() is None
             code = proc.stop()
             if running and not quiet:
-                self.console.print(f"[dim]stopped {proc.name} (exit {code})[/dim]")
+                how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}"
+                self.console.print(f"[dim]stopped {proc.name} ({how})[/dim]")
         self.procs.clear()
         run_file = self.data_dir / RUN_FILE
         info = read_run_info(self.data_dir)
@@ -351,6 +344,16 @@ class RunSession:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _child_env() -> dict[str, str]:
+    """The environment for children; in a source checkout its root goes on PYTHONPATH so `python -m worker`
+    and friends import the same code as this process even when the editable install predates a package."""
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def _pid_alive(pid: int) -> bool:

