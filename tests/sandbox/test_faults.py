@@ -24,7 +24,7 @@ def test_429_carries_retry_after_and_clears(twilio_client: Client, ctl: httpx.Cl
     with pytest.raises(TwilioRestException) as exc:
         twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"]).fetch()
     assert (exc.value.status, exc.value.code) == (429, 20429)
-    assert twilio_client.http_client.last_response_headers["retry-after"] == "7"  # type: ignore[attr-defined]
+    assert twilio_client.http_client.last_response_headers["retry-after"] == "7"
     # The control API itself is never faulted.
     assert ctl.get("/_sandbox/seed").status_code == 200
     ctl.delete("/_sandbox/faults").raise_for_status()
