@@ -80,9 +80,7 @@ def error_for_status(
     return ApplicationError(text, detail, type=CLIENT_ERROR_TYPE, non_retryable=True)
 
 
-def classify(
-    exc: BaseException, headers: Mapping[str, str] | None = None, *, what: str = ""
-) -> ApplicationError:
+def classify(exc: BaseException, headers: Mapping[str, str] | None = None, *, what: str = "") -> ApplicationError:
     """Map any exception raised while calling Twilio to the ApplicationError to raise from the activity."""
     if isinstance(exc, ApplicationError):
         return exc
