@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.logs import log_event
@@ -16,9 +17,7 @@ from api.logs import log_event
 class ApiError(Exception):
     """An answer other than success, with the HTTP status and a reason for the caller."""
 
-    def __init__(
-        self, status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
-    ):
+    def __init__(self, status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -58,6 +57,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 reason=exc.detail,
             )
         return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Same shape as every other refusal; the message never echoes the input.
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or None
+        detail = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid request"))
+        return JSONResponse({"detail": detail, "field": field}, status_code=422)
 
 
 def _safe_path(request: Request) -> str:

@@ -10,6 +10,25 @@ from pydantic import BaseModel, Field
 ConversationStateName = Literal["ai", "handoff_requested", "queued", "with_rep", "closed"]
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: the reason, and the parameter or form field at fault when there is one."""
+
+    detail: str
+    field: str | None = None
+
+
+class ListQuery(BaseModel):
+    """Query parameters of `GET /conversations`; unknown ones are refused (a typo must not widen the list)."""
+
+    model_config = {"extra": "forbid"}
+
+    org: str | None = Field(default=None, max_length=63, description="Only this org's conversations")
+    state: ConversationStateName | None = None
+    stuck: bool | None = Field(default=None, description="Only stuck (true) or only not stuck (false)")
+    page_token: str | None = Field(default=None, max_length=4096, pattern=r"^[A-Za-z0-9_=-]+$")
+    page_size: int = Field(default=50, ge=1, le=100)
+
+
 class ConversationSummary(BaseModel):
     workflow_id: str
     org: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -15,8 +14,9 @@ from api.logs import log_event
 from api.models import (
     ConversationDetail,
     ConversationPage,
-    ConversationStateName,
+    ErrorBody,
     HandoffBody,
+    ListQuery,
     SignalAccepted,
     TemplateBody,
 )
@@ -33,41 +33,44 @@ from workflows.signals import (
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong bearer token"},
-    404: {"description": "No such conversation or org"},
-    422: {"description": "Invalid parameter (named in `field`)"},
-    503: {"description": "Admin API disabled, or Temporal unavailable"},
+    400: {"model": ErrorBody, "description": "Body is not JSON"},
+    401: {"model": ErrorBody, "description": "Missing or wrong bearer token"},
+    404: {"model": ErrorBody, "description": "No such conversation or org"},
+    422: {"model": ErrorBody, "description": "Invalid parameter (named in `field`)"},
+    502: {"model": ErrorBody, "description": "The workflow did not answer a query"},
+    503: {"model": ErrorBody, "description": "Admin API disabled, or Temporal unavailable"},
 }
 router = APIRouter(prefix="/conversations", tags=["admin"], dependencies=[AdminDep], responses=_ERRORS)
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 WorkflowIdPath = Annotated[
-    str, Path(description="A conversation workflow id, wa-conv:{org}:{key}", max_length=200)
+    str,
+    Path(
+        description="A conversation workflow id, wa-conv:{org}:{key}",
+        pattern=r"^wa-conv:[a-z0-9][a-z0-9_-]{0,62}:[0-9a-f]{32}$",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="Makes a retried request act once (the workflow de-duplicates on it)",
+        pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+    ),
 ]
 
 
 @router.get("", response_model=ConversationPage, summary="List conversations, stuck ones first")
 async def list_conversations(
-    client: TemporalDep,
-    orgs: OrgsDep,
-    org: Annotated[str | None, Query(max_length=63)] = None,
-    state: ConversationStateName | None = None,
-    stuck: bool | None = None,
-    page_token: Annotated[str | None, Query(max_length=4096)] = None,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+    client: TemporalDep, orgs: OrgsDep, query: Annotated[ListQuery, Query()]
 ) -> ConversationPage:
-    if org is not None and orgs.get(org) is None:
-        raise ApiError(404, f"unknown org {org!r}", field="org")
-    items, token = await list_page(client, Filters(org=org, state=state, stuck=stuck), page_size, page_token)
+    if query.org is not None and orgs.get(query.org) is None:
+        raise ApiError(404, f"unknown org {query.org!r}", field="org")
+    filters = Filters(org=query.org, state=query.state, stuck=query.stuck)
+    items, token = await list_page(client, filters, query.page_size, query.page_token)
     return ConversationPage(conversations=items, next_page_token=token)
 
 
-@router.get(
-    "/{workflow_id}", response_model=ConversationDetail, summary="One conversation's state and transcript"
-)
-async def get_conversation(
-    workflow_id: WorkflowIdPath, client: TemporalDep, orgs: OrgsDep
-) -> ConversationDetail:
+@router.get("/{workflow_id}", response_model=ConversationDetail, summary="One conversation's state and transcript")
+async def get_conversation(workflow_id: WorkflowIdPath, client: TemporalDep, orgs: OrgsDep) -> ConversationDetail:
     org, key = _known_conversation(workflow_id, orgs)
     handle = client.get_workflow_handle(workflow_id)
     try:
@@ -99,17 +102,13 @@ async def request_handoff(
     client: TemporalDep,
     orgs: OrgsDep,
     body: HandoffBody | None = None,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> SignalAccepted:
     _known_conversation(workflow_id, orgs)
     body = body or HandoffBody()
-    request = HandoffRequest(
-        request_id=_request_id(idempotency_key), reason=body.reason, summary=body.summary
-    )
+    request = HandoffRequest(request_id=_request_id(idempotency_key), reason=body.reason, summary=body.summary)
     await _signal(client, workflow_id, SIGNAL_REQUEST_HANDOFF, request)
-    return SignalAccepted(
-        workflow_id=workflow_id, request_id=request.request_id, signal=SIGNAL_REQUEST_HANDOFF
-    )
+    return SignalAccepted(workflow_id=workflow_id, request_id=request.request_id, signal=SIGNAL_REQUEST_HANDOFF)
 
 
 @router.post(
@@ -123,7 +122,7 @@ async def send_template(
     body: TemplateBody,
     client: TemporalDep,
     orgs: OrgsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> SignalAccepted:
     org_name, _ = _known_conversation(workflow_id, orgs)
     org = orgs.get(org_name)
@@ -150,16 +149,10 @@ def _known_conversation(workflow_id: str, orgs: OrgsDep) -> tuple[str, str]:
 
 def _request_id(idempotency_key: str | None) -> str:
     """The workflow de-duplicates on this id: a retried request with the same Idempotency-Key acts once."""
-    if idempotency_key is None:
-        return f"api-{uuid.uuid4()}"
-    if not _IDEMPOTENCY_KEY.match(idempotency_key):
-        raise bad_field("Idempotency-Key", "1-128 characters of letters, digits and . _ : -")
-    return f"api-{idempotency_key}"
+    return f"api-{idempotency_key}" if idempotency_key else f"api-{uuid.uuid4()}"
 
 
-async def _signal(
-    client: Client, workflow_id: str, signal: str, payload: HandoffRequest | TemplateSendRequest
-) -> None:
+async def _signal(client: Client, workflow_id: str, signal: str, payload: HandoffRequest | TemplateSendRequest) -> None:
     handle = client.get_workflow_handle(workflow_id)
     try:
         await call(handle.signal(signal, payload, rpc_timeout=ADMIN_DEADLINE), ADMIN_DEADLINE)

@@ -112,6 +112,8 @@ async def test_list_rejects_bad_parameters(http: httpx.AsyncClient) -> None:
     assert (await http.get("/conversations", params={"org": "nobody"}, headers=AUTH)).status_code == 404
     assert (await http.get("/conversations", params={"state": "bogus"}, headers=AUTH)).status_code == 422
     assert (await http.get("/conversations", params={"page_size": 1000}, headers=AUTH)).status_code == 422
+    typo = await http.get("/conversations", params={"stuk": "true"}, headers=AUTH)
+    assert typo.status_code == 422 and typo.json()["field"] == "stuk"
     bad = await http.get("/conversations", params={"page_token": "garbage!"}, headers=AUTH)
     assert bad.status_code == 422 and bad.json()["field"] == "page_token"
     page = await http.get("/conversations", params={"org": "listing", "page_size": 1}, headers=AUTH)
@@ -175,7 +177,7 @@ async def test_handoff_errors(http: httpx.AsyncClient) -> None:
             (b"Idempotency-Key", "has spaces ✓".encode()),
         ],
     )
-    assert bad_key.status_code == 422 and bad_key.json()["field"] == "Idempotency-Key"
+    assert bad_key.status_code == 422 and bad_key.json()["field"].lower() == "idempotency-key"
     too_long = await http.post(f"/conversations/{missing}/handoff", json={"reason": "x" * 501}, headers=AUTH)
     assert too_long.status_code == 422
 

@@ -1,0 +1,64 @@
+"""The API against the real ConversationWorkflow (no activity worker: it waits on its first activity, which is
+enough to check that what the API sends is what the workflow takes, and that the admin API reads its state)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import create_app
+from config.settings import Settings
+from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, inbound_params, make_orgs, new_contact, post_signed
+from workflows.conversation import ConversationWorkflow
+from workflows.ids import workflow_id
+
+QUEUE = f"api-real-{uuid.uuid4().hex[:8]}"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest_asyncio.fixture
+async def real_http(temporal: Client) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(_env_file=None, task_queue=QUEUE, admin_token=SecretStr(ADMIN_TOKEN))
+    app = create_app(settings, make_orgs(), temporal)
+    async with Worker(temporal, task_queue=QUEUE, workflows=[ConversationWorkflow]):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            yield http
+
+
+async def _detail(http: httpx.AsyncClient, wid: str) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for _ in range(100):
+        response = await http.get(f"/conversations/{wid}", headers=AUTH)
+        if response.status_code == 200:
+            body = response.json()
+            if body["state"].get("profile_name"):
+                return body
+        await asyncio.sleep(0.1)
+    return body
+
+
+async def test_inbound_reaches_the_real_workflow_and_admin_reads_its_state(
+    real_http: httpx.AsyncClient, temporal: Client
+) -> None:
+    contact = new_contact()
+    response = await post_signed(real_http, "/webhooks/acme/whatsapp", inbound_params(contact, body="hola"))
+    assert response.status_code == 200, response.text
+    wid = workflow_id("acme", BUSINESS, contact)
+    detail = await _detail(real_http, wid)
+    assert detail["status"] == "RUNNING"
+    assert detail["state"]["profile_name"] == "Ana"
+    assert detail["state"]["state"] in ("ai", "handoff_requested", "queued", "with_rep")
+    assert isinstance(detail["transcript"], list)
+    handoff = await real_http.post(f"/conversations/{wid}/handoff", headers=AUTH | {"Idempotency-Key": "h1"})
+    assert handoff.status_code == 202
+    history = await temporal.get_workflow_handle(wid).fetch_history()
+    failed_tasks = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
+    assert failed_tasks == []
