@@ -442,11 +442,12 @@ class TwilioActivities:
             channel = oc.client.flex_api.v1.interaction(inp.interaction_sid).channels(inp.channel_sid)
             participant_sid = self._agent_participant(channel, inp.task_sid, inp.worker_sid)
             if participant_sid is None:
+                # Real Flex joins the accepting worker itself on most setups; this covers the ones where it
+                # does not. No identity in MediaProperties: the AI posts by REST and needs no chat participant.
                 created = channel.participants.create(
                     type="agent",
-                    media_properties={"type": "agent", "identity": inp.worker_sid},
+                    media_properties={},
                     routing_properties={
-                        "workspace_sid": inp.workspace_sid,
                         "task_sid": inp.task_sid,
                         "worker_sid": inp.worker_sid,
                         "reservation_sid": inp.reservation_sid,

@@ -11,7 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.models import HandToHumansInput, PostToFlexInput, SendWhatsAppInput
+from activities.models import AcceptAiReservationInput, HandToHumansInput, PostToFlexInput, SendWhatsAppInput
 from activities.twilio_activities import TwilioActivities
 from tests.activities.fakes import ACCOUNT, SERVICE, WORKFLOW, WORKSPACE, Call, FakeClients, FakeHttp
 
@@ -217,3 +217,31 @@ def test_send_whatsapp_rejects_bad_input() -> None:
         with pytest.raises(ApplicationError) as info:
             acts.send_whatsapp(bad)
         assert info.value.non_retryable
+
+
+def test_accept_joins_the_ai_as_agent_participant_when_flex_did_not() -> None:
+    flex = Flex("pending")
+    created: list[Call] = []
+    flex.http.routes[("GET", f"{CHANNEL}/Participants")] = ok(page("participants", []))
+    flex.http.routes[("POST", f"{CHANNEL}/Participants")] = recording(
+        created, 200, lambda n: {"sid": UT, "type": "agent"}
+    )
+    result = TwilioActivities(FakeClients(flex.http)).accept_ai_reservation(
+        AcceptAiReservationInput(
+            org="acme",
+            workspace_sid=WORKSPACE,
+            task_sid=WT,
+            reservation_sid=WR,
+            worker_sid=WK,
+            interaction_sid=KD,
+            channel_sid=UO,
+        )
+    )
+    assert (result.accepted, result.reservation_status, result.participant_sid) == (True, "accepted", UT)
+    assert flex.reservation_status == "accepted"
+    assert created[0].data["Type"] == "agent"
+    assert json.loads(str(created[0].data["RoutingProperties"])) == {
+        "task_sid": WT,
+        "worker_sid": WK,
+        "reservation_sid": WR,
+    }
