@@ -1,4 +1,4 @@
-"""`python -m twilio_sandbox [--host 127.0.0.1 --port 8400 --seed FILE]`: serve the sandbox, print URL
+"""`python -m twilio_sandbox [--host 127.0.0.1 --port 8400 --seed FILE --db FILE]`: serve the sandbox, print URL
 and credentials."""
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8400)
     parser.add_argument("--seed", help="seed file (JSON or TOML); default: the built-in seed")
-    parser.add_argument("--db", help="SQLite file for persistence (not implemented yet: state is in memory)")
+    parser.add_argument("--db", help="SQLite file that keeps the state across restarts (default: memory only)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     seed = SandboxSeed.load(args.seed) if args.seed else SandboxSeed()
     base_url = f"http://{args.host}:{args.port}"
-    app = create_app(seed, base_url=base_url)
+    app = create_app(seed, base_url=base_url, db=args.db)
     info = app.state.sandbox.seed_info()
     print(f"Twilio sandbox listening on {base_url}", flush=True)
     print(json.dumps(info, indent=2), flush=True)
     if args.db:
-        print(f"note: --db {args.db} ignored, state is kept in memory", flush=True)
+        print(f"state kept in {args.db}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

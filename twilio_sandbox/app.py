@@ -22,14 +22,21 @@ from twilio_sandbox import (
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import error_response, install_handlers
 from twilio_sandbox.formats import PRODUCT_HOSTS
+from twilio_sandbox.persistence import SqliteStore
 from twilio_sandbox.seed import SandboxSeed
 
 PRODUCT_PREFIXES = tuple(f"/{p}/" for p in PRODUCT_HOSTS)
 TICK_SECONDS = 0.25
 
 
-def create_app(seed: SandboxSeed | None = None, *, base_url: str = "http://127.0.0.1:8400") -> FastAPI:
+def create_app(
+    seed: SandboxSeed | None = None, *, base_url: str = "http://127.0.0.1:8400", db: str | None = None
+) -> FastAPI:
+    """The sandbox app; with `db`, state is kept in that SQLite file across restarts."""
     sandbox = Sandbox(seed or SandboxSeed(), base_url=base_url)
+    store = SqliteStore(db) if db else None
+    if store is not None and store.load(sandbox):
+        sandbox.recorder.add("state.restored", db=db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +49,9 @@ def create_app(seed: SandboxSeed | None = None, *, base_url: str = "http://127.0
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             await sandbox.dispatcher.stop()
+            if store is not None:
+                store.save(sandbox)
+                store.close()
 
     app = FastAPI(
         title="Twilio sandbox (wa-flex-handoff)",
@@ -57,7 +67,10 @@ def create_app(seed: SandboxSeed | None = None, *, base_url: str = "http://127.0
     async def faults_and_record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
         if not path.startswith(PRODUCT_PREFIXES):
-            return await call_next(request)
+            response = await call_next(request)
+            if store is not None and request.method != "GET":
+                store.save(sandbox)
+            return response
         faults = sandbox.faults
         entry = sandbox.recorder.add("rest", method=request.method, path=path, query=str(request.url.query))
         if faults.applies(path):
@@ -75,6 +88,8 @@ def create_app(seed: SandboxSeed | None = None, *, base_url: str = "http://127.0
                 return error_response(503, 20503, "Service Unavailable (injected fault)")
         response = await call_next(request)
         entry["status"] = response.status_code
+        if store is not None and request.method != "GET":
+            store.save(sandbox)
         form = getattr(request.state, "form", None)
         if form is not None:
             entry["params"] = form

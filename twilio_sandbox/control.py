@@ -127,6 +127,26 @@ async def inbox(request: Request, contact: str) -> dict[str, Any]:
     return {"messages": [sim.inbox_entry(sb, m) for m in msgs]}
 
 
+class ReadIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    message_sid: str | None = Field(default=None, pattern=r"^(SM|MM)[0-9a-f]{32}$")
+
+
+@router.post("/contacts/{contact}/read")
+async def contact_read(request: Request, contact: str, body: ReadIn) -> dict[str, Any]:
+    """The contact opens WhatsApp: delivered messages (or one of them) become `read`, with status callbacks."""
+    sb = get_sb(request)
+    number = _contact(contact)
+    read = []
+    for sid in sb.state.inboxes.get(number, []):
+        msg = sb.state.api_messages[sid]
+        if msg.status == "delivered" and body.message_sid in (None, sid):
+            await sim.mark_read(sb, msg)
+            read.append(sid)
+    return {"read": read}
+
+
 @router.get("/reps/{name}/reservations")
 async def rep_reservations(request: Request, name: str, status: str | None = None) -> dict[str, Any]:
     sb = get_sb(request)

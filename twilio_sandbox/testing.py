@@ -43,11 +43,13 @@ def serve_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, startup_time
 
 
 @contextmanager
-def running_sandbox(port: int = 0, seed: SandboxSeed | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+def running_sandbox(
+    port: int = 0, seed: SandboxSeed | None = None, host: str = "127.0.0.1", db: str | None = None
+) -> Iterator[str]:
     """A fresh sandbox on `host:port` (0 = a free port); yields its base URL, e.g. `http://127.0.0.1:40123`."""
     port = port or free_port(host)
     base_url = f"http://{host}:{port}"
-    app = create_app(seed, base_url=base_url)
+    app = create_app(seed, base_url=base_url, db=db)
     with serve_app(app, host, port) as url:
         httpx.get(f"{url}/_sandbox/seed", timeout=5).raise_for_status()
         yield url

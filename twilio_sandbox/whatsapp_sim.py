@@ -216,6 +216,11 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
     )
 
 
+async def mark_read(sb: Sandbox, msg: ApiMessage) -> None:
+    await _status(sb, msg, "read")
+    sb.recorder.add("contact.read", message_sid=msg.sid, contact=bare(msg.to))
+
+
 async def _status(sb: Sandbox, msg: ApiMessage, status: str, detail: str = "") -> None:
     await asyncio.sleep(STATUS_STEP_SECONDS)
     msg.status = status

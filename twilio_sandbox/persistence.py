@@ -1,0 +1,50 @@
+"""Optional SQLite persistence (`--db FILE`): the whole state is snapshotted after every change and reloaded at
+start, so a restarted sandbox keeps its conversations, tasks and SIDs. One row, pickled: the file is the sandbox's
+own, never shared with anything else."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from twilio_sandbox.core import Sandbox
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), salt TEXT, data BLOB)"
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, check_same_thread=False)
+        self.conn.execute(SCHEMA)
+        self.conn.commit()
+
+    def save(self, sb: Sandbox) -> None:
+        payload: dict[str, Any] = {
+            "state": sb.state,
+            "counters": dict(sb.sids._counters),
+            "clock_offset": sb.clock.offset.total_seconds(),
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO snapshot (id, salt, data) VALUES (1, ?, ?)",
+            (sb.seed.salt, pickle.dumps(payload)),
+        )
+        self.conn.commit()
+
+    def load(self, sb: Sandbox) -> bool:
+        """Restore a snapshot made with the same seed salt; False when there is none (or another seed's)."""
+        row = self.conn.execute("SELECT salt, data FROM snapshot WHERE id = 1").fetchone()
+        if row is None or row[0] != sb.seed.salt:
+            return False
+        payload = pickle.loads(row[1])
+        sb.state = payload["state"]
+        sb.sids._counters.clear()
+        sb.sids._counters.update(payload["counters"])
+        sb.clock.offset = timedelta(seconds=payload["clock_offset"])
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
