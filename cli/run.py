@@ -200,6 +200,7 @@ class RunSession:
             orgs_file = Path(self.settings.orgs_file).resolve()
             orgs = real
             self._ok(f"Real Twilio: orgs {', '.join(orgs.names())} from {orgs_file} (no sandbox)")
+            self._doctor_real(orgs)
         else:
             assert sandbox is not None and sandbox_url is not None
             with self.console.status("Starting the Twilio sandbox…"):
@@ -283,6 +284,29 @@ class RunSession:
             raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
         changed = ", ".join(f.check for f in report.changes) or "nothing to change"
         self._ok(f"connect --org {SANDBOX_ORG}: {changed}")
+
+    def _doctor_real(self, orgs: OrgRegistry) -> None:
+        """Report (never change) each real org's set-up: `run` must start even when Twilio needs fixing."""
+        from cli.connect import check_org
+
+        for name in orgs.names():
+            org = orgs.get(name)
+            if org is None or org.config.twilio_sandbox_url:
+                continue
+            try:
+                with self.console.status(f"Checking org {name!r} with Twilio (doctor)…"):
+                    report = check_org(org, apply=False)
+            except CliError as exc:
+                self.console.print(f"[yellow]![/yellow] doctor --org {name}: {exc}")
+                continue
+            if report.ok:
+                self._ok(f"doctor --org {name}: ready for the handoff")
+            else:
+                bad = ", ".join(f.check for f in report.findings if not f.ok)
+                self.console.print(
+                    f"[yellow]![/yellow] doctor --org {name}: not ready ({bad}); "
+                    f"run `wa-flex-handoff connect --org {name}` and see `doctor` for details"
+                )
 
     def _write_secret(self, name: str, value: str) -> Path:
         secrets_dir = self.data_dir / "secrets"

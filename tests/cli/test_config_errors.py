@@ -36,9 +36,7 @@ def test_missing_orgs_file(run_cli: Callable[..., CliResult], tmp_path: Path) ->
     assert "nope.toml does not exist" in err
 
 
-def test_unknown_org(
-    run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_org(run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
     path = tmp_path / "orgs.toml"
     path.write_text(GOOD_ORG)

@@ -88,9 +88,7 @@ def test_connect_provisions_once_then_changes_nothing(org: Org, sandbox: str) ->
     assert len(workers) == 1
     assert json.loads(workers[0].attributes) == {"ai": True}
     assert workers[0].activity_name == "Available"
-    channel = next(
-        c for c in ws.workers(workers[0].sid).worker_channels.list() if c.task_channel_unique_name == "chat"
-    )
+    channel = next(c for c in ws.workers(workers[0].sid).worker_channels.list() if c.task_channel_unique_name == "chat")
     assert channel.configured_capacity == AI_CHANNEL_CAPACITY
     workspace = ws.fetch()
     assert workspace.event_callback_url == f"{PUBLIC}/webhooks/{SANDBOX_ORG}/taskrouter"

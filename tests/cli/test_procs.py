@@ -49,9 +49,7 @@ def test_stop_ends_the_child_and_its_grandchildren(tmp_path: Path) -> None:
 
 
 def test_exit_reason_quotes_the_log(tmp_path: Path) -> None:
-    proc = ManagedProcess(
-        "failing", ["/bin/sh", "-c", "echo 'bad config: orgs.acme'; exit 3"], tmp_path / "f.log"
-    )
+    proc = ManagedProcess("failing", ["/bin/sh", "-c", "echo 'bad config: orgs.acme'; exit 3"], tmp_path / "f.log")
     proc.start()
     assert proc.proc is not None
     proc.proc.wait(5)

@@ -32,9 +32,7 @@ def test_recommended_configuration_passes() -> None:
 
 @pytest.mark.parametrize("excluded", ["handedOff != true", "handedOff == false", "NOT (handedOff == true)"])
 def test_exclusion_spellings_are_recognised(excluded: str) -> None:
-    cfg = config(
-        ("humans", "handedOff == true", HUMAN), ("ai", f"channelType == 'whatsapp' AND {excluded}", AI)
-    )
+    cfg = config(("humans", "handedOff == true", HUMAN), ("ai", f"channelType == 'whatsapp' AND {excluded}", AI))
     assert routing_problems(cfg, AI, HUMAN) == []
 
 

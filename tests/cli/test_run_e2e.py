@@ -22,6 +22,12 @@ pytestmark = pytest.mark.e2e
 START_TIMEOUT = 180.0
 
 
+def cli() -> list[str]:
+    """The installed `wa-flex-handoff` script, as the README runs it (else the module)."""
+    script = Path(sys.executable).parent / "wa-flex-handoff"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "cli.main"]
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid` (from /proc), children first found."""
     children: dict[int, list[int]] = {}
@@ -52,6 +58,22 @@ def alive(pid: int) -> bool:
         return False
 
 
+def processes_mentioning(text: str) -> set[int]:
+    """Live processes whose command line or environment contains `text` (even if reparented to init)."""
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        for part in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{entry}/{part}", "rb") as f:
+                    if text.encode() in f.read() and alive(int(entry)):
+                        found.add(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAFH_", "TEMPORAL_"))}
     env["PYTHONUNBUFFERED"] = "1"
@@ -65,7 +87,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
     with out_path.open("wb") as out:
         started = time.monotonic()
         run = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "run", "--free-ports", "--data-dir", str(data_dir)],
+            [*cli(), "run", "--free-ports", "--data-dir", str(data_dir)],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,  # no orgs.toml or .env of the developer's checkout
@@ -84,7 +106,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
 
             demo_started = time.monotonic()
             demo = subprocess.run(
-                [sys.executable, "-m", "cli.main", "demo", "--data-dir", str(data_dir)],
+                [*cli(), "demo", "--data-dir", str(data_dir)],
                 capture_output=True,
                 text=True,
                 cwd=tmp_path,
@@ -92,9 +114,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
                 timeout=300,
             )
             demo_time = time.monotonic() - demo_started
-            assert demo.returncode == 0, (
-                f"demo failed:\n{demo.stdout}\n{demo.stderr}\n--- run:\n{out_path.read_text()}"
-            )
+            assert demo.returncode == 0, f"demo failed:\n{demo.stdout}\n{demo.stderr}\n--- run:\n{out_path.read_text()}"
             assert "Demo passed" in demo.stdout
             assert f"{info.ui_url}/namespaces/default/workflows/wa-conv:demo:" in demo.stdout
             for attribute in ("handedOff", "handoffReason", "handoffSummary", "handoffSentiment"):
@@ -114,3 +134,32 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert not [p for p in below if alive(p)], "processes left behind after SIGINT"
     assert read_run_info(data_dir) is None  # run.json removed on a clean stop
+
+
+def test_demo_without_a_run_starts_and_stops_its_own(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = clean_env()
+    env["TMPDIR"] = str(scratch)  # the demo's own run lives here: every process of it mentions this path
+    demo = subprocess.Popen(
+        [*cli(), "demo", "--data-dir", str(tmp_path / "none")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        out, _ = demo.communicate(timeout=300)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
+    assert demo.returncode == 0, out
+    assert "starting one for the demo" in out and "Demo passed" in out
+    assert not (tmp_path / "none").exists()  # its own run lived in a temporary directory
+    assert not list(scratch.iterdir())  # … which is gone
+    deadline = time.monotonic() + 10
+    while (left := processes_mentioning(str(scratch))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes left behind: {left}"

@@ -107,3 +107,33 @@ async def test_run_worker_polls_and_stops_on_request(local_env: WorkflowEnvironm
     stop.set()
     await asyncio.wait_for(task, 30)  # graceful shutdown returns instead of hanging
     assert task.exception() is None
+
+
+async def test_prometheus_metrics_are_served(local_env: WorkflowEnvironment) -> None:
+    import httpx
+    from temporalio.client import Client
+
+    from cli.net import free_port
+
+    port = free_port()
+    runtime = worker.build_runtime(port, metrics_host="127.0.0.1")
+    assert runtime is not None and worker.build_runtime(None) is None
+    client = await Client.connect(local_env.client.service_client.config.target_host, runtime=runtime)
+    settings = Settings(task_queue=f"wafh-metrics-{uuid.uuid4().hex[:8]}", activity_threads=2)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(worker.run_worker(client, settings, example_orgs(), stop, ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        body = ""
+        async with httpx.AsyncClient() as http:
+            for _ in range(50):
+                response = await http.get(f"http://127.0.0.1:{port}/metrics")
+                assert response.status_code == 200
+                body = response.text
+                if "temporal_" in body:
+                    break
+                await asyncio.sleep(0.2)
+        assert "temporal_" in body, body[:500]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

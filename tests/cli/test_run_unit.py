@@ -1,0 +1,69 @@
+"""Pieces of `run` that need no servers: real-Twilio detection and the run.json file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cli.errors import CliError
+from cli.run import RUN_FILE, RunInfo, read_run_info, real_twilio_orgs
+from config.settings import Settings
+from tests.cli.test_config_errors import GOOD_ORG
+
+
+def settings_for(path: Path) -> Settings:
+    return Settings(orgs_file=str(path))
+
+
+def test_no_orgs_file_means_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WAFH_ORGS_FILE", raising=False)
+    assert real_twilio_orgs(settings_for(tmp_path / "orgs.toml")) is None
+
+
+def test_sandbox_only_orgs_mean_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
+    path = tmp_path / "orgs.toml"
+    path.write_text(GOOD_ORG)  # has twilio_sandbox_url
+    assert real_twilio_orgs(settings_for(path)) is None
+
+
+def test_a_real_org_means_real_twilio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
+    path = tmp_path / "orgs.toml"
+    path.write_text(GOOD_ORG.replace('twilio_sandbox_url = "http://127.0.0.1:9"', ""))
+    registry = real_twilio_orgs(settings_for(path))
+    assert registry is not None and registry.names() == ["acme"]
+
+
+def test_a_broken_orgs_file_stops_run_with_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
+    path = tmp_path / "orgs.toml"
+    path.write_text(GOOD_ORG.replace('workspace_sid = "WS', 'workspace_sid = "XX'))
+    with pytest.raises(CliError) as info:
+        real_twilio_orgs(settings_for(path))
+    assert "orgs.acme.workspace_sid" in str(info.value)
+
+
+def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
+    assert read_run_info(tmp_path) is None
+    info = RunInfo(
+        pid=1,
+        started_at=datetime.now(UTC),
+        api_url="http://127.0.0.1:8000",
+        temporal_address="127.0.0.1:7233",
+        namespace="default",
+        ui_url="http://127.0.0.1:8233",
+        sandbox_url=None,
+        orgs_file="orgs.toml",
+        orgs=["acme"],
+        task_queue="wa-flex-handoff",
+    )
+    (tmp_path / RUN_FILE).write_text(info.model_dump_json())
+    assert read_run_info(tmp_path) == info
+    assert info.workflow_url("wa-conv:acme:" + "0" * 32) == (
+        "http://127.0.0.1:8233/namespaces/default/workflows/wa-conv:acme:" + "0" * 32
+    )
+    (tmp_path / RUN_FILE).write_text("{not json")
+    assert read_run_info(tmp_path) is None
