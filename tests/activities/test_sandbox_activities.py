@@ -502,3 +502,39 @@ def test_transfer_finds_the_ai_reservation_when_the_workflow_lost_it(sb: Sb) -> 
     result = sb.acts.hand_to_humans(hand_inp(sb, it, None, merged.attributes, None))
     assert result.path == "transferred"
     assert sb.ws().tasks(it.task_sid).fetch().assignment_status == "completed"
+
+
+def _hook_deliveries(sb: Sb) -> list[dict[str, Any]]:
+    entries = sb.ctl.get("/_sandbox/record", params={"kind": "webhook.sent"}).json()["entries"]
+    return [e for e in entries if str(e.get("url", "")).startswith(HOOK)]
+
+
+def test_own_posts_never_echo_but_the_reps_messages_reach_our_webhook(sb: Sb) -> None:
+    conv, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    handed = sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
+    (offer,) = rep_pending(sb, "alice") + rep_pending(sb, "bob")
+    rep = "alice" if rep_pending(sb, "alice") else "bob"
+    assert offer["task_sid"] == handed.human_task_sid
+    sb.ctl.post(f"/_sandbox/reps/{rep}/reservations/{offer['reservation_sid']}/accept").raise_for_status()
+    post = PostToFlexInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        conversation_sid=conv.conversation_sid,
+        author="system",
+        body="Handoff: cancel",
+        idempotency_id="note-1",
+    )
+    sb.acts.post_to_flex(post)
+    sb.ctl.post(
+        f"/_sandbox/reps/{rep}/messages", json={"conversation_sid": conv.conversation_sid, "body": "Hola Ana"}
+    ).raise_for_status()
+    deadline = time.monotonic() + 10
+    while not _hook_deliveries(sb) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # (service.example does not answer, so the sandbox may retry the same delivery: compare the set.)
+    assert {e["params"].get("Body") for e in _hook_deliveries(sb)} == {"Hola Ana"}
+    # The rep's task is untouched by the service; the conversation stayed open for the rep.
+    assert sb.ws().tasks(handed.human_task_sid).fetch().assignment_status == "assigned"
