@@ -119,3 +119,33 @@ def test_media_rules_unit() -> None:
     assert rules.render_template("Hi {{1}}, order {{2}}", {"1": "Ana"}, {"2": "7"}) == "Hi Ana, order 7"
     assert len(rules.generate_media("image/png", 1234, "s")) == 1234
     assert json.dumps(rules.ERROR_MESSAGES)
+
+
+def test_seed_files_and_bad_seed(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from twilio_sandbox.seed import SandboxSeed
+
+    (tmp_path / "s.json").write_text(json.dumps({"salt": "other", "whatsapp_numbers": ["+15550001111"]}))
+    (tmp_path / "s.toml").write_text('salt = "other"\nwhatsapp_numbers = ["+15550001111"]\n')
+    a, b = SandboxSeed.load(tmp_path / "s.json"), SandboxSeed.load(tmp_path / "s.toml")
+    assert a == b and a.account_sid != SandboxSeed().account_sid and [r.name for r in a.reps] == ["alice", "bob"]
+    (tmp_path / "bad.json").write_text(json.dumps({"whatsapp_numbers": ["14155238886"]}))
+    try:
+        SandboxSeed.load(tmp_path / "bad.json")
+    except ValidationError as exc:
+        assert "E164" in str(exc)
+    else:
+        raise AssertionError("a bad seed must be refused")
+
+
+def test_spec_params_table_is_current() -> None:
+    from tests.sandbox.contract import OAI_DIR
+    from twilio_sandbox._gen_spec_params import build_table
+    from twilio_sandbox.forms import spec_params
+
+    if not OAI_DIR.is_dir():
+        import pytest
+
+        pytest.skip("../shared/twilio-oai not present")
+    assert build_table(OAI_DIR) == spec_params()
