@@ -48,14 +48,11 @@ def install_error_handlers(app: FastAPI) -> None:
         body: dict[str, str] = {"detail": exc.detail}
         if exc.field:
             body["field"] = exc.field
-        if exc.status >= 500 or exc.status in (401, 403):
-            log_event(
-                "request.refused",
-                logging.WARNING,
-                status=exc.status,
-                path=_safe_path(request),
-                reason=exc.detail,
-            )
+        # Every refusal is logged (the troubleshooting table relies on it); forgeries and outages louder.
+        level = logging.WARNING if exc.status >= 500 or exc.status in (401, 403) else logging.INFO
+        log_event(
+            "request.refused", level, status=exc.status, path=_safe_path(request), reason=exc.detail, field=exc.field
+        )
         return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -65,6 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
         loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or None
         detail = f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid request"))
+        log_event("request.refused", logging.INFO, status=422, path=_safe_path(request), reason=detail, field=field)
         return JSONResponse({"detail": detail, "field": field}, status_code=422)
 
 

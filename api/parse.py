@@ -28,9 +28,7 @@ from workflows.signals import (
 # Twilio delivers at most 10 media per message (WhatsApp: one); more is not Twilio talking.
 MAX_MEDIA = 10
 # Conversations events forwarded to the workflow; the others (typing, delivery receipts, …) are not used.
-FORWARDED_CONVERSATION_EVENTS = frozenset(
-    {"onMessageAdded", "onConversationStateUpdated", "onConversationRemoved"}
-)
+FORWARDED_CONVERSATION_EVENTS = frozenset({"onMessageAdded", "onConversationStateUpdated", "onConversationRemoved"})
 # Attribute the service puts on every message it posts into Flex (contact relays, AI replies, notes, notices).
 OWN_POST_ATTRIBUTE = "waHandoffId"
 SYSTEM_AUTHORS = frozenset({"system", "system-bot"})

@@ -8,18 +8,34 @@ from fastapi import APIRouter, Response
 
 from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
 from api.parse import Ignored, parse_taskrouter_event
-from api.responses import ignored, recorded
+from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
 from workflows.signals import SIGNAL_TASKROUTER_EVENT
 
-router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 
 
-@router.post("/taskrouter", status_code=204, summary="TaskRouter workspace event callback")
-async def taskrouter_event(
-    org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep
-) -> Response:
+@router.post(
+    "/taskrouter",
+    openapi_extra=form_body(
+        "TaskRouter event callback fields",
+        ["Sid", "EventType", "AccountSid", "WorkspaceSid"],
+        [
+            "TaskSid",
+            "TaskAttributes",
+            "TaskAssignmentStatus",
+            "TaskQueueSid",
+            "ReservationSid",
+            "WorkerSid",
+            "WorkerName",
+            "Timestamp",
+        ],
+    ),
+    status_code=204,
+    summary="TaskRouter workspace event callback",
+)
+async def taskrouter_event(org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep) -> Response:
     routed = parse_taskrouter_event(fields, org, now)
     if isinstance(routed, Ignored):
         return ignored(org.name, "taskrouter", routed.reason)
@@ -28,7 +44,5 @@ async def taskrouter_event(
             client, org, routed.workflow_id, SIGNAL_TASKROUTER_EVENT, routed.event, routed.event.event_sid
         )
     except WorkflowNotFound:
-        return ignored(
-            org.name, "taskrouter", f"conversation {routed.workflow_id} is not running", logging.WARNING
-        )
+        return ignored(org.name, "taskrouter", f"conversation {routed.workflow_id} is not running", logging.WARNING)
     return recorded()

@@ -6,13 +6,21 @@ from fastapi import APIRouter, Response
 
 from api.deps import NowDep, OrgDep, SettingsDep, SignedFieldsDep, TemporalDep
 from api.parse import parse_contact_message
-from api.responses import twiml_ok
+from api.responses import WEBHOOK_ERRORS, form_body, twiml_ok
 from api.signalling import signal_with_start
 
-router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 
 
-@router.post("/whatsapp", summary="Inbound WhatsApp message (Twilio Messaging webhook)")
+@router.post(
+    "/whatsapp",
+    openapi_extra=form_body(
+        "Twilio Messaging inbound message fields",
+        ["MessageSid", "AccountSid", "From", "To"],
+        ["Body", "NumMedia", "MediaUrl0", "MediaContentType0", "ProfileName", "WaId"],
+    ),
+    summary="Inbound WhatsApp message (Twilio Messaging webhook)",
+)
 async def inbound_whatsapp(
     org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, settings: SettingsDep, now: NowDep
 ) -> Response:

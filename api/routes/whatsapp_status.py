@@ -9,19 +9,26 @@ from fastapi import APIRouter, Response
 from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
 from api.errors import bad_field
 from api.parse import parse_delivery_status
-from api.responses import ignored, recorded
+from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
 from workflows.ids import validate_key, workflow_id_for_key
 from workflows.signals import SIGNAL_DELIVERY_STATUS
 
-router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 
 
-@router.post("/whatsapp/status/{key}", status_code=204, summary="Delivery status of a sent WhatsApp message")
-async def whatsapp_status(
-    key: str, org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep
-) -> Response:
+@router.post(
+    "/whatsapp/status/{key}",
+    openapi_extra=form_body(
+        "Twilio message StatusCallback fields",
+        ["MessageSid", "AccountSid", "MessageStatus"],
+        ["ErrorCode", "ChannelStatusMessage", "From", "To"],
+    ),
+    status_code=204,
+    summary="Delivery status of a sent WhatsApp message",
+)
+async def whatsapp_status(key: str, org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep) -> Response:
     try:
         validate_key(key)
     except ValueError:
@@ -32,7 +39,5 @@ async def whatsapp_status(
         await signal_existing(client, org, workflow_id, SIGNAL_DELIVERY_STATUS, status, status.message_sid)
     except WorkflowNotFound:
         # A late status for a finished conversation changes nothing any more.
-        return ignored(
-            org.name, "whatsapp_status", f"conversation {workflow_id} is not running", logging.WARNING
-        )
+        return ignored(org.name, "whatsapp_status", f"conversation {workflow_id} is not running", logging.WARNING)
     return recorded()

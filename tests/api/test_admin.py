@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from openapi_spec_validator import validate as validate_openapi
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -210,6 +211,11 @@ async def test_health_readiness_and_docs(http: httpx.AsyncClient) -> None:
     assert (await http.get("/docs")).status_code == 200
     spec = (await http.get("/openapi.json")).json()
     assert "/conversations" in spec["paths"] and "/webhooks/{org}/taskrouter" in spec["paths"]
+    validate_openapi(spec)
+    webhook = spec["paths"]["/webhooks/{org}/whatsapp"]["post"]
+    assert "application/x-www-form-urlencoded" in webhook["requestBody"]["content"]
+    assert {"org", "X-Twilio-Signature"} <= {p["name"] for p in webhook["parameters"]}
+    assert {"403", "404", "422", "503"} <= set(webhook["responses"])
 
 
 @pytest.mark.parametrize("with_keys", [False, True])
