@@ -478,6 +478,9 @@ class TwilioActivities:
             while True:
                 fetched = task_ctx.fetch_with_http_info()
                 etag = _header(fetched.headers, "ETag")
+                if not etag:
+                    # Twilio always sends one; without it the write cannot be conditional, so say so loudly.
+                    log.warning("task %s came without an ETag: writing without If-Match", inp.task_sid)
                 current = _json_attrs(fetched.data.attributes)
                 merged = merge_attributes(current, inp.handoff_attributes)
                 if merged == current:

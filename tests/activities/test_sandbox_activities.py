@@ -314,7 +314,9 @@ def test_copy_contact_media_then_post_it(sb: Sb) -> None:
     )
     (flex_msg,) = sb.ctl.get(f"/_sandbox/conversations/{conv.conversation_sid}/messages").json()["messages"]
     assert flex_msg["sid"] == post.message_sid
-    assert [m["sid"] for m in flex_msg["media"]] == [copied.media_sid]
+    assert [(m["sid"], m["filename"], m["content_type"]) for m in flex_msg["media"]] == [
+        (copied.media_sid, "foto.jpg", "image/jpeg")
+    ]
 
 
 def test_media_over_the_limit_is_refused_before_upload(sb: Sb) -> None:
