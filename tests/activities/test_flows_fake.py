@@ -11,7 +11,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.models import AcceptAiReservationInput, HandToHumansInput, PostToFlexInput, SendWhatsAppInput
+from activities.models import (
+    AcceptAiReservationInput,
+    CopyContactMediaInput,
+    HandToHumansInput,
+    PostToFlexInput,
+    SendWhatsAppInput,
+)
 from activities.twilio_activities import TwilioActivities
 from tests.activities.fakes import ACCOUNT, SERVICE, WORKFLOW, WORKSPACE, Call, FakeClients, FakeHttp
 
@@ -245,3 +251,27 @@ def test_accept_joins_the_ai_as_agent_participant_when_flex_did_not() -> None:
         "worker_sid": WK,
         "reservation_sid": WR,
     }
+
+
+def test_media_download_never_sends_credentials_to_a_foreign_host() -> None:
+    acts = TwilioActivities(FakeClients(FakeHttp()))
+    with pytest.raises(ApplicationError) as info:
+        acts.copy_contact_media_to_flex(
+            CopyContactMediaInput(
+                org="acme",
+                conversations_service_sid=SERVICE,
+                media_url="https://evil.example/steal.jpg",
+                content_type="image/jpeg",
+            )
+        )
+    assert info.value.non_retryable and "evil.example" in str(info.value)
+    # An unsupported type is refused before any download is even attempted.
+    refused = acts.copy_contact_media_to_flex(
+        CopyContactMediaInput(
+            org="acme",
+            conversations_service_sid=SERVICE,
+            media_url="https://evil.example/x.exe",
+            content_type="application/x-msdownload",
+        )
+    )
+    assert refused.media_sid is None and refused.refused_reason
