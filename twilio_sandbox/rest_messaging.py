@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -117,6 +118,15 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
     return out
 
 
+def _parse_date(value: str, name: str) -> datetime:
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise TwilioError(400, 20001, f"Invalid {name}: {value!r} (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)")
+
+
 def _message(sb: Sandbox, sid: str) -> ApiMessage:
     m = sb.state.api_messages.get(sid)
     if m is None:
@@ -135,6 +145,14 @@ async def list_messages(request: Request, AccountSid: str) -> dict[str, Any]:
         msgs = [m for m in msgs if m.to == qp["To"]]
     if "From" in qp:
         msgs = [m for m in msgs if m.from_ == qp["From"]]
+    for key, keep in (
+        ("DateSent>", lambda d, b: d >= b),
+        ("DateSent<", lambda d, b: d <= b),
+        ("DateSent", lambda d, b: d.date() == b.date()),
+    ):
+        if key in qp:
+            bound = _parse_date(qp[key], key)
+            msgs = [m for m in msgs if keep(m.date_sent or m.date_created, bound)]
     return page_2010(
         request,
         f"/2010-04-01/Accounts/{AccountSid}/Messages.json",

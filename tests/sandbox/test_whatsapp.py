@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -181,6 +182,14 @@ def test_rest_validation_errors(twilio_client: Client, ctl: httpx.Client, seed: 
     path = f"/api/2010-04-01/Accounts/{seed['account_sid']}/Messages.json"
     no_to = ctl.post(path, data={"From": frm, "Body": "x"}, auth=auth)
     assert (no_to.status_code, no_to.json()["code"]) == (400, 21604)
+    since = ctl.get("/_sandbox/clock").json()["now"]
+    sent = twilio_client.messages.create(to=f"whatsapp:{CONTACT}", from_=frm, body="x")
+    start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    listed = twilio_client.messages.list(to=f"whatsapp:{CONTACT}", date_sent_after=start - timedelta(minutes=1))
+    assert [m.sid for m in listed] == [sent.sid]
+    assert twilio_client.messages.list(to=f"whatsapp:{CONTACT}", date_sent_after=start + timedelta(days=1)) == []
+    bad_date = ctl.get(path, params={"DateSent>": "yesterday"}, auth=auth)
+    assert bad_date.status_code == 400
     bad_vars = ctl.post(
         path,
         data={
