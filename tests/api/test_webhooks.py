@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -96,8 +97,20 @@ async def test_duplicate_delivery_reaches_one_workflow(http: httpx.AsyncClient, 
     got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 2)
     # One run got both deliveries; de-duplicating the MessageSid is the workflow's job.
     assert [s["payload"]["message_sid"] for s in got["signals"]] == [params["MessageSid"]] * 2
-    runs = [w async for w in temporal.list_workflows(f"WorkflowId = '{wid}'")]
-    assert len({w.run_id for w in runs}) <= 1
+
+
+async def test_concurrent_duplicates_of_a_first_message_start_one_run(
+    http: httpx.AsyncClient, temporal: Client
+) -> None:
+    contact = new_contact()
+    params = inbound_params(contact)
+    responses = await asyncio.gather(*(post_signed(http, INBOUND, params) for _ in range(5)))
+    assert [r.status_code for r in responses] == [200] * 5
+    wid = workflow_id("acme", BUSINESS, contact)
+    got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 5)
+    assert len(got["signals"]) == 5
+    # All five in the one running execution (the stand-in never ends by itself, so no second run can exist).
+    assert (await temporal.get_workflow_handle(wid).describe()).status == WorkflowExecutionStatus.RUNNING
 
 
 async def test_a_closed_conversation_starts_again(http: httpx.AsyncClient, temporal: Client) -> None:
