@@ -57,8 +57,8 @@ def whatsapp_number(fields: Fields, name: str) -> str:
 
 def parse_contact_message(fields: Fields, org: Org, now: datetime) -> ContactMessage:
     """Programmable Messaging inbound webhook (`From=whatsapp:+E164`)."""
+    check_account(fields, org)  # first: an event for another account is "wrong org", whatever else is off
     message_sid = fields.sid("MessageSid", ("SM", "MM"))
-    check_account(fields, org)
     business = whatsapp_number(fields, "To")
     contact = whatsapp_number(fields, "From")
     if business not in org.config.whatsapp_numbers:
@@ -98,8 +98,8 @@ def _inbound_media(fields: Fields) -> list[InboundMedia]:
 
 def parse_delivery_status(fields: Fields, org: Org, now: datetime) -> DeliveryStatus:
     """Per-message StatusCallback of something the service sent."""
-    message_sid = fields.sid("MessageSid", ("SM", "MM"))
     check_account(fields, org)
+    message_sid = fields.sid("MessageSid", ("SM", "MM"))
     status = (fields.optional("MessageStatus") or fields.required("SmsStatus")).lower()
     if status not in _DELIVERY_STATUSES:
         raise bad_field("MessageStatus", "not a Twilio message status")
