@@ -71,7 +71,9 @@ def run(
     ui_port: Annotated[int, typer.Option(help="Temporal UI.")] = 8233,
     api_port: Annotated[int, typer.Option(help="The service's API and webhooks.")] = 8000,
     sandbox_port: Annotated[int, typer.Option(help="The local Twilio sandbox.")] = 8400,
-    free_ports: Annotated[bool, typer.Option(help="Pick free ports instead of the defaults.")] = False,
+    free_ports: Annotated[
+        bool, typer.Option(help="Pick free ports instead of the defaults.", envvar="WAFH_FREE_PORTS")
+    ] = False,
 ) -> None:
     """Run everything: Temporal dev server, Twilio sandbox (unless real Twilio is set up), worker and API."""
     from cli.run import RunOptions, RunSession
