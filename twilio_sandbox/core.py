@@ -169,6 +169,8 @@ class Sandbox:
         method: str = "POST",
         retry_param: str | None = None,
     ) -> Any:
+        # Conversations gives webhooks 5 s; Messaging and TaskRouter 15 s.
+        timeout = min(5.0, self.seed.webhook_timeout_seconds) if kind.startswith("conversations") else None
         return self.dispatcher.send(
             Delivery(
                 kind=kind,
@@ -177,6 +179,7 @@ class Sandbox:
                 token=self.seed.auth_token,
                 method=method,
                 retry_param=retry_param,
+                timeout=timeout,
             )
         )
 

@@ -59,6 +59,7 @@ class Delivery:
     token: str
     method: str = "POST"
     retry_param: str | None = None  # Conversations adds RetryCount to the form
+    timeout: float | None = None  # read timeout; None = the dispatcher's default
     future: asyncio.Future[int | None] | None = None
     idempotency_token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -138,7 +139,7 @@ class WebhookDispatcher:
                 self.on_result(delivery, status)
 
     async def _attempts(self, delivery: Delivery) -> int | None:
-        url, ov = split_overrides(delivery.url, self.timeout)
+        url, ov = split_overrides(delivery.url, delivery.timeout or self.timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ov.total_timeout
         status: int | None = None
