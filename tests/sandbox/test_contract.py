@@ -201,7 +201,7 @@ def _spec_routes() -> dict[tuple[str, str], Any]:
         if route.path.endswith("/Media/{Sid}"):  # raw media bytes: not an OpenAPI operation
             continue
         pattern = re.compile(re.sub(r"\{[^}]+\}", "[^/]+", route.path))
-        for method in route.methods:
+        for method in route.methods or ():
             out[(method, route.path)] = pattern
     return out
 
