@@ -134,9 +134,7 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
                 "check auth_token_env / api_key_sid and their secrets",
             )
         elif exc.status == 404:
-            report.add(
-                "credentials", False, f"workspace {c.workspace_sid} does not exist in account {c.account_sid}"
-            )
+            report.add("credentials", False, f"workspace {c.workspace_sid} does not exist in account {c.account_sid}")
         else:
             report.add(
                 "credentials",
@@ -158,9 +156,7 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
         client.conversations.v1.services(c.conversations_service_sid).configuration.webhooks.get().fetch()
         report.add("conversations service", True, c.conversations_service_sid)
     except TwilioRestException as exc:
-        report.add(
-            "conversations service", False, f"{c.conversations_service_sid} not found (HTTP {exc.status})"
-        )
+        report.add("conversations service", False, f"{c.conversations_service_sid} not found (HTTP {exc.status})")
 
     # 3. The AI worker.
     _check_ai_worker(org, ws, report, apply)
@@ -173,15 +169,11 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
         report.add("event callback", True, f"{want_url} receives the task and reservation events")
     elif apply:
         ws.update(event_callback_url=want_url, events_filter=merged_events_filter(workspace.events_filter))
-        report.add(
-            "event callback", True, f"set to {want_url} with the task and reservation events", changed=True
-        )
+        report.add("event callback", True, f"set to {want_url} with the task and reservation events", changed=True)
     else:
         parts = []
         if wrong_url:
-            parts.append(
-                f"EventCallbackUrl is {workspace.event_callback_url or 'unset'}, should be {want_url}"
-            )
+            parts.append(f"EventCallbackUrl is {workspace.event_callback_url or 'unset'}, should be {want_url}")
         if lacking:
             parts.append(f"EventsFilter lacks {', '.join(lacking)}")
         report.add("event callback", False, "; ".join(parts) + " (`connect` sets it)")
@@ -195,9 +187,7 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
     problems = routing_problems(wf.configuration or "", c.ai_queue_sid, c.human_queue_sid)
     if problems:
         report.add("routing", False, f"workflow {c.workflow_sid}: " + "; ".join(problems))
-        report.recommended_workflow_configuration = recommended_configuration(
-            c.ai_queue_sid, c.human_queue_sid
-        )
+        report.recommended_workflow_configuration = recommended_configuration(c.ai_queue_sid, c.human_queue_sid)
     else:
         report.add(
             "routing",
@@ -218,9 +208,7 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
 def _check_ai_worker(org: Org, ws: Any, report: ConnectReport, apply: bool) -> None:
     name = org.config.ai_worker_name
     available = [
-        a
-        for a in ws.activities.list(friendly_name=AVAILABLE_ACTIVITY)
-        if a.friendly_name == AVAILABLE_ACTIVITY
+        a for a in ws.activities.list(friendly_name=AVAILABLE_ACTIVITY) if a.friendly_name == AVAILABLE_ACTIVITY
     ]
     if not available:
         report.add(
@@ -263,9 +251,7 @@ def _check_ai_worker(org: Org, ws: Any, report: ConnectReport, apply: bool) -> N
         ws.workers(worker.sid).update(attributes=json.dumps(new_attrs), activity_sid=available_sid)
         report.add("AI worker", True, f"{name!r} ({worker.sid}) fixed: " + "; ".join(wrong), changed=True)
     else:
-        report.add(
-            "AI worker", False, f"{name!r} ({worker.sid}): " + "; ".join(wrong) + " (`connect` fixes it)"
-        )
+        report.add("AI worker", False, f"{name!r} ({worker.sid}): " + "; ".join(wrong) + " (`connect` fixes it)")
     _check_ai_capacity(org, ws, worker.sid, report, apply)
 
 
@@ -273,9 +259,7 @@ def _check_ai_capacity(org: Org, ws: Any, worker_sid: str, report: ConnectReport
     """The AI worker's channel for our task channel takes AI_CHANNEL_CAPACITY tasks and is available."""
     channel_name = org.config.task_channel
     check = f"AI {channel_name} capacity"
-    channels = [
-        c for c in ws.workers(worker_sid).worker_channels.list() if c.task_channel_unique_name == channel_name
-    ]
+    channels = [c for c in ws.workers(worker_sid).worker_channels.list() if c.task_channel_unique_name == channel_name]
     if not channels:
         report.add(check, False, f"the AI worker has no {channel_name!r} channel; create that task channel")
         return
@@ -283,9 +267,7 @@ def _check_ai_capacity(org: Org, ws: Any, worker_sid: str, report: ConnectReport
     if (channel.configured_capacity or 0) >= AI_CHANNEL_CAPACITY and channel.available:
         report.add(check, True, f"{channel.configured_capacity} concurrent conversations")
     elif apply:
-        ws.workers(worker_sid).worker_channels(channel.sid).update(
-            capacity=AI_CHANNEL_CAPACITY, available=True
-        )
+        ws.workers(worker_sid).worker_channels(channel.sid).update(capacity=AI_CHANNEL_CAPACITY, available=True)
         report.add(check, True, f"raised to {AI_CHANNEL_CAPACITY} concurrent conversations", changed=True)
     else:
         report.add(

@@ -32,9 +32,7 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 _debug = False
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", help="Where the Temporal database, logs and run.json live.")
-]
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the Temporal database, logs and run.json live.")]
 OrgOption = Annotated[str, typer.Option("--org", help="Org name from the orgs file.")]
 OrgsFileOption = Annotated[
     Path | None, typer.Option("--orgs-file", help="Orgs file (default: WAFH_ORGS_FILE, else orgs.toml).")
@@ -92,6 +90,7 @@ def run(
             free_ports=free_ports,
         ),
         console,
+        stop_requested=lambda: stop.requested,
     )
     try:
         info = session.start()
@@ -132,8 +131,11 @@ def demo(
         run_demo(info, console, timeout=timeout)
         return
     console.print("[dim]No `run` found in this data directory: starting one for the demo.[/dim]")
-    stop = _StopFlag()
-    stop.install()
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C, so the `finally` below stops what was started
+
+    signal.signal(signal.SIGTERM, terminate)
     with tempfile.TemporaryDirectory(prefix="wafh-demo-") as tmp:
         session = RunSession(RunOptions(data_dir=Path(tmp), free_ports=True), console)
         try:
@@ -151,9 +153,7 @@ def _load_org(org: str, orgs_file: Path | None) -> object:
     try:
         registry = OrgRegistry.load(path)
     except ConfigError as exc:
-        raise CliError(
-            f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml)."
-        ) from None
+        raise CliError(f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml).") from None
     found = registry.get(org)
     if found is None:
         raise CliError(
@@ -172,15 +172,11 @@ def _print_report(report: object) -> None:
     table.add_column("check")
     table.add_column("detail", overflow="fold")
     for f in report.findings:
-        mark = (
-            "[yellow]fixed[/yellow]" if f.changed else ("[green]ok[/green]" if f.ok else "[red]MISSING[/red]")
-        )
+        mark = "[yellow]fixed[/yellow]" if f.changed else ("[green]ok[/green]" if f.ok else "[red]MISSING[/red]")
         table.add_row(mark, f.check, f.detail)
     console.print(table)
     if report.recommended_workflow_configuration:
-        console.print(
-            "TaskRouter workflow configuration the handoff expects (apply it in Console → TaskRouter):"
-        )
+        console.print("TaskRouter workflow configuration the handoff expects (apply it in Console → TaskRouter):")
         console.print_json(json.dumps(report.recommended_workflow_configuration))
 
 
@@ -197,17 +193,11 @@ def _connect_or_doctor(org: str, orgs_file: Path | None, apply: bool) -> None:
         bad = [f.check for f in report.findings if not f.ok]
         raise CliError(
             f"Org {org!r} is not ready for the handoff: {', '.join(bad)}.",
-            "fix the rows marked MISSING"
-            + ("" if apply else ", or run `connect` for the ones it fixes")
-            + ".",
+            "fix the rows marked MISSING" + ("" if apply else ", or run `connect` for the ones it fixes") + ".",
         )
     console.print(
         f"[green]Org {org!r} is ready.[/green]"
-        + (
-            f" Changed: {', '.join(f.check for f in report.changes)}."
-            if report.changes
-            else " Nothing changed."
-        )
+        + (f" Changed: {', '.join(f.check for f in report.changes)}." if report.changes else " Nothing changed.")
     )
 
 
@@ -254,8 +244,13 @@ def api(
 
 
 def main() -> None:
+    from cli.run import StartInterrupted
+
     try:
         app(standalone_mode=False)
+    except StartInterrupted as exc:
+        err_console.print(str(exc))
+        sys.exit(130)
     except CliError as exc:
         _fail(str(exc), exc)
     except KeyboardInterrupt:

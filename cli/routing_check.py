@@ -63,9 +63,7 @@ def routing_problems(configuration: str, ai_queue_sid: str, human_queue_sid: str
         filters = parse_filters(configuration)
     except ValueError as exc:
         return [str(exc)]
-    human = next(
-        (f for f in filters if _HANDED_OFF_TRUE.search(f.expression) and human_queue_sid in f.queues), None
-    )
+    human = next((f for f in filters if _HANDED_OFF_TRUE.search(f.expression) and human_queue_sid in f.queues), None)
     ai = next((f for f in filters if ai_queue_sid in f.queues), None)
     problems: list[str] = []
     if human is None:
@@ -78,9 +76,7 @@ def routing_problems(configuration: str, ai_queue_sid: str, human_queue_sid: str
         else:
             problems.append(f"no filter routes `handedOff == true` to the human queue {human_queue_sid}")
     if ai is None:
-        problems.append(
-            f"no filter targets the AI queue {ai_queue_sid}, so new conversations never reach the AI"
-        )
+        problems.append(f"no filter targets the AI queue {ai_queue_sid}, so new conversations never reach the AI")
     if human is not None and ai is not None and human.index > ai.index:
         problems.append(
             f"the handoff filter {human.name!r} (#{human.index + 1}) comes after the AI filter {ai.name!r} "
@@ -88,8 +84,7 @@ def routing_problems(configuration: str, ai_queue_sid: str, human_queue_sid: str
         )
     if ai is not None and not _HANDED_OFF_EXCLUDED.search(ai.expression):
         problems.append(
-            f"the AI filter {ai.name!r} does not exclude handed-off tasks; "
-            "add `handedOff != true` to its expression"
+            f"the AI filter {ai.name!r} does not exclude handed-off tasks; add `handedOff != true` to its expression"
         )
     return problems
 

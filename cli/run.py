@@ -50,6 +50,10 @@ class RunOptions(BaseModel):
     start_timeout: float = 90.0
 
 
+class StartInterrupted(CliError):
+    """Ctrl-C or SIGTERM arrived while `run` was starting."""
+
+
 class RunInfo(BaseModel):
     """What `run` started and where; written to `{data_dir}/run.json`."""
 
@@ -97,8 +101,15 @@ def real_twilio_orgs(settings: Settings) -> OrgRegistry | None:
 class RunSession:
     """Starts and stops the processes of `run`. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, options: RunOptions, console: Console, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        options: RunOptions,
+        console: Console,
+        settings: Settings | None = None,
+        stop_requested: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.options = options
+        self.stop_requested = stop_requested
         self.console = console
         self.settings = settings or Settings()
         self.procs: list[ManagedProcess] = []
@@ -191,7 +202,7 @@ class RunSession:
                 "The Temporal dev server",
                 lambda: _temporal_ready(temporal_address),
                 o.start_timeout,
-                alive=temporal.exit_reason,
+                alive=self._alive(temporal),
                 fix=f"see {temporal.log_path}.",
             )
         self._ok(f"Temporal dev server on {temporal_address} (UI {ui_url}), search attributes registered")
@@ -208,7 +219,7 @@ class RunSession:
                     "The Twilio sandbox",
                     lambda: http_ok(f"{sandbox_url}/_sandbox/seed"),
                     o.start_timeout,
-                    alive=sandbox.exit_reason,
+                    alive=self._alive(sandbox),
                     fix=f"see {sandbox.log_path}.",
                 )
             seed = fetch_seed(sandbox_url)
@@ -242,7 +253,7 @@ class RunSession:
                 "The worker",
                 lambda: _worker_polling(temporal_address, self.settings.task_queue),
                 o.start_timeout,
-                alive=worker.exit_reason,
+                alive=self._alive(worker),
                 fix=f"see {worker.log_path}.",
             )
             self._ok(f"Worker polling task queue {self.settings.task_queue!r}")
@@ -250,7 +261,7 @@ class RunSession:
                 "The API",
                 lambda: http_ok(f"{api_url}/readyz"),
                 o.start_timeout,
-                alive=api.exit_reason,
+                alive=self._alive(api),
                 fix=f"see {api.log_path}.",
             )
         self._ok(f"API on {api_url} (docs {api_url}/docs)")
@@ -307,6 +318,16 @@ class RunSession:
                     f"[yellow]![/yellow] doctor --org {name}: not ready ({bad}); "
                     f"run `wa-flex-handoff connect --org {name}` and see `doctor` for details"
                 )
+
+    def _alive(self, proc: ManagedProcess) -> Callable[[], str | None]:
+        """For wait_until: a reason to stop waiting — the process died, or Ctrl-C/SIGTERM during start-up."""
+
+        def check() -> str | None:
+            if self.stop_requested():
+                raise StartInterrupted("Start-up interrupted; everything started so far was stopped.")
+            return proc.exit_reason()
+
+        return check
 
     def _write_secret(self, name: str, value: str) -> Path:
         secrets_dir = self.data_dir / "secrets"

@@ -56,8 +56,7 @@ def register_sender(sandbox_url: str, number: str, webhook_url: str) -> None:
     )
     if response.status_code >= 400:
         raise CliError(
-            f"The sandbox refused the sender webhook for {number}: "
-            f"HTTP {response.status_code} {response.text[:200]}.",
+            f"The sandbox refused the sender webhook for {number}: HTTP {response.status_code} {response.text[:200]}.",
             "check the sandbox log.",
         )
 
@@ -66,9 +65,7 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_sandbox_orgs(
-    seed: SandboxSeedInfo, data_dir: Path, *, public_base_url: str, sandbox_url: str
-) -> Path:
+def write_sandbox_orgs(seed: SandboxSeedInfo, data_dir: Path, *, public_base_url: str, sandbox_url: str) -> Path:
     """Write `{data_dir}/orgs.sandbox.toml` for org "demo"; secrets go to 0600 files, not into the TOML."""
     secrets_dir = data_dir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)

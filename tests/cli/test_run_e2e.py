@@ -163,3 +163,33 @@ def test_demo_without_a_run_starts_and_stops_its_own(tmp_path: Path) -> None:
     while (left := processes_mentioning(str(scratch))) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"processes left behind: {left}"
+
+
+def test_ctrl_c_during_start_up_stops_what_was_started(tmp_path: Path) -> None:
+    out_path = tmp_path / "run.out"
+    with out_path.open("wb") as out:
+        run = subprocess.Popen(
+            [*cli(), "run", "--free-ports", "--data-dir", str(tmp_path / "data")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=clean_env(),
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            below: set[int] = set()
+            while len(below) < 2:  # the dev server and the sandbox are starting
+                assert run.poll() is None and time.monotonic() < deadline, out_path.read_text()
+                below = descendants(run.pid)
+                time.sleep(0.05)
+            run.send_signal(signal.SIGINT)
+            assert run.wait(60) in (0, 130), out_path.read_text()
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(10)
+    assert "Traceback" not in out_path.read_text()
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in below) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in below if alive(p)], "processes left behind after Ctrl-C during start-up"
