@@ -147,6 +147,24 @@ async def contact_read(request: Request, contact: str, body: ReadIn) -> dict[str
     return {"read": read}
 
 
+class ReachIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    unreachable: bool
+
+
+@router.post("/contacts/{contact}/reachability")
+async def contact_reachability(request: Request, contact: str, body: ReachIn) -> dict[str, Any]:
+    """Simulate a contact who blocked the sender or left WhatsApp: later sends end `undelivered` (63024)."""
+    sb = get_sb(request)
+    number = _contact(contact)
+    if body.unreachable:
+        sb.state.unreachable.add(number)
+    else:
+        sb.state.unreachable.discard(number)
+    return {"contact": number, "unreachable": body.unreachable}
+
+
 @router.get("/reps/{name}/reservations")
 async def rep_reservations(request: Request, name: str, status: str | None = None) -> dict[str, Any]:
     sb = get_sb(request)

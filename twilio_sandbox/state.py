@@ -323,3 +323,5 @@ class SandboxState:
     # contact number -> what reached (or failed to reach) that WhatsApp user
     inboxes: dict[str, list[str]] = field(default_factory=dict)
     default_chat_service_sid: str = ""
+    # contacts that no longer reach WhatsApp (blocked, uninstalled): sends end `undelivered` with 63024
+    unreachable: set[str] = field(default_factory=set)

@@ -45,11 +45,13 @@ MEDIA_RULES: dict[str, tuple[str, int, tuple[str, ...]]] = {
 ERR_WINDOW = 63016
 ERR_MEDIA = 63019
 ERR_CONTENT = 63021
+ERR_RECIPIENT = 63024
 ERROR_MESSAGES = {
     ERR_WINDOW: "Failed to send freeform message because you are outside the allowed window. "
     "If you are using WhatsApp, please use a Message Template.",
     ERR_MEDIA: "Media failed to download",
     ERR_CONTENT: "Channel invalid content error",
+    ERR_RECIPIENT: "Invalid message recipient",
 }
 
 

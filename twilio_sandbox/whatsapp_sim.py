@@ -197,7 +197,15 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
             if not verdict.ok:
                 break
     await _status(sb, msg, "queued")
-    if not verdict.ok:
+    if verdict.ok and bare(msg.to) in sb.state.unreachable:
+        # Accepted by Twilio and sent, but WhatsApp cannot hand it to the user.
+        msg.date_sent = sb.now()
+        await _status(sb, msg, "sent")
+        msg.error_code = rules.ERR_RECIPIENT
+        msg.error_message = rules.ERROR_MESSAGES[rules.ERR_RECIPIENT]
+        await _status(sb, msg, "undelivered", detail="the contact cannot be reached on WhatsApp")
+        verdict = rules.Verdict(False, rules.ERR_RECIPIENT, "unreachable")
+    elif not verdict.ok:
         msg.error_code = verdict.error_code
         msg.error_message = rules.ERROR_MESSAGES.get(verdict.error_code or 0, verdict.detail)
         await _status(sb, msg, "failed", detail=verdict.detail)

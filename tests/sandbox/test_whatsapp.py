@@ -201,3 +201,16 @@ def test_rest_validation_errors(twilio_client: Client, ctl: httpx.Client, seed: 
         auth=auth,
     )
     assert bad_vars.json()["code"] == 21656
+
+
+def test_unreachable_contact_gets_undelivered(
+    twilio_client: Client, ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver
+) -> None:
+    _send_inbound(ctl, seed)
+    ctl.post(f"/_sandbox/contacts/{CONTACT}/reachability", json={"unreachable": True}).raise_for_status()
+    msg = _send(twilio_client, seed, receiver, body="are you there?")
+    statuses = _statuses(receiver, msg.sid, "undelivered")
+    assert [s["MessageStatus"] for s in statuses] == ["queued", "sent", "undelivered"]
+    assert statuses[-1]["ErrorCode"] == "63024"
+    inbox = ctl.get(f"/_sandbox/contacts/{CONTACT}/inbox").json()["messages"]
+    assert (inbox[-1]["status"], inbox[-1]["error_code"]) == ("undelivered", 63024)
