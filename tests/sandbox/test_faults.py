@@ -11,8 +11,6 @@ from twilio.rest import Client
 
 from tests.sandbox.receiver import Receiver
 
-pytestmark = pytest.mark.faults
-
 
 def _outcomes(ctl: httpx.Client, seed: dict[str, Any], n: int) -> list[int]:
     auth = (seed["account_sid"], seed["auth_token"])
