@@ -48,9 +48,7 @@ def build_runtime(metrics_port: int | None, metrics_host: str = "0.0.0.0") -> Ru
     """A runtime exporting SDK metrics (task latencies, slots, failures) to Prometheus; None = default."""
     if metrics_port is None:
         return None
-    return Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{metrics_host}:{metrics_port}"))
-    )
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{metrics_host}:{metrics_port}")))
 
 
 async def connect_client(settings: Settings, *, runtime: Runtime | None = None) -> Client:
@@ -60,9 +58,7 @@ async def connect_client(settings: Settings, *, runtime: Runtime | None = None) 
     codec_keys = settings.codec_keys.get_secret_value() if settings.codec_keys else None
     target = options["target_host"]
     try:
-        return await Client.connect(
-            **options, data_converter=build_data_converter(codec_keys), runtime=runtime
-        )
+        return await Client.connect(**options, data_converter=build_data_converter(codec_keys), runtime=runtime)
     except RuntimeError as exc:  # the core SDK raises RuntimeError for connection failures
         raise StartupError(
             f"Cannot reach Temporal at {target} ({exc}). "
@@ -96,9 +92,7 @@ async def check_search_attributes(client: Client) -> None:
         )
 
 
-def build_worker(
-    client: Client, settings: Settings, orgs: OrgRegistry, executor: ThreadPoolExecutor
-) -> Worker:
+def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor: ThreadPoolExecutor) -> Worker:
     # Imported here so `worker.py --help`-style failures (bad config) are reported before the heavy imports.
     from activities.registry import build_activities
     from workflows.conversation import ConversationWorkflow
@@ -158,10 +152,17 @@ async def main_async(settings: Settings | None = None) -> None:
 
 
 def main() -> int:
+    from pydantic import ValidationError
+
+    from cli.errors import settings_error
     from config.orgs import ConfigError
     from payload_encryption.keys import KeyRingError
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"worker: {settings_error(exc)}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -170,9 +171,7 @@ def main() -> int:
     try:
         asyncio.run(main_async(settings))
     except (StartupError, ConfigError, KeyRingError) as exc:
-        hint = (
-            "" if isinstance(exc, StartupError) else " Fix: correct it in the orgs file or the environment."
-        )
+        hint = "" if isinstance(exc, StartupError) else " Fix: correct it in the orgs file or the environment."
         print(f"worker: {exc}{hint}", file=sys.stderr)
         return 2
     return 0

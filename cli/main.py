@@ -16,10 +16,11 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from cli.errors import CliError
+from cli.errors import CliError, settings_error
 
 app = typer.Typer(
     name="wa-flex-handoff",
@@ -247,12 +248,17 @@ def main() -> None:
     from cli.run import StartInterrupted
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except StartInterrupted as exc:
         err_console.print(str(exc))
         sys.exit(130)
     except CliError as exc:
         _fail(str(exc), exc)
+    except ValidationError as exc:  # Settings() from the environment
+        _fail(str(settings_error(exc)), exc)
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)
@@ -261,11 +267,10 @@ def main() -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as exc:  # the one place where unexpected errors become one line
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()  # a usage error (typer's own click): its usual message and exit status 2
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         _fail(f"Unexpected error: {type(exc).__name__}: {exc}. Fix: rerun with --debug and report it.", exc)
 
 

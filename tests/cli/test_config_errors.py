@@ -114,3 +114,22 @@ def test_run_names_a_missing_orgs_file(
     monkeypatch.setenv("WAFH_ORGS_FILE", str(tmp_path / "missing.toml"))
     err = one_error(run_cli("run", "--data-dir", str(tmp_path), "--free-ports"))
     assert "WAFH_ORGS_FILE points to" in err and "missing.toml" in err
+
+
+def test_usage_errors_are_click_style(run_cli: Callable[..., CliResult]) -> None:
+    result = run_cli("doctor")
+    assert result.code == 2 and "Missing option '--org'" in result.err and "Unexpected" not in result.err
+
+
+def test_a_bad_setting_names_the_variable(run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAFH_ACTIVITY_THREADS", "many")
+    err = one_error(run_cli("doctor", "--org", "acme"))
+    assert "Setting WAFH_ACTIVITY_THREADS is invalid" in err
+
+
+def test_worker_command_exits_non_zero_on_bad_config(
+    run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAFH_METRICS_PORT", "nine")
+    result = run_cli("worker")
+    assert result.code == 2 and "WAFH_METRICS_PORT" in result.err and "Traceback" not in result.err
