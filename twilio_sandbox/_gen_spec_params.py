@@ -21,15 +21,25 @@ SPEC_FILES = {
 }
 
 
+def _snake(name: str) -> str:
+    """`MessagingServiceSid` → `messaging_service_sid` (the spelling of `x-twilio.conditional`)."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
 def default_oai_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "twilio-oai"
 
 
-def build_table(oai_dir: Path) -> dict[str, dict[str, dict[str, dict[str, list[str]]]]]:
-    table: dict[str, dict[str, dict[str, dict[str, list[str]]]]] = {}
+def build_table(oai_dir: Path) -> dict[str, Any]:
+    table: dict[str, Any] = {}
     for product, name in SPEC_FILES.items():
         spec: dict[str, Any] = json.loads((oai_dir / name).read_text())
-        paths: dict[str, dict[str, dict[str, list[str]]]] = {}
+        paths: dict[str, dict[str, Any]] = {}
         for path, ops in spec["paths"].items():
             for method, op in ops.items():
                 if method not in ("get", "post", "put", "delete"):
@@ -43,12 +53,20 @@ def build_table(oai_dir: Path) -> dict[str, dict[str, dict[str, dict[str, list[s
                 required: list[str] = []
                 for media in content.values():
                     required.extend(media.get("schema", {}).get("required", []))
-                paths.setdefault(path, {})[method] = {
+                by_snake = {_snake(name): name for name in body}
+                conditional = [
+                    [by_snake.get(name, name) for name in group]
+                    for group in op.get("x-twilio", {}).get("conditional", [])
+                ]
+                entry: dict[str, Any] = {
                     "query": query,
                     "body": sorted(set(body)),
                     "required": sorted(set(required)),
                     "headers": headers,
                 }
+                if conditional:
+                    entry["conditional"] = conditional
+                paths.setdefault(path, {})[method] = entry
         table[product] = paths
     return table
 

@@ -17,12 +17,12 @@ SPEC_PARAMS_FILE = Path(__file__).with_name("spec_params.json")
 
 
 @cache
-def spec_params() -> dict[str, dict[str, dict[str, dict[str, list[str]]]]]:
-    data: dict[str, dict[str, dict[str, dict[str, list[str]]]]] = json.loads(SPEC_PARAMS_FILE.read_text())
+def spec_params() -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    data: dict[str, dict[str, dict[str, dict[str, Any]]]] = json.loads(SPEC_PARAMS_FILE.read_text())
     return data
 
 
-def operation_params(request: Request) -> dict[str, list[str]] | None:
+def operation_params(request: Request) -> dict[str, Any] | None:
     """The spec's parameter names for the operation this request was routed to (None: not a spec
     operation)."""
     route = request.scope.get("route")
@@ -107,7 +107,12 @@ def check_query(request: Request) -> None:
             raise TwilioError(400, 20001, f"Unknown query parameter {name!r} for {request.method} {request.url.path}")
 
 
-async def read_form(request: Request, *, required_codes: dict[str, int] | None = None) -> Form:
+async def read_form(
+    request: Request,
+    *,
+    required_codes: dict[str, int] | None = None,
+    conditional_codes: dict[str, int] | None = None,
+) -> Form:
     """Parse the form body (keeping blank values) and apply the strict checks."""
     check_query(request)
     raw = await request.body()
@@ -133,5 +138,10 @@ async def read_form(request: Request, *, required_codes: dict[str, int] | None =
             if not form.has(name) or form.get(name) == "":
                 code = (required_codes or {}).get(name, 20001)
                 raise TwilioError(400, code, f"Missing required parameter {name} in the post body")
+        # Twilio's either/or groups (`x-twilio.conditional`): at least one of each group.
+        for group in spec.get("conditional", []):
+            if not any(form.get(name) for name in group):
+                code = (conditional_codes or {}).get(group[0], 20001)
+                raise TwilioError(400, code, f"One of {', '.join(group)} is required")
     request.state.form = form.as_dict()
     return form

@@ -34,7 +34,7 @@ def _valid_e164(number: str) -> bool:
 async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
     check_account(request, AccountSid)
     sb = get_sb(request)
-    form = await read_form(request, required_codes={"To": 21604})
+    form = await read_form(request, required_codes={"To": 21604}, conditional_codes={"From": 21603, "Body": 21602})
     to = form.get("To") or ""
     from_ = form.get("From") or ""
     service = form.get("MessagingServiceSid")

@@ -182,6 +182,10 @@ def test_rest_validation_errors(twilio_client: Client, ctl: httpx.Client, seed: 
     path = f"/api/2010-04-01/Accounts/{seed['account_sid']}/Messages.json"
     no_to = ctl.post(path, data={"From": frm, "Body": "x"}, auth=auth)
     assert (no_to.status_code, no_to.json()["code"]) == (400, 21604)
+    no_from = ctl.post(path, data={"To": f"whatsapp:{CONTACT}", "Body": "x"}, auth=auth)
+    assert (no_from.status_code, no_from.json()["code"]) == (400, 21603)
+    only_empty = ctl.post(path, data={"To": f"whatsapp:{CONTACT}", "From": frm, "Body": ""}, auth=auth)
+    assert only_empty.json()["code"] == 21602
     since = ctl.get("/_sandbox/clock").json()["now"]
     sent = twilio_client.messages.create(to=f"whatsapp:{CONTACT}", from_=frm, body="x")
     start = datetime.fromisoformat(since.replace("Z", "+00:00"))
