@@ -174,7 +174,11 @@ def _value(node: Node, attrs: dict[str, Any]) -> Any:
 
 def _eq(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
-        return a is b or (isinstance(a, str) and a.lower() == str(b).lower() and isinstance(b, bool))
+        # Booleans also match their string spelling ("true"), as attributes set from forms often are.
+        def norm(x: Any) -> Any:
+            return str(x).lower() if isinstance(x, bool | str) else x
+
+        return bool(norm(a) == norm(b))
     if isinstance(a, int | float) and isinstance(b, int | float):
         return bool(a == b)
     if (isinstance(a, int | float) and isinstance(b, str)) or (isinstance(a, str) and isinstance(b, int | float)):
