@@ -154,3 +154,27 @@ def test_pending_reservation_rejected_reroutes(twilio_client: Client, seed: dict
     assert second.params["TaskQueueSid"] == seed["human_queue_sid"]
     events = receiver.events()
     assert events.index("reservation.rejected") < events.index("task-queue.entered", events.index("task.updated"))
+
+
+def test_service_can_call_back_while_handling_a_webhook(
+    twilio_client: Client, seed: dict[str, Any], receiver: Receiver
+) -> None:
+    """A webhook handler that calls the sandbox's REST API before answering does not deadlock it."""
+    accepted: list[str] = []
+
+    def accept_inside_webhook(path: str) -> int:
+        with receiver.lock:
+            last = receiver.received[-1].params if receiver.received else {}
+        if path == "/taskrouter" and last.get("EventType") == "reservation.created":
+            ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
+            ws.tasks(last["TaskSid"]).reservations(last["ReservationSid"]).update(reservation_status="accepted")
+            accepted.append(last["ReservationSid"])
+        return 204
+
+    receiver.status_for = accept_inside_webhook
+    flow = start_interaction(twilio_client, seed, receiver, {"name": "Ana"})
+    receiver.wait_for(lambda r: r.params.get("EventType") == "reservation.accepted")
+    assert len(accepted) == 1
+    assert flow.ws.tasks(flow.task_sid).fetch().assignment_status == "assigned"
+    events = receiver.events()
+    assert events.index("reservation.created") < events.index("reservation.accepted")
