@@ -5,6 +5,7 @@ No Docker engine runs here, so this is what keeps the production shape honest.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import tomllib
@@ -134,13 +135,20 @@ def test_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
             assert command[1] in names
 
 
-def test_dockerfile_is_pinned_and_copies_every_package() -> None:
+def test_dockerfile_is_pinned_and_the_image_gets_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     base = re.search(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
     assert base and re.search(r":\d+\.\d+\.\d+", base.group(1)), "pin the base image to a patch version"
+    assert re.search(r"^COPY \. \.$", dockerfile, re.MULTILINE)
+    ignored = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
-    for package in packages:
-        assert re.search(rf"^COPY {package}/ {package}/$", dockerfile, re.MULTILINE), f"{package} not copied"
-    for module in pyproject["tool"]["setuptools"]["py-modules"]:
-        assert f"{module}.py" in dockerfile
+    needed = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    needed += [f"{m}.py" for m in pyproject["tool"]["setuptools"]["py-modules"]] + ["pyproject.toml", "README.md"]
+    for path in needed:
+        assert not any(fnmatch.fnmatch(path, pattern) for pattern in ignored), f".dockerignore drops {path}"
+    for secret in ("orgs.toml", ".env", ".data", ".venv"):
+        assert secret in ignored, f".dockerignore must leave out {secret}"
