@@ -11,6 +11,10 @@ from activities.ai.text import fold
 
 Label = Literal["positive", "neutral", "negative"]
 
+# Words of asking, not of feeling: VADER scores them positive, which would label every polite request for a human
+# ("I want to talk to someone, please") as positive sentiment in the handoff.
+REQUEST_WORDS = ("please", "pls", "plz", "kindly", "help", "helps", "want", "wants", "like", "would")
+
 
 class SentimentScorer:
     """One analyzer per rules data set (VADER's lexicon load is ~10 ms; do it once, not per turn).
@@ -21,6 +25,8 @@ class SentimentScorer:
 
     def __init__(self, extra_lexicon: Mapping[str, float] | None = None) -> None:
         self._analyzer = SentimentIntensityAnalyzer()
+        for word in REQUEST_WORDS:
+            self._analyzer.lexicon[word] = 0.0
         for word, valence in (extra_lexicon or {}).items():
             self._analyzer.lexicon.setdefault(fold(word), float(valence))
 

@@ -73,3 +73,10 @@ def test_positive_and_neutral(scorer: SentimentScorer) -> None:
 def test_extra_lexicon_never_overrides_english() -> None:
     plain = SentimentScorer().compound("great")
     assert SentimentScorer({"great": -4.0}).compound("great") == plain > 0
+
+
+@pytest.mark.parametrize(
+    "text", ["I want to talk to a human agent, please.", "Can you help me please", "I would like to speak to someone"]
+)
+def test_a_polite_request_is_neutral_not_positive(scorer: SentimentScorer, text: str) -> None:
+    assert label(scorer.compound(text)) == "neutral"
