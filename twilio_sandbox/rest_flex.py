@@ -294,6 +294,16 @@ async def fetch_interaction(request: Request, Sid: str) -> dict[str, Any]:
     return interaction_json(sb, i)
 
 
+@router.post("/v1/Interactions/{Sid}")
+async def update_interaction(request: Request, Sid: str) -> dict[str, Any]:
+    sb = get_sb(request)
+    i = _interaction(sb, Sid)
+    form = await read_form(request)
+    if form.has("WebhookTtid"):
+        i.webhook_ttid = form.get("WebhookTtid") or None
+    return interaction_json(sb, i)
+
+
 @router.get("/v1/Interactions/{InteractionSid}/Channels")
 async def list_channels(request: Request, InteractionSid: str) -> dict[str, Any]:
     check_query(request)

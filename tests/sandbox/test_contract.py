@@ -48,6 +48,7 @@ def _exercise(client: Any, seed: dict[str, Any], receiver: Receiver, ctl: httpx.
     ws.events.list(task_sid=flow.task_sid)
     interaction = client.flex_api.v1.interaction(flow.interaction_sid)
     interaction.fetch()
+    assert interaction.update(webhook_ttid="flex_interactionwebhook_1").webhook_ttid == "flex_interactionwebhook_1"
     channel = interaction.channels(flow.channel_sid)
     channel.fetch()
     interaction.channels.list()
