@@ -72,8 +72,16 @@ async def figure(
             ratio=f"+{(a99 - r99) * 1000:.0f} ms",
             target="≤ raw p99 + 10 ms",
             verdict=verdict(ok),
-            raw={"rate": rate, "api_p50": a50, "api_p99": a99, "raw_p50": percentile(r.latencies, 50),
-                 "raw_p99": r99, "api_errors": a.errors, "raw_errors": r.errors, "floor": floor},
+            raw={
+                "rate": rate,
+                "api_p50": a50,
+                "api_p99": a99,
+                "raw_p50": percentile(r.latencies, 50),
+                "raw_p99": r99,
+                "api_errors": a.errors,
+                "raw_errors": r.errors,
+                "floor": floor,
+            },
         ),
         Row(
             figure="2 ack latency",

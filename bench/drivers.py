@@ -66,7 +66,10 @@ class RawDriver:
             received_at=datetime.now(UTC),
         )
         start = ConversationStart(
-            org=SANDBOX_ORG, key=key, business_number=self.stack.business, contact_number=contact,
+            org=SANDBOX_ORG,
+            key=key,
+            business_number=self.stack.business,
+            contact_number=contact,
             policy=self.policy,
         )
         await self.client.start_workflow(

@@ -48,7 +48,9 @@ async def measure(
                 if res.errors:
                     console.print(f"[yellow]{label}: {res.errors} errors, first: {res.first_error}[/yellow]")
                 (api_rates if label == "api" else raw_rates).append(res.rate)
-                console.print(f"  ingest {label} repeat {r + 1}: {res.rate:.1f}/s ({res.done} in {res.elapsed:.1f} s)")
+                console.print(
+                    f"  ingest {label} repeat {r + 1}: {res.rate:.1f}/s ({res.done} in {res.elapsed:.1f} s)"
+                )
     finally:
         await api.close()
     return api_rates, raw_rates

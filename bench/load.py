@@ -47,12 +47,15 @@ async def closed_loop(op: Op, n: int, concurrency: int) -> LoadResult:
     start = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     return LoadResult(
-        done=len(latencies), errors=errors, elapsed=time.perf_counter() - start, latencies=latencies,
+        done=len(latencies),
+        errors=errors,
+        elapsed=time.perf_counter() - start,
+        latencies=latencies,
         first_error=first_error,
     )
 
 
-async def open_loop(op: Op, rate: float, duration: float, timeout: float = 10.0) -> LoadResult:
+async def open_loop(op: Op, rate: float, duration: float, op_timeout: float = 10.0) -> LoadResult:
     """Start operations on a fixed schedule (`rate`/s) whatever the answers do; latency counts from the
     scheduled start, so a stalled server cannot hide its queueing (no coordinated omission)."""
     total = max(1, int(rate * duration))
@@ -63,7 +66,7 @@ async def open_loop(op: Op, rate: float, duration: float, timeout: float = 10.0)
     async def one(i: int, scheduled: float) -> None:
         nonlocal errors, first_error
         try:
-            await asyncio.wait_for(op(i), timeout)
+            await asyncio.wait_for(op(i), op_timeout)
         except Exception as exc:
             errors += 1
             first_error = first_error or f"{type(exc).__name__}: {exc}"[:300]
@@ -80,6 +83,9 @@ async def open_loop(op: Op, rate: float, duration: float, timeout: float = 10.0)
         tasks.append(asyncio.create_task(one(i, scheduled)))
     await asyncio.gather(*tasks)
     return LoadResult(
-        done=len(latencies), errors=errors, elapsed=time.perf_counter() - start, latencies=latencies,
+        done=len(latencies),
+        errors=errors,
+        elapsed=time.perf_counter() - start,
+        latencies=latencies,
         first_error=first_error,
     )

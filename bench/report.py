@@ -31,7 +31,8 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{os.cpu_count()} cores {cpu}{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores {cpu}{mem}, {system}"
 
 
 def print_table(rows: list[Row], console: Console, title: str) -> None:

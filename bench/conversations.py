@@ -1,0 +1,190 @@
+"""Playing WhatsApp contacts through the sandbox and timing the AI's replies.
+
+A turn = the sandbox's contact sends a message (the sandbox delivers the signed webhook to the API) → the AI's
+reply reaches that contact's inbox. Replies are seen in the sandbox record (`contact.received`, with the
+sandbox's wall-clock time), so the latency does not depend on how often we poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import httpx
+
+from bench.stack import Stack
+
+# Questions the rules backend answers from its FAQ (so a turn never escalates to a handoff).
+QUESTIONS = (
+    "What are your opening hours?",
+    "How long does shipping take?",
+    "What are your opening hours on Saturday?",
+)
+POLL_SECONDS = 0.05
+TurnFn = Callable[[str], Awaitable[float]]
+
+
+class ReplyWatcher:
+    """Tails `/_sandbox/record` and resolves one waiter per contact on each message that reaches it."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.http: httpx.AsyncClient = stack.sandbox()
+        self.since = 0
+        self.waiters: dict[str, asyncio.Future[datetime]] = {}
+        self.received = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ReplyWatcher:
+        # Skip what happened before us.
+        entries = (await self.http.get("/_sandbox/record", params={"since": self.since})).json()["entries"]
+        self.since = entries[-1]["seq"] if entries else 0
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                resp = await self.http.get(
+                    "/_sandbox/record", params={"kind": "contact.received", "since": self.since}
+                )
+                entries = resp.json()["entries"]
+            except (httpx.HTTPError, ValueError):
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            for e in entries:
+                self.since = max(self.since, e["seq"])
+                self.received += 1
+                fut = self.waiters.pop(e["contact"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(datetime.fromisoformat(e["wall"].replace("Z", "+00:00")))
+            await asyncio.sleep(POLL_SECONDS)
+
+    def expect(self, contact: str) -> asyncio.Future[datetime]:
+        fut: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
+        self.waiters[contact] = fut
+        return fut
+
+
+class Contacts:
+    """Sends contact messages through the sandbox and waits for the reply."""
+
+    def __init__(self, stack: Stack, watcher: ReplyWatcher) -> None:
+        self.stack = stack
+        self.watcher = watcher
+        self.http = stack.sandbox()
+        self.turns: dict[str, int] = {}
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def send(self, contact: str, body: str) -> datetime:
+        sent = datetime.now(UTC)
+        resp = await self.http.post(
+            f"/_sandbox/contacts/{contact}/messages",
+            json={"to": self.stack.business, "body": body, "profile_name": "Bench"},
+        )
+        resp.raise_for_status()
+        status = resp.json().get("webhook_status")
+        if status is not None and not 200 <= int(status) < 300:
+            raise RuntimeError(f"the API answered the inbound webhook with HTTP {status}")
+        return sent
+
+    async def turn(self, contact: str, body: str | None = None, wait: float = 60.0) -> float:
+        """One message → its reply; returns the latency in seconds (sandbox wall clock at both ends)."""
+        n = self.turns.get(contact, 0)
+        self.turns[contact] = n + 1
+        fut = self.watcher.expect(contact)
+        sent = await self.send(contact, body or QUESTIONS[n % len(QUESTIONS)])
+        try:
+            got = await asyncio.wait_for(fut, wait)
+        finally:
+            self.watcher.waiters.pop(contact, None)
+        return (got - sent).total_seconds()
+
+
+async def paced(
+    turn: TurnFn, contacts: list[str], rate: float, duration: float
+) -> tuple[list[float], int, int]:
+    """Offer `rate` messages/s spread over idle conversations for `duration` s (a conversation still waiting
+    for its reply is not sent another). Returns (latencies, errors, offers skipped for lack of an idle one)."""
+    idle: asyncio.Queue[str] = asyncio.Queue()
+    for c in contacts:
+        idle.put_nowait(c)
+    latencies: list[float] = []
+    errors = skipped = 0
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(contact: str) -> None:
+        nonlocal errors
+        try:
+            latencies.append(await turn(contact))
+        except Exception:
+            errors += 1
+        finally:
+            idle.put_nowait(contact)
+
+    start = time.perf_counter()
+    for i in range(int(rate * duration)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            contact = idle.get_nowait()
+        except asyncio.QueueEmpty:
+            skipped += 1
+            continue
+        tasks.append(asyncio.create_task(one(contact)))
+    await asyncio.gather(*tasks)
+    return latencies, errors, skipped
+
+
+async def sustained(turn: TurnFn, contacts: list[str], duration: float) -> tuple[float, list[float], int]:
+    """Every conversation sends its next message as soon as its reply arrives, for `duration` s.
+    Returns (turns/s completed within the window, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    end = start + duration
+
+    async def loop(contact: str) -> None:
+        nonlocal errors
+        while time.perf_counter() < end:
+            try:
+                lat = await turn(contact)
+            except Exception:
+                errors += 1
+                continue
+            if time.perf_counter() <= end:
+                latencies.append(lat)
+
+    await asyncio.gather(*(loop(c) for c in contacts))
+    return len(latencies) / duration, latencies, errors
+
+
+async def open_sessions(
+    contacts_: Contacts, contacts: list[str], concurrency: int
+) -> tuple[list[float], int]:
+    """First message of each conversation (opens the session: Flex conversation, interaction, AI task)."""
+    queue = list(contacts)
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        while queue:
+            c = queue.pop()
+            try:
+                latencies.append(await contacts_.turn(c, "Hi! What are your opening hours?", wait=120))
+            except Exception:
+                errors += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, errors

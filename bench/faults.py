@@ -1,0 +1,49 @@
+"""`python -m bench.faults --conversations 2000`: the larger fault run; prints the figures (issue 5).
+
+Starts its own stack (Temporal dev server, Twilio sandbox, worker, API) in a temporary directory unless
+--data-dir is given, drives the conversations with every fault injected, checks from the sandbox's record, and
+exits 1 if anything was lost, duplicated, leaked or left failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from loadgen.chaos import ChaosConfig
+from loadgen.faultrun import FaultRunConfig, run_faults
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
+    p.add_argument("--conversations", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--no-process-faults", action="store_true", help="no worker kills or restarts")
+    p.add_argument("--webhook-drop-rate", type=float, default=0.05)
+    p.add_argument("--ramp-seconds", type=float, help="spread the conversation starts (default N/10 s)")
+    p.add_argument("--step-timeout", type=float, default=300.0)
+    p.add_argument("--json", type=Path, help="also write the result as JSON here")
+    args = p.parse_args(argv)
+    if args.conversations < 1:
+        p.error("--conversations must be at least 1")
+    cfg = FaultRunConfig(
+        conversations=args.conversations,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        chaos=None if args.no_process_faults else ChaosConfig(),
+        webhook_drop_rate=args.webhook_drop_rate,
+        ramp_seconds=args.ramp_seconds,
+        step_timeout=args.step_timeout,
+    )
+    result = run_faults(cfg)
+    print(result.render())
+    if args.json:
+        args.json.write_text(json.dumps(result.model_dump(mode="json"), indent=2, default=str))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

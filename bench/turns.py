@@ -1,0 +1,203 @@
+"""Figure 3 — turn throughput and latency: contact message (sandbox) → AI reply in the contact's inbox, rules
+backend, N conversations; against the naive floor (a minimal workflow answering a signal with one activity,
+its own worker process, same server, same run).
+
+Phases, each for both the service and the floor: open the N conversations (first message; for the service this
+also opens the Flex session and is reported apart), then messages paced at `--rate` (default 20/s), then the
+sustained maximum (every conversation sends again as soon as its reply arrives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import time
+
+from aiohttp import web
+from rich.console import Console
+
+from bench.cli import figure_main
+from bench.conversations import Contacts, ReplyWatcher, TurnFn, open_sessions, paced, sustained
+from bench.floor_workflow import FLOOR_SIGNAL, FLOOR_TASK_QUEUE, FLOOR_WORKFLOW
+from bench.stack import Stack
+from bench.stats import Row, fmt_ms, fmt_rate, percentile, verdict
+from cli.net import free_port
+
+TARGET = 1.0
+
+
+class Floor:
+    """N floor workflows, a sink the floor activity POSTs to, and a turn function timed like the service's."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.seq: dict[str, int] = {}
+        self.port = free_port("127.0.0.1")
+        self.runner: web.AppRunner | None = None
+
+    async def _sink(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        fut = self.waiters.pop(data["workflow_id"], None)
+        if fut is not None and not fut.done():
+            fut.set_result(time.perf_counter())
+        return web.Response(text="ok")
+
+    async def start(self, n: int) -> list[str]:
+        app = web.Application()
+        app.router.add_post("/reply", self._sink)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        await self.stack.spawn("floor-worker", [sys.executable, "-m", "bench.floor_worker"])
+        client = await self.stack.client()
+        ids = [f"bench-floor-{self.stack.new_contact()}" for _ in range(n)]
+        sink = f"http://127.0.0.1:{self.port}/reply"
+        for i in range(0, n, 50):
+            await asyncio.gather(
+                *(
+                    client.start_workflow(FLOOR_WORKFLOW, sink, id=w, task_queue=FLOOR_TASK_QUEUE)
+                    for w in ids[i : i + 50]
+                )
+            )
+        return ids
+
+    async def turn(self, workflow_id: str) -> float:
+        client = await self.stack.client()
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters[workflow_id] = fut
+        seq = self.seq.get(workflow_id, 0) + 1
+        self.seq[workflow_id] = seq
+        t0 = time.perf_counter()
+        await client.get_workflow_handle(workflow_id).signal(FLOOR_SIGNAL, seq)
+        try:
+            return await asyncio.wait_for(fut, 30) - t0
+        finally:
+            self.waiters.pop(workflow_id, None)
+
+    async def stop(self) -> None:
+        await self.stack.stop_proc("floor-worker")
+        if self.runner:
+            await self.runner.cleanup()
+
+
+async def measure_service(
+    stack: Stack, n: int, rate: float, duration: float, console: Console
+) -> dict[str, object]:
+    async with ReplyWatcher(stack) as watcher:
+        contacts_ = Contacts(stack, watcher)
+        contacts = [stack.new_contact() for _ in range(n)]
+        t0 = time.perf_counter()
+        first, first_err = await open_sessions(contacts_, contacts, concurrency=min(n, 16))
+        opened = time.perf_counter() - t0
+        console.print(
+            f"  service: {n} conversations opened in {opened:.1f} s (first turn p50 {fmt_ms(percentile(first, 50))},"
+            f" {first_err} errors)"
+        )
+        turn: TurnFn = contacts_.turn
+        lat, err, skipped = await paced(turn, contacts, rate, duration)
+        console.print(
+            f"  service paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))}"
+            f" ({len(lat)} turns, {err} errors, {skipped} offers without an idle conversation)"
+        )
+        tput, slat, serr = await sustained(turn, contacts, duration)
+        console.print(
+            f"  service sustained: {tput:.1f} turns/s p50 {fmt_ms(percentile(slat, 50))} ({serr} errors)"
+        )
+        await contacts_.close()
+    return {
+        "open_seconds": opened,
+        "first_p50": percentile(first, 50),
+        "first_p99": percentile(first, 99),
+        "paced_p50": percentile(lat, 50),
+        "paced_p99": percentile(lat, 99),
+        "paced_errors": err,
+        "paced_skipped": skipped,
+        "sustained": tput,
+        "sustained_p50": percentile(slat, 50),
+        "sustained_errors": serr,
+    }
+
+
+async def measure_floor(
+    stack: Stack, n: int, rate: float, duration: float, console: Console
+) -> dict[str, object]:
+    floor = Floor(stack)
+    try:
+        ids = await floor.start(n)
+        first = [await floor.turn(w) for w in ids[: min(n, 20)]]  # warm-up (worker cache, connections)
+        lat, err, skipped = await paced(floor.turn, ids, rate, duration)
+        tput, slat, serr = await sustained(floor.turn, ids, duration)
+        console.print(
+            f"  floor paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))};"
+            f" sustained {tput:.1f}/s p50 {fmt_ms(percentile(slat, 50))} ({err + serr} errors)"
+        )
+    finally:
+        await floor.stop()
+    del first
+    return {
+        "paced_p50": percentile(lat, 50),
+        "paced_p99": percentile(lat, 99),
+        "sustained": tput,
+        "sustained_p50": percentile(slat, 50),
+        "errors": err + serr,
+        "paced_skipped": skipped,
+    }
+
+
+async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
+    svc = await measure_service(stack, args.n, args.rate, args.duration, console)
+    flo = await measure_floor(stack, args.n, args.rate, args.duration, console)
+    return rows(svc, flo, args)
+
+
+def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespace) -> list[Row]:
+    def f(d: dict[str, object], k: str) -> float:
+        v = d.get(k)
+        return float(v) if isinstance(v, (int, float)) else math.nan
+
+    ratio = f(svc, "sustained") / f(flo, "sustained") if f(flo, "sustained") else math.nan
+    return [
+        Row(
+            figure="3 turns",
+            metric=f"sustained turns/s, {args.n} conversations, closed loop {args.duration:.0f} s",
+            value=fmt_rate(f(svc, "sustained")),
+            anchor=f"naive floor {fmt_rate(f(flo, 'sustained'))}",
+            ratio=f"{ratio:.2f}",
+            target=f"≥ {TARGET}",
+            verdict=verdict(ratio >= TARGET),
+            raw={"service": svc, "floor": flo},
+        ),
+        Row(
+            figure="3 turns",
+            metric=f"turn p50 / p99 at {args.rate:g} msg/s offered",
+            value=f"{fmt_ms(f(svc, 'paced_p50'))} / {fmt_ms(f(svc, 'paced_p99'))}",
+            anchor=f"floor {fmt_ms(f(flo, 'paced_p50'))} / {fmt_ms(f(flo, 'paced_p99'))}",
+            ratio=f"{f(svc, 'paced_p50') / f(flo, 'paced_p50'):.1f}× p50",
+        ),
+        Row(
+            figure="3 turns",
+            metric="first turn (opens the Flex session) p50 / p99",
+            value=f"{fmt_ms(f(svc, 'first_p50'))} / {fmt_ms(f(svc, 'first_p99'))}",
+            anchor=f"{args.n} opened in {f(svc, 'open_seconds'):.1f} s",
+        ),
+    ]
+
+
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=500, help="conversations (default 500)")
+    p.add_argument("--rate", type=float, default=20.0, help="paced messages/s (default 20)")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
+    return p
+
+
+if __name__ == "__main__":
+    figure_main(
+        "turns",
+        figure,
+        add_args(
+            argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        ),
+    )
