@@ -144,41 +144,42 @@ MAX_OPEN_ROUNDS = 5
 
 class _LazyTimer:
     """One durable timer per deadline kind, re-armed lazily: moving the deadline later never starts a timer;
-    only when the sleep ends and the deadline has moved does it sleep again for the remainder (DESIGN §4)."""
+    only when the sleep ends and the deadline has moved does it sleep again for the remainder (DESIGN §4).
 
-    def __init__(self, name: str, summary: str, on_fire: Callable[[], None]) -> None:
-        self.name = name
+    Timers are never cancelled: a deadline moved earlier (rare, e.g. a 63016 closing the window) starts a new
+    generation and the superseded sleep simply ends without effect."""
+
+    def __init__(self, summary: str, on_fire: Callable[[], None]) -> None:
         self.summary = summary
         self.deadline: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._gen = 0
+        self._running = False
         self._target: datetime | None = None
         self._on_fire = on_fire
+        self._task: asyncio.Task[None] | None = None
 
     def set(self, deadline: datetime | None) -> None:
         self.deadline = deadline
         if deadline is None:
             return
-        running = self._task is not None and not self._task.done()
-        if running and self._target is not None and deadline < self._target:
-            # Moved earlier (rare: e.g. 63016 closing the window): the sleeping timer would fire too late.
-            assert self._task is not None
-            self._task.cancel()
-            running = False
-        if not running:
-            self._task = asyncio.create_task(self._run())
+        if self._running and self._target is not None and deadline >= self._target:
+            return  # the running sleep ends first and re-arms for the remainder
+        self._gen += 1
+        self._running = True
+        self._task = asyncio.create_task(self._run(self._gen))
 
-    async def _run(self) -> None:
-        while self.deadline is not None:
+    async def _run(self, gen: int) -> None:
+        while gen == self._gen and self.deadline is not None:
             left = self.deadline - workflow.now()
             if left <= timedelta(0):
                 self.deadline = None
+                self._running = False
                 self._on_fire()
                 return
             self._target = self.deadline
-            try:
-                await workflow.sleep(left, summary=self.summary)
-            except asyncio.CancelledError:
-                return
+            await workflow.sleep(left, summary=self.summary)
+        if gen == self._gen:
+            self._running = False
 
 
 def _error_text(err: BaseException) -> tuple[str, bool]:
@@ -257,21 +258,19 @@ class ConversationWorkflow:
             self.s.runs += 1
         self._dedup_set = set(self.s.dedup)
         self._timers = {
-            "window": _LazyTimer("window", "24h WhatsApp window", lambda: self._fired.add("window")),
-            "sla": _LazyTimer("sla", "queue SLA", lambda: self._fired.add("sla")),
-            "reconcile": _LazyTimer(
-                "reconcile", "reconcile with TaskRouter", lambda: self._fired.add("reconcile")
-            ),
-            "retry": _LazyTimer("retry", "retry after failure", lambda: self._fired.add("retry")),
-            "idle": _LazyTimer("idle", "idle close", lambda: self._fired.add("idle")),
+            "window": _LazyTimer("24h WhatsApp window", lambda: self._fired.add("window")),
+            "sla": _LazyTimer("queue SLA", lambda: self._fired.add("sla")),
+            "reconcile": _LazyTimer("reconcile with TaskRouter", lambda: self._fired.add("reconcile")),
+            "retry": _LazyTimer("retry after failure", lambda: self._fired.add("retry")),
+            "idle": _LazyTimer("idle close", lambda: self._fired.add("idle")),
         }
         self._rearm_timers()
         self._publish()
         while True:
-            await workflow.wait_condition(
-                lambda: bool(self.s.inbox) or bool(self._fired) or self._can_suggested()
-            )
+            await workflow.wait_condition(lambda: bool(self.s.inbox) or bool(self._fired) or self._can_suggested())
             await self._drain()
+            if self.s.session is None:
+                self._arm_idle()
             self._publish()
             if self._idle_close_due():
                 self.s.state = "closed"
@@ -346,12 +345,7 @@ class ConversationWorkflow:
                 return False
             await self._run_handoff(sess, hp)
             return True
-        if (
-            self.s.state == "ai"
-            and hp is None
-            and sess.ai_reservation_status == "accepted"
-            and sess.ai_pending_sids
-        ):
+        if self.s.state == "ai" and hp is None and sess.ai_reservation_status == "accepted" and sess.ai_pending_sids:
             await self._ai_turn(sess)
             return True
         return False
@@ -376,10 +370,7 @@ class ConversationWorkflow:
             await self._send_template(t.template_name, t.variables, cause=f"api:{t.request_id}")
 
     async def _on_contact(self, msg: ContactMessage) -> None:
-        if (
-            msg.contact_number != self.start.contact_number
-            or msg.business_number != self.start.business_number
-        ):
+        if msg.contact_number != self.start.contact_number or msg.business_number != self.start.business_number:
             self._skip(f"contact message {msg.message_sid} for another conversation")
             return
         now = workflow.now()
@@ -463,9 +454,7 @@ class ConversationWorkflow:
                 )
                 self._await(sess, "ai_reservation")
                 if sess.deferred_events:
-                    self.s.inbox[:0] = [
-                        InboxItem(kind="taskrouter", taskrouter=e) for e in sess.deferred_events
-                    ]
+                    self.s.inbox[:0] = [InboxItem(kind="taskrouter", taskrouter=e) for e in sess.deferred_events]
                     sess.deferred_events.clear()
         except ActivityError as err:
             detail, _ = _error_text(err)
@@ -485,9 +474,7 @@ class ConversationWorkflow:
     async def _post_contact_message(self, sess: SessionState, msg: ContactMessage) -> None:
         assert sess.conversation_sid is not None
         if msg.body or not msg.media:
-            await self._post(
-                sess, self._contact_identity, msg.body or "(empty message)", f"contact:{msg.message_sid}"
-            )
+            await self._post(sess, self._contact_identity, msg.body or "(empty message)", f"contact:{msg.message_sid}")
         # A Flex message carries one attachment: each media becomes its own message.
         for i, m in enumerate(msg.media):
             decision = media_rules.flex_decision(m.content_type, None)
@@ -811,9 +798,7 @@ class ConversationWorkflow:
         now = workflow.now()
         self.s.handoff_count += 1
         lang = language or sess.language
-        attrs = build_handoff_attributes(
-            reason=reason, summary=summary, sentiment=sentiment, language=lang, at=now
-        )
+        attrs = build_handoff_attributes(reason=reason, summary=summary, sentiment=sentiment, language=lang, at=now)
         sess.handoff = HandoffProgress(
             number=self.s.handoff_count,
             source=source,
@@ -956,18 +941,14 @@ class ConversationWorkflow:
     async def _reconcile(self, sess: SessionState) -> None:
         """A webhook we waited for did not come: read the task and act on what it shows (issue 5)."""
         awaiting = sess.awaiting
-        task_sid = (
-            sess.human_task_sid if awaiting != "ai_reservation" and sess.human_task_sid else sess.task_sid
-        )
+        task_sid = sess.human_task_sid if awaiting != "ai_reservation" and sess.human_task_sid else sess.task_sid
         sess.reconcile_attempts += 1
         if task_sid is None:
             return
         try:
             task = await self._act(
                 FETCH_TASK,
-                FetchTaskInput(
-                    org=self.start.org, workspace_sid=self.start.policy.workspace_sid, task_sid=task_sid
-                ),
+                FetchTaskInput(org=self.start.org, workspace_sid=self.start.policy.workspace_sid, task_sid=task_sid),
                 FetchTaskResult,
                 f"reconcile: fetch task (waiting for {awaiting})",
             )
@@ -1049,16 +1030,12 @@ class ConversationWorkflow:
         sess = self.s.session
         if sess is not None:
             if self.s.state == "queued" and sess.queued_since is not None and not self.s.stuck:
-                self._timers["sla"].set(
-                    sess.queued_since + timedelta(seconds=self.start.policy.queue_sla_seconds)
-                )
+                self._timers["sla"].set(sess.queued_since + timedelta(seconds=self.start.policy.queue_sla_seconds))
             if sess.reconcile_at is not None:
                 self._timers["reconcile"].set(sess.reconcile_at)
             retry = [t for t in (sess.open_retry_at, sess.handoff.retry_at if sess.handoff else None) if t]
             if retry:
                 self._timers["retry"].set(min(retry))
-        else:
-            self._arm_idle()
 
     # ---------------------------------------------------------------- effects
     async def _act(
@@ -1250,9 +1227,7 @@ class ConversationWorkflow:
             self._sa_last.update(changed)
         lines = [f"**{state}**" + (" · ⚠ **stuck**" if s.stuck else "")]
         if sess is not None:
-            lines.append(
-                f"session {sess.number}, task {sess.human_task_sid or sess.task_sid or '(creating)'}"
-            )
+            lines.append(f"session {sess.number}, task {sess.human_task_sid or sess.task_sid or '(creating)'}")
             if state == "queued" and sess.queued_since:
                 lines.append(f"queued since {iso_utc(sess.queued_since)}")
         if s.window_expires_at is not None:

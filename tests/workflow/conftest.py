@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +25,10 @@ async def conv(time_skipping_env: WorkflowEnvironment, fake: FakeTwilio) -> Asyn
     async with make_worker(client, fake, task_queue):
         c = Conv(time_skipping_env, client, fake, task_queue)
         yield c
+        # Terminating a workflow in the middle of a task leaves the test server's time skipping locked: let the
+        # worker go idle first.
+        await c.settle()
+        await asyncio.sleep(0.2)
         # A left-over workflow with due timers and no worker would stop the shared server's time skipping.
         with contextlib.suppress(RPCError):
             await c.handle.terminate("test over")
