@@ -237,6 +237,7 @@ class RunSession:
                 "TEMPORAL_NAMESPACE": NAMESPACE,
                 "WAFH_ORGS_FILE": str(orgs_file),
                 "WAFH_TEMPORAL_UI_URL": ui_url,
+                "WAFH_TEMPORAL_UI_ORIGIN": ui_url,  # the UI's browser calls the codec endpoint from there
                 "WAFH_ADMIN_TOKEN": admin_token,
                 "PYTHONUNBUFFERED": "1",
             }

@@ -6,6 +6,7 @@ conversation against it and must exit 0; SIGINT must stop `run` cleanly and leav
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli.run import read_run_info
@@ -81,8 +83,15 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
+CODEC_KEYS = "k1:" + base64.b64encode(bytes(range(32))).decode()
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_run_demo_and_clean_stop(tmp_path: Path, encrypted: bool) -> None:
     data_dir = tmp_path / "data"
+    env = clean_env()
+    if encrypted:  # the whole path with payload encryption: worker, API and demo share the key ring
+        env["WAFH_CODEC_KEYS"] = CODEC_KEYS
     out_path = tmp_path / "run.out"
     with out_path.open("wb") as out:
         started = time.monotonic()
@@ -91,7 +100,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,  # no orgs.toml or .env of the developer's checkout
-            env=clean_env(),
+            env=env,
         )
         try:
             while "Ready" not in out_path.read_text(errors="replace"):
@@ -110,7 +119,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
                 capture_output=True,
                 text=True,
                 cwd=tmp_path,
-                env=clean_env(),
+                env=env,
                 timeout=300,
             )
             demo_time = time.monotonic() - demo_started
@@ -119,7 +128,17 @@ def test_run_demo_and_clean_stop(tmp_path: Path) -> None:
             assert f"{info.ui_url}/namespaces/default/workflows/wa-conv:demo:" in demo.stdout
             for attribute in ("handedOff", "handoffReason", "handoffSummary", "handoffSentiment"):
                 assert attribute in demo.stdout
-            print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s")
+            print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s ({'encrypted' if encrypted else 'plain'})")
+            if encrypted:
+                assert info.admin_token_file is not None
+                token = Path(info.admin_token_file).read_text()
+                payloads = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
+                encoded = httpx.post(
+                    f"{info.api_url}/codec/encode", json=payloads, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert encoded.status_code == 200 and encoded.json()["payloads"][0]["data"] != "e30="
+                refused = httpx.post(f"{info.api_url}/codec/encode", json=payloads)
+                assert refused.status_code == 401
 
             run.send_signal(signal.SIGINT)
             assert run.wait(60) == 0, out_path.read_text()
