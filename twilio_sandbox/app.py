@@ -90,6 +90,14 @@ def create_app(
         entry["status"] = response.status_code
         if store is not None and request.method != "GET":
             store.save(sandbox)
+        if (
+            request.method != "GET"
+            and response.status_code < 400
+            and faults.applies(path)
+            and faults.roll(faults.config.rest_5xx_after_effect_rate)
+        ):
+            entry["injected"] = "5xx-after-effect"
+            return error_response(502, 20500, "Bad Gateway (injected fault after the request took effect)")
         form = getattr(request.state, "form", None)
         if form is not None:
             entry["params"] = form

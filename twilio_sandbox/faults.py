@@ -12,6 +12,8 @@ class FaultConfig(BaseModel):
 
     rest_5xx_rate: float = Field(default=0.0, ge=0, le=1)
     rest_429_rate: float = Field(default=0.0, ge=0, le=1)
+    # 5xx returned after the request took effect (the response is "lost"): exercises client idempotency.
+    rest_5xx_after_effect_rate: float = Field(default=0.0, ge=0, le=1)
     retry_after_seconds: int = Field(default=1, ge=0, le=3600)
     latency_max_ms: int = Field(default=0, ge=0, le=60000)
     webhook_drop_rate: float = Field(default=0.0, ge=0, le=1)

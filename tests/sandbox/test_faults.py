@@ -96,3 +96,15 @@ def test_webhook_reorder_still_delivers_everything(ctl: httpx.Client, seed: dict
 def test_bad_fault_config_is_refused(ctl: httpx.Client) -> None:
     assert ctl.post("/_sandbox/faults", json={"rest_5xx_rate": 2}).status_code == 400
     assert ctl.post("/_sandbox/faults", json={"nonsense": 1}).status_code == 400
+
+
+def test_5xx_after_effect_keeps_the_effect(twilio_client: Client, ctl: httpx.Client, seed: dict[str, Any]) -> None:
+    ctl.post("/_sandbox/faults", json={"rest_5xx_after_effect_rate": 1.0, "paths": ["/conversations/"]})
+    svc = twilio_client.conversations.v1.services(seed["conversations_service_sid"])
+    with pytest.raises(TwilioRestException) as exc:
+        svc.conversations.create(friendly_name="lost response")
+    assert exc.value.status == 502
+    ctl.delete("/_sandbox/faults").raise_for_status()
+    assert [c.friendly_name for c in svc.conversations.list()] == ["lost response"]
+    entry = ctl.get("/_sandbox/record", params={"kind": "rest"}).json()["entries"][-2]
+    assert entry["injected"] == "5xx-after-effect"
