@@ -1129,7 +1129,7 @@ class ConversationWorkflow:
             detail, _ = _error_text(err)
             self.s.last_error = f"{what} not sent: {detail}"
             await self._notice(
-                "send_failed", notices.send_failed(what.capitalize(), detail), f"{idempotency_id}:send-failed"
+                "send_failed", notices.send_failed(what[:1].upper() + what[1:], detail), f"{idempotency_id}:send-failed"
             )
             return False
         self.s.sent[res.message_sid] = what

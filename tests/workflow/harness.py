@@ -70,6 +70,7 @@ class Conv:
         self.key = conversation_key(ORG, BUSINESS, self.contact)
         self.workflow_id = workflow_id_for_key(ORG, self.key)
         self._ev = itertools.count(1)
+        self.first_run_id: str | None = None
 
     @property
     def handle(self) -> WorkflowHandle[Any, Any]:
@@ -104,7 +105,7 @@ class Conv:
         )
         if start is not None or start_kw:
             start = start or self.start_input(**start_kw)
-            await self.client.start_workflow(
+            started = await self.client.start_workflow(
                 WORKFLOW_NAME,
                 start,
                 id=self.workflow_id,
@@ -112,6 +113,7 @@ class Conv:
                 start_signal=SIGNAL_CONTACT_MESSAGE,
                 start_signal_args=[msg],
             )
+            self.first_run_id = started.first_execution_run_id or started.run_id
         else:
             await self.handle.signal(SIGNAL_CONTACT_MESSAGE, msg)
         return msg

@@ -1,0 +1,161 @@
+"""Issue 3 point 11 (exactly once), point 10 (continue-as-new), issue 5 (missed webhooks → reconciliation) and
+bad data from Twilio never failing the workflow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from activities.models import FetchTaskResult
+from tests.workflow.fakes import client_error
+from tests.workflow.harness import TEMPLATES, Conv
+
+
+async def test_a_duplicate_of_every_signal_type_causes_nothing_twice(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    first = await conv.begin("SM1", "hello")
+    await conv.handle.signal("contact_message", first)  # Twilio retried the inbound webhook
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    offer = await conv.ai_offer(sess)
+    await conv.handle.signal("taskrouter_event", offer)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.status("SMout1", "failed", 63018)
+    await conv.status("SMout1", "failed", 63018)
+    await conv.template("tpl-1", "order_update", ["Ana", "1"])
+    await conv.template("tpl-1", "order_update", ["Ana", "1"])
+    await conv.request_handoff("req-1")
+    await conv.request_handoff("req-1")
+    await conv.request_handoff("req-2")  # a second, distinct request while one is in progress
+    await conv.until(lambda v: v.state == "queued", "queued")
+    accepted = await conv.rep_accepts(sess, "WThuman")
+    await conv.handle.signal("taskrouter_event", accepted)
+    view = await conv.until(lambda v: v.state == "with_rep", "with_rep")
+    assert view.conversation_sid is not None
+    await conv.rep_says(view.conversation_sid, "hi", "IMrep")
+    await conv.rep_says(view.conversation_sid, "hi", "IMrep")
+    await conv.settle()
+    fake = conv.fake
+    contact_posts = [p for p in fake.of("post_to_flex") if p.author.startswith("whatsapp:")]
+    assert len(contact_posts) == 1
+    assert len(fake.of("open_flex_conversation")) == 1 and len(fake.of("create_interaction")) == 1
+    assert len(fake.of("accept_ai_reservation")) == 1 and len(fake.of("ai_turn")) == 1
+    assert len(fake.of("merge_handoff_attributes")) == 1 and len(fake.of("hand_to_humans")) == 1
+    templates = [s for s in fake.of("send_whatsapp") if s.content_sid == TEMPLATES["order_update"]]
+    assert len(templates) == 1
+    assert [s.body for s in fake.of("send_whatsapp") if s.body == "hi"] == ["hi"]
+    failures = [p for p in fake.of("post_to_flex") if p.attributes.get("waHandoffNotice") == "delivery_failed"]
+    assert len(failures) == 1
+    view = await conv.view()
+    assert view.duplicates_ignored == 7 and view.handoff_count == 1
+
+
+async def test_continue_as_new_mid_handoff_loses_nothing(conv: Conv) -> None:
+    conv.fake.fail["hand_to_humans"] = [client_error("temporarily refused", 20001)]
+    sess = conv.session_id("SM1")
+    first = await conv.begin("SM1", "hello", continue_as_new_after_events=3)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    offer = await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "I need a human")
+    # Third event processed: handoff merged and noted, hand_to_humans failed → retry pending → continue-as-new.
+    view = await conv.until(lambda v: v.runs == 2, "continued as new")
+    assert view.state == "handoff_requested" and view.stuck and view.task_sid == "WT1"
+    transcript = await conv.handle.query("transcript")
+    assert [line["text"] for line in transcript] == ["hello", "AI: hello", "I need a human", "Let me get you a person."]
+    # Duplicates from before the continue-as-new are still recognised.
+    await conv.handle.signal("contact_message", first)
+    await conv.handle.signal("taskrouter_event", offer)
+    await conv.skip(timedelta(seconds=31))
+    view = await conv.until(lambda v: v.state == "queued", "queued in the new run")
+    await conv.rep_accepts(sess, "WThuman")
+    view = await conv.until(lambda v: v.state == "with_rep", "with_rep")
+    fake = conv.fake
+    assert len(fake.of("merge_handoff_attributes")) == 1
+    assert len([p for p in fake.of("post_to_flex") if p.attributes.get("waHandoffNote")]) == 1
+    assert len(fake.of("hand_to_humans")) == 2
+    assert len(fake.of("accept_ai_reservation")) == 1 and len(fake.of("ai_turn")) == 2
+    assert view.duplicates_ignored == 2 and view.handoff_count == 1 and view.runs >= 2
+    assert view.window_open and view.human_task_sid == "WThuman"
+
+
+async def test_missed_reservation_offer_is_reconciled(conv: Conv) -> None:
+    conv.fake.fetch_results = [
+        FetchTaskResult(
+            task_sid="WT1",
+            assignment_status="reserved",
+            attributes={},
+            task_queue_sid="WQai",
+            reservations=[("WR9", "WKai", "pending")],
+        )
+    ]
+    await conv.begin("SM1", "hello")
+    view = await conv.until(lambda v: v.task_sid is not None, "task")
+    assert view.awaiting == "ai_reservation"
+    await conv.settle()
+    assert conv.fake.of("fetch_task") == []  # nothing before the grace period
+    await conv.skip(timedelta(seconds=61))
+    await conv.until_calls("send_whatsapp", 1)
+    accept = conv.fake.of("accept_ai_reservation")[0]
+    assert (accept.reservation_sid, accept.worker_sid) == ("WR9", "WKai")
+    assert conv.fake.of("fetch_task")[0].task_sid == "WT1"
+    assert (await conv.view()).awaiting is None
+
+
+async def test_missed_acceptance_and_missed_task_end_are_reconciled(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hi")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "human please")
+    await conv.until(lambda v: v.state == "queued", "queued")
+    conv.fake.fetch_results = [
+        FetchTaskResult(task_sid="WThuman", assignment_status="pending", attributes={}),
+        FetchTaskResult(
+            task_sid="WThuman", assignment_status="assigned", attributes={}, reservations=[("WRb", "WKbob", "accepted")]
+        ),
+        FetchTaskResult(task_sid="WThuman", assignment_status="completed", attributes={}),
+    ]
+    await conv.skip(timedelta(seconds=61))
+    await conv.until_calls("fetch_task", 1)
+    await conv.settle()
+    assert (await conv.view()).state == "queued"  # still pending: look again later (backoff)
+    await conv.skip(timedelta(seconds=121))
+    view = await conv.until(lambda v: v.state == "with_rep", "with_rep from reconciliation")
+    assert view.rep_worker_sid == "WKbob" and view.awaiting == "rep_task_end"
+    await conv.skip(timedelta(hours=1, seconds=5))
+    view = await conv.until(lambda v: v.sessions_ended == 1, "session end from reconciliation")
+    assert view.state == "ai"
+    assert [f.task_sid for f in conv.fake.of("fetch_task")] == ["WThuman"] * 3
+
+
+async def test_bad_data_is_noted_and_skipped(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    # An offer with no worker, an event of another session, a message for another conversation.
+    await conv.tr("reservation.created", "WT1", reservation="WR1", worker_name="AI Support Agent", session=sess)
+    await conv.tr("reservation.created", "WT7", reservation="WR7", worker_sid="WKai", session="other-session")
+    await conv.rep_says("CHunknown", "hello?", "IMx")
+    await conv.status("SMunknown", "failed", 12345)
+    view = await conv.until(lambda v: len(v.skipped) >= 2, "skips noted")
+    assert any("without reservation or worker" in s for s in view.skipped)
+    assert any("not this session's" in s for s in view.skipped)
+    assert view.delivery_failures[0].error_code == 12345
+    # Still working.
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+
+
+async def test_twilio_4xx_on_send_becomes_state_and_notice(conv: Conv) -> None:
+    conv.fake.fail["send_whatsapp"] = [client_error("The 'To' number is not a valid WhatsApp user", 63024)]
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    view = await conv.until(lambda v: v.last_error is not None, "error recorded")
+    assert "TwilioClientError" in (view.last_error or "")
+    assert len(conv.fake.of("send_whatsapp")) == 1  # non-retryable: no retry storm
+    notices = [p.body for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNotice") == "send_failed"]
+    assert len(notices) == 1 and "AI reply was not sent" in (notices[0] or "")
+    await conv.contact_msg("SM2", "still there?")
+    await conv.until_calls("send_whatsapp", 2)
