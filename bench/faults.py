@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,
     )
-    result = run_faults(cfg)
+    result = run_faults(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(result.render())
     if args.json:
         args.json.write_text(json.dumps(result.model_dump(mode="json"), indent=2, default=str))

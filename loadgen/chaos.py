@@ -1,0 +1,124 @@
+"""Process faults during a run: the worker SIGKILLed at random moments and also right inside the handoff
+activities (triggered by their Twilio calls showing up in the sandbox record), the API restarted, the Temporal
+dev server restarted on its database file. One violent action at a time; every one is counted."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+
+from pydantic import BaseModel
+
+from loadgen.record import Entry
+from loadgen.stack import Stack
+
+# Twilio calls made only by the handoff activities (merge_handoff_attributes, hand_to_humans).
+HANDOFF_CALLS = ("/Invites", "/Participants/", "/Reservations/")
+
+
+class ChaosConfig(BaseModel):
+    # A SIGKILLed worker strands its running activities until their start-to-close timeout (30 s) and its
+    # workflow tasks until theirs (10 s): killing more often than this starves the run instead of testing it.
+    worker_kill_every: tuple[float, float] = (40.0, 80.0)  # seconds between random SIGKILLs
+    worker_down: tuple[float, float] = (0.5, 3.0)  # how long the worker stays dead
+    handoff_kill_rate: float = 0.5  # share of handoff-activity Twilio calls that get the worker killed…
+    handoff_kill_cooldown: float = 45.0  # …at most once per this many seconds
+    api_restart_every: float = 100.0
+    temporal_restart_every: float = 170.0
+
+
+class Chaos:
+    def __init__(self, stack: Stack, config: ChaosConfig, rng: random.Random) -> None:
+        self.stack = stack
+        self.cfg = config
+        self.rng = rng
+        self.counts: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self._lock = asyncio.Lock()
+        self._last_targeted = 0.0
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def on_entry(self, e: Entry) -> None:
+        """Kill the worker while a handoff activity is talking to Twilio."""
+        if self._stop.is_set() or e["kind"] != "rest" or e.get("method") not in ("POST", "GET"):
+            return
+        path = str(e.get("path", ""))
+        if not any(c in path for c in HANDOFF_CALLS) and not (
+            e.get("method") == "POST" and "/Tasks/WT" in path and "/Reservations" not in path
+        ):
+            return
+        now = time.monotonic()
+        if now - self._last_targeted < self.cfg.handoff_kill_cooldown or self._lock.locked():
+            return
+        if self.rng.random() >= self.cfg.handoff_kill_rate:
+            return
+        self._last_targeted = now
+        self._tasks.append(asyncio.get_running_loop().create_task(self.kill_worker("worker SIGKILL in handoff")))
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks += [
+            loop.create_task(self._every(self.cfg.worker_kill_every, lambda: self.kill_worker("worker SIGKILL"))),
+            loop.create_task(self._every((self.cfg.api_restart_every,) * 2, self.restart_api)),
+            loop.create_task(self._every((self.cfg.temporal_restart_every,) * 2, self.restart_temporal)),
+        ]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        async with self._lock:  # let a restart in progress finish: the stack must be whole afterwards
+            pass
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ensure_running()
+
+    async def _every(self, spread: tuple[float, float], action: object) -> None:
+        while not self._stop.is_set():
+            await asyncio.sleep(self.rng.uniform(*spread))
+            if not self._stop.is_set():
+                await action()  # type: ignore[operator]
+
+    async def kill_worker(self, kind: str) -> None:
+        async with self._lock:
+            if self._stop.is_set():
+                return
+            self.stack.sigkill("worker")
+            self.counts[kind] += 1
+            await asyncio.sleep(self.rng.uniform(*self.cfg.worker_down))
+            self.stack.spawn("worker")
+            await self._ready("worker")
+
+    async def restart_api(self) -> None:
+        async with self._lock:
+            if self._stop.is_set():
+                return
+            self.stack.terminate("api")
+            self.counts["API restart"] += 1
+            self.stack.spawn("api")
+            await self._ready("api")
+
+    async def restart_temporal(self) -> None:
+        async with self._lock:
+            if self._stop.is_set():
+                return
+            self.stack.terminate("temporal")
+            self.counts["Temporal dev server restart"] += 1
+            self.stack.spawn("temporal")
+            await self._ready("temporal")
+
+    async def _ready(self, name: str) -> None:
+        try:
+            await self.stack.wait_ready(name)
+        except Exception as exc:  # recorded and re-raised by ensure_running at the end
+            self.errors.append(f"{name}: {exc}")
+
+    async def ensure_running(self) -> None:
+        for name in ("temporal", "worker", "api"):
+            p = self.stack.proc(name)
+            if p.proc is None or p.proc.poll() is not None:
+                self.stack.spawn(name)
+                self.counts[f"{name} found dead and restarted"] += 1
+            await self.stack.wait_ready(name)

@@ -1,0 +1,203 @@
+"""After the run: what happened, read from the sandbox only (inboxes, Flex conversations, TaskRouter tasks and
+the record), compared with what each script sent. Plus the workflows' health from Temporal (status, and no
+WorkflowTaskFailed in any history)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from loadgen.conversation import ConvLog
+from loadgen.record import Entry
+
+HANDOFF_ATTRIBUTES = {
+    "handedOff": bool,
+    "handoffReason": str,
+    "handoffSummary": str,
+    "handoffSentiment": str,
+    "handoffLanguage": str,
+    "handoffTimestamp": str,
+}
+AI_AUTHOR = "AI Support Agent"
+REFUSAL_PREFIX = "Sorry, we could not receive your attachment"
+LATE_NOTICE_KINDS = {"delivery_failed", "reply_refused", "send_failed"}
+DELIVERED = {"delivered", "sent", "read"}
+
+Category = Literal["lost", "duplicated", "leaked", "wrong", "stalled", "workflow"]
+
+
+class Violation(BaseModel):
+    category: Category
+    conversation: str
+    detail: str
+
+
+class ConvEvidence(BaseModel):
+    """What the sandbox holds for one conversation."""
+
+    inbox: list[dict[str, Any]] = Field(default_factory=list)
+    flex: list[dict[str, Any]] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)  # {sid, queue, status, attributes}
+    outbound_bodies: list[str] = Field(default_factory=list)  # every Messages create to this contact
+
+
+def _count(items: list[Any], value: Any) -> int:
+    return sum(1 for i in items if i == value)
+
+
+def check_conversation(
+    conv: ConvLog,
+    ev: ConvEvidence,
+    *,
+    template_sid: str,
+    human_queue_sid: str,
+    busy_message: str | None,
+    task_status_changes: dict[str, list[str]],
+    invites_by_task: Counter[str],
+) -> list[Violation]:
+    out: list[Violation] = []
+
+    def bad(category: Category, detail: str) -> None:
+        out.append(Violation(category=category, conversation=conv.tag, detail=detail))
+
+    for step in conv.stalled:
+        bad("stalled", f"never happened: {step}")
+
+    delivered = [m for m in ev.inbox if m.get("status") in DELIVERED]
+    delivered_bodies = [m.get("body") for m in delivered if not m.get("content_sid")]
+    contact_id = f"whatsapp:{conv.contact}"
+    flex_contact = [m for m in ev.flex if m.get("author") == contact_id]
+    flex_contact_bodies = [m.get("body") for m in flex_contact]
+    flex_ai = [m.get("body") for m in ev.flex if m.get("author") == AI_AUTHOR]
+    notices = [m for m in ev.flex if "waHandoffNotice" in (m.get("attributes") or {})]
+    notes = [m for m in ev.flex if isinstance(m.get("attributes"), dict) and m["attributes"].get("waHandoffNote")]
+
+    # Contact messages: each one the service received is in the Flex thread exactly once; a dropped one nowhere.
+    ai_phase = 0
+    for msg in conv.contact_msgs:
+        n = _count(flex_contact_bodies, msg.body)
+        if msg.dropped:
+            if n:
+                bad("wrong", f"contact message {msg.sid} was dropped before the service, yet is in Flex")
+            continue
+        if msg.phase in ("ai", "handoff"):
+            ai_phase += 1
+        if ev.flex and n == 0:
+            bad("lost", f"contact message {msg.sid} ({msg.phase}) not in the Flex conversation")
+        elif n > 1:
+            bad("duplicated", f"contact message {msg.sid} in the Flex conversation {n} times")
+        if msg.media and not msg.dropped:
+            images = sum(1 for m in flex_contact if m.get("media"))
+            if images != 1:
+                bad("lost" if images == 0 else "duplicated", f"contact image copied into Flex {images} times")
+            refusals = sum(1 for n_ in notices if n_["attributes"]["waHandoffNotice"] == "contact_media_refused")
+            if refusals != 1:
+                bad("lost" if refusals == 0 else "duplicated", f"{refusals} media-refused notices in Flex")
+            told = sum(1 for b in delivered_bodies if isinstance(b, str) and b.startswith(REFUSAL_PREFIX))
+            if told != 1:
+                bad("lost" if told == 0 else "duplicated", f"the contact was told about the refused media {told} times")
+
+    # Every contact message before the handoff got exactly one AI reply, delivered exactly once.
+    if ev.flex and len(flex_ai) != ai_phase:
+        bad("lost" if len(flex_ai) < ai_phase else "duplicated", f"{len(flex_ai)} AI replies for {ai_phase} messages")
+    for body in set(flex_ai):
+        n, want = _count(delivered_bodies, body), _count(flex_ai, body)
+        if n != want:
+            bad("lost" if n < want else "duplicated", f"AI reply delivered {n}× (posted {want}×): {str(body)[:60]!r}")
+
+    # Rep messages.
+    late_seen = 0
+    for msg in conv.rep_msgs:
+        if msg.phase == "template":
+            continue
+        n = _count(delivered_bodies, msg.body)
+        if msg.dropped or msg.phase == "late":
+            if n:
+                bad(
+                    "wrong",
+                    f"rep message {msg.sid} ({'dropped' if msg.dropped else 'outside the window'}) reached the contact",
+                )
+            if msg.phase == "late" and not msg.dropped:
+                late_seen += 1
+            continue
+        if n != 1:
+            bad("lost" if n == 0 else "duplicated", f"rep reply {msg.sid} inside the window delivered {n} times")
+    late_notices = sum(1 for n_ in notices if n_["attributes"]["waHandoffNotice"] in LATE_NOTICE_KINDS)
+    if late_notices != late_seen:
+        bad(
+            "lost" if late_notices < late_seen else "duplicated",
+            f"{late_notices} window/delivery notices for {late_seen} free-form replies outside the window",
+        )
+    templates_sent = sum(1 for m in conv.rep_msgs if m.phase == "template" and not m.dropped)
+    templates_got = sum(1 for m in delivered if m.get("content_sid") == template_sid)
+    if templates_got != templates_sent:
+        bad(
+            "lost" if templates_got < templates_sent else "duplicated",
+            f"template delivered {templates_got}× for {templates_sent} sends",
+        )
+
+    # Nothing else reached the contact; notes and notices never did.
+    known = set(flex_ai) | {m.body for m in conv.rep_msgs} | ({busy_message} if busy_message else set())
+    for b in delivered_bodies:
+        if b not in known and not (isinstance(b, str) and b.startswith(REFUSAL_PREFIX)):
+            bad("leaked", f"unexpected message reached the contact: {str(b)[:80]!r}")
+    if busy_message and _count(delivered_bodies, busy_message) > 1:
+        bad("duplicated", "the busy message reached the contact more than once")
+    internal = {m.get("body") for m in notices + notes if m.get("body")}
+    for b in ev.outbound_bodies:
+        if b in internal:
+            bad("leaked", f"a handoff note or notice was sent to WhatsApp: {b[:80]!r}")
+
+    # Handoff: exactly one human task with the six attributes; the AI let go of its task exactly once.
+    human = [t for t in ev.tasks if t["attributes"].get("handedOff") is True]
+    ai = [t for t in ev.tasks if t["attributes"].get("handedOff") is not True]
+    if conv.phase_a_done or conv.human_task_sid:
+        if len(human) != 1:
+            bad("lost" if not human else "duplicated", f"{len(human)} human tasks for one handoff")
+        for t in human:
+            attrs = t["attributes"]
+            wrong = [k for k, typ in HANDOFF_ATTRIBUTES.items() if not isinstance(attrs.get(k), typ)]
+            if wrong:
+                bad("wrong", f"human task {t['sid']} lacks/mistypes {wrong}")
+            if t["queue"] != human_queue_sid:
+                bad("wrong", f"human task {t['sid']} is in queue {t['queue']}, not the human queue")
+        transferred = [t for t in ai if t["sid"] not in {h["sid"] for h in human}]
+        if len(transferred) > 1:
+            bad("duplicated", f"{len(transferred)} AI tasks in one session")
+        for t in transferred:
+            ends = [s for s in task_status_changes.get(t["sid"], []) if s in ("completed", "canceled")]
+            if len(ends) != 1:
+                bad("wrong", f"AI task {t['sid']} ended {len(ends)} times")
+            invites = invites_by_task.get(t["sid"], 0) + sum(invites_by_task.get(h["sid"], 0) for h in human)
+            if invites != 1:
+                bad("duplicated" if invites > 1 else "lost", f"{invites} invites for one transfer")
+    return out
+
+
+def task_rows(tasks: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for t in tasks:
+        try:
+            attrs = json.loads(t.attributes or "{}")
+        except ValueError:
+            attrs = {}
+        rows.append(
+            {
+                "sid": t.sid,
+                "queue": t.task_queue_sid,
+                "status": t.assignment_status,
+                "attributes": attrs if isinstance(attrs, dict) else {},
+            }
+        )
+    return rows
+
+
+def status_changes(entries: list[Entry]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in entries:
+        if e["kind"] == "task.status":
+            out.setdefault(e["task_sid"], []).append(e["status"])
+    return out

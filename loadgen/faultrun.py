@@ -1,0 +1,399 @@
+"""The fault run: start the stack, inject faults, drive N conversations, stop the faults, let the system settle,
+check from the sandbox's record and state, and count. `run_faults(FaultRunConfig(...))` → FaultRunResult."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from cli.connect import client_for
+from cli.sandbox_setup import SANDBOX_ORG
+from config.orgs import OrgRegistry
+from loadgen.chaos import Chaos, ChaosConfig
+from loadgen.checks import ConvEvidence, Violation, check_conversation, status_changes, task_rows
+from loadgen.conversation import ConvLog, Driver
+from loadgen.record import RecordFollower
+from loadgen.replay import WebhookReplayer
+from loadgen.stack import Stack
+from workflows.ids import workflow_id
+from workflows.signals import WORKFLOW_NAME
+
+WINDOW_JUMP_SECONDS = 25 * 3600
+REP_CAPACITY = 1000
+
+
+class FaultRunConfig(BaseModel):
+    conversations: int = Field(default=200, ge=1, le=20000)
+    seed: int = 1
+    data_dir: Path | None = None  # default: a fresh temporary directory
+    # Sandbox faults (POST /_sandbox/faults).
+    rest_5xx_rate: float = 0.10
+    rest_429_rate: float = 0.05
+    latency_max_ms: int = 2000
+    webhook_drop_rate: float = 0.05
+    webhook_duplicate_rate: float = 1.0  # every webhook twice from the sandbox…
+    extra_copy_rate: float = 0.5  # …and a third time from the replayer for this share
+    webhook_reorder: bool = True
+    chaos: ChaosConfig | None = Field(default_factory=ChaosConfig)  # None: no process faults
+    ramp_seconds: float | None = None  # conversations start spread over this (default N/10 s)
+    step_timeout: float = 300.0  # one script step (covers the 60 s reconciliation and restarts)
+    settle_seconds: float = 20.0  # quiet time after the faults stop, before checking
+    oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
+
+
+class FaultRunResult(BaseModel):
+    figures: dict[str, Any]
+    violations: list[Violation]
+    workflow_problems: list[str]
+    duration_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.workflow_problems
+
+    def lost(self) -> int:
+        return sum(1 for v in self.violations if v.category in ("lost", "stalled"))
+
+    def duplicated(self) -> int:
+        return sum(1 for v in self.violations if v.category == "duplicated")
+
+    def render(self) -> str:
+        lines = [f"fault run: {self.duration_seconds:.0f} s"]
+        for key, value in self.figures.items():
+            if isinstance(value, dict):
+                lines.append(f"  {key}:")
+                lines += [f"    {k}: {v}" for k, v in sorted(value.items())]
+            else:
+                lines.append(f"  {key}: {value}")
+        lines.append(f"  lost: {self.lost()}")
+        lines.append(f"  duplicated: {self.duplicated()}")
+        lines.append(f"  other violations: {len(self.violations) - self.lost() - self.duplicated()}")
+        lines.append(f"  workflow problems: {len(self.workflow_problems)}")
+        for v in self.violations[:40]:
+            lines.append(f"  ✗ [{v.category}] {v.conversation}: {v.detail}")
+        for p in self.workflow_problems[:20]:
+            lines.append(f"  ✗ [workflow] {p}")
+        return "\n".join(lines)
+
+
+def run_faults(
+    cfg: FaultRunConfig, stack: Stack | None = None, progress: Callable[[str], None] | None = None
+) -> FaultRunResult:
+    """Runs against `stack` if given (started, owned by the caller), else starts and stops its own.
+
+    Synchronous on purpose: the stack's processes must be started from a long-lived thread outside any event
+    loop (see loadgen.stack)."""
+    own = stack is None
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if stack is None:
+        if cfg.data_dir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="wafh-faults-")
+            data_dir = Path(tmp.name)
+        else:
+            data_dir = cfg.data_dir
+        stack = Stack(data_dir)
+        stack.start()
+    try:
+        return asyncio.run(FaultRun(cfg, stack, progress).run())
+    finally:
+        if own:
+            stack.stop()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+class FaultRun:
+    def __init__(self, cfg: FaultRunConfig, stack: Stack, progress: Callable[[str], None] | None = None) -> None:
+        self.progress = progress
+        self.phase = "starting"
+        self.cfg = cfg
+        self.stack = stack
+        self.rng = random.Random(cfg.seed)
+        self.org = OrgRegistry.load(stack.info.orgs_file).get(SANDBOX_ORG)
+        assert self.org is not None
+
+    async def run(self) -> FaultRunResult:
+        started = time.monotonic()
+        cfg, stack = self.cfg, self.stack
+        seed = stack.seed
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        async with httpx.AsyncClient(limits=limits) as http:
+            await asyncio.to_thread(self._raise_rep_capacity)
+            follower = RecordFollower(http, stack.sandbox_url)
+            await follower.start()
+            first_seq = follower.max_seq
+            replayer = WebhookReplayer(http, seed.auth_token, extra_rate=cfg.extra_copy_rate, rng=self.rng)
+            follower.listeners.append(replayer.on_entry)
+            chaos = Chaos(stack, cfg.chaos, self.rng) if cfg.chaos else None
+            if chaos:
+                follower.listeners.append(chaos.on_entry)
+            driver = Driver(http, stack.sandbox_url, seed, follower, step_timeout=cfg.step_timeout)
+            run_tag = secrets.token_hex(2)
+            convs = [self._conv(i, run_tag, seed.whatsapp_numbers[0]) for i in range(cfg.conversations)]
+
+            await self._set_faults(http)
+            if chaos:
+                chaos.start()
+            reporter = asyncio.create_task(self._report(convs, follower, chaos))
+            ramp = cfg.ramp_seconds if cfg.ramp_seconds is not None else cfg.conversations / 10
+
+            async def phase_a(c: ConvLog) -> None:
+                await asyncio.sleep(self.rng.uniform(0, ramp))
+                await self._guard(c, driver.phase_a(c))
+
+            self.phase = "A (AI, handoff, rep inside the window, media)"
+            await asyncio.gather(*(phase_a(c) for c in convs))
+            # The sandbox clock is global: the window closes for everyone at once.
+            await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
+            self.phase = "B (after the 24 h window: free-form refused, template)"
+            await asyncio.gather(*(self._guard(c, driver.phase_b(c)) for c in convs))
+            self.phase = "settling"
+            if chaos:
+                await chaos.stop()
+            await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
+            await asyncio.gather(*(driver.wrap_up(c) for c in convs))
+            # Settle: retries and late copies land, reconciliations run.
+            await replayer.drain(within=120)
+            await asyncio.sleep(cfg.settle_seconds)
+            replayer.enabled = False
+            await replayer.cancel()
+            await follower.stop()
+            reporter.cancel()
+            self.phase = "checking"
+
+            violations, evidence_figures = await self._check(http, convs, follower, seed.templates["order_update"])
+            problems, wf_figures = await self._check_workflows(convs)
+            figures = self._figures(convs, follower, first_seq, replayer, chaos)
+            figures.update(evidence_figures)
+            figures.update(wf_figures)
+            if chaos and chaos.errors:
+                problems += [f"restart: {e}" for e in chaos.errors]
+        return FaultRunResult(
+            figures=figures,
+            violations=violations,
+            workflow_problems=problems,
+            duration_seconds=time.monotonic() - started,
+        )
+
+    async def _report(self, convs: list[ConvLog], follower: RecordFollower, chaos: Chaos | None) -> None:
+        if self.progress is None:
+            return
+        started = time.monotonic()
+        while True:
+            await asyncio.sleep(15)
+            done_a = sum(1 for c in convs if c.phase_a_done)
+            stalled = sum(1 for c in convs if c.stalled)
+            kills = dict(chaos.counts) if chaos else {}
+            self.progress(
+                f"[{time.monotonic() - started:5.0f} s] phase {self.phase}: {done_a}/{len(convs)} through phase A, "
+                f"{stalled} with a stalled step, record seq {follower.max_seq}, process faults {kills}"
+            )
+
+    def _conv(self, i: int, run_tag: str, business: str) -> ConvLog:
+        contact = f"+3469{int(run_tag, 16) % 100:02d}{i:05d}"
+        return ConvLog(
+            index=i,
+            contact=contact,
+            workflow_id=workflow_id(SANDBOX_ORG, business, contact),
+            tag=f"[c{run_tag}-{i:05d}]",
+            oversize=self.cfg.oversize_every > 0 and i % self.cfg.oversize_every == 0,
+        )
+
+    async def _guard(self, conv: ConvLog, coro: Any) -> None:
+        try:
+            await coro
+        except Exception as exc:  # one broken script must not end the run; it is a finding
+            conv.stalled.append(f"script error: {type(exc).__name__}: {exc}")
+
+    def _raise_rep_capacity(self) -> None:
+        """Reps hold their tasks until after the window jump, so they must take every conversation at once."""
+        assert self.org is not None
+        ws = client_for(self.org).taskrouter.v1.workspaces(self.stack.seed.workspace_sid)
+        for rep in self.stack.seed.reps:
+            for ch in ws.workers(rep.worker_sid).worker_channels.list():
+                if ch.task_channel_unique_name == self.stack.seed.task_channel:
+                    ws.workers(rep.worker_sid).worker_channels(ch.sid).update(capacity=REP_CAPACITY, available=True)
+
+    async def _set_faults(self, http: httpx.AsyncClient) -> None:
+        cfg = self.cfg
+        body = {
+            "rest_5xx_rate": cfg.rest_5xx_rate,
+            "rest_429_rate": cfg.rest_429_rate,
+            "retry_after_seconds": 1,
+            "latency_max_ms": cfg.latency_max_ms,
+            "webhook_drop_rate": cfg.webhook_drop_rate,
+            "webhook_duplicate_rate": cfg.webhook_duplicate_rate,
+            "webhook_reorder": cfg.webhook_reorder,
+            "seed": cfg.seed,
+        }
+        resp = await http.post(f"{self.stack.sandbox_url}/_sandbox/faults", json=body)
+        resp.raise_for_status()
+
+    async def _check(
+        self, http: httpx.AsyncClient, convs: list[ConvLog], follower: RecordFollower, template_sid: str
+    ) -> tuple[list[Violation], dict[str, Any]]:
+        assert self.org is not None
+        seed = self.stack.seed
+        ws = client_for(self.org).taskrouter.v1.workspaces(seed.workspace_sid)
+        tasks = task_rows(await asyncio.to_thread(lambda: list(ws.tasks.stream(page_size=1000))))
+        by_wf: dict[str, list[dict[str, Any]]] = {}
+        for t in tasks:
+            wf = (t["attributes"].get("waHandoff") or {}).get("workflowId")
+            if wf:
+                by_wf.setdefault(wf, []).append(t)
+        entries = [e for _, e in sorted(follower.entries.items())]
+        changes = status_changes(entries)
+        invites: Counter[str] = Counter(e["task_sid"] for e in entries if e["kind"] == "flex.invite")
+        outbound: dict[str, list[str]] = {}
+        for e in entries:
+            if e["kind"] == "messaging.created" and e.get("body"):
+                outbound.setdefault(e["to"], []).append(e["body"])
+        sem = asyncio.Semaphore(20)
+
+        async def evidence(c: ConvLog) -> ConvEvidence:
+            async with sem:
+                inbox = (await http.get(f"{self.stack.sandbox_url}/_sandbox/contacts/{c.contact}/inbox")).json()
+                ev = ConvEvidence(
+                    inbox=inbox["messages"],
+                    tasks=by_wf.get(c.workflow_id, []),
+                    outbound_bodies=outbound.get(c.contact, []),
+                )
+                csid = c.conversation_sid or next(
+                    (
+                        t["attributes"].get("conversationSid")
+                        for t in ev.tasks
+                        if t["attributes"].get("conversationSid")
+                    ),
+                    None,
+                )
+                if csid:
+                    resp = await http.get(f"{self.stack.sandbox_url}/_sandbox/conversations/{csid}/messages")
+                    if resp.status_code == 200:
+                        ev.flex = resp.json()["messages"]
+                return ev
+
+        evs = await asyncio.gather(*(evidence(c) for c in convs))
+        busy = self.org.config.busy_message
+        violations: list[Violation] = []
+        for c, ev in zip(convs, evs, strict=True):
+            violations += check_conversation(
+                c,
+                ev,
+                template_sid=template_sid,
+                human_queue_sid=seed.human_queue_sid,
+                busy_message=busy,
+                task_status_changes=changes,
+                invites_by_task=invites,
+            )
+        delivered = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("delivered", "sent", "read"))
+        failed = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("failed", "undelivered"))
+        return violations, {
+            "messages reaching contacts": delivered,
+            "sends refused by WhatsApp (window closed)": failed,
+            "Flex messages": sum(len(ev.flex) for ev in evs),
+            "human tasks": sum(1 for t in tasks if t["attributes"].get("handedOff") is True),
+        }
+
+    async def _check_workflows(self, convs: list[ConvLog]) -> tuple[list[str], dict[str, Any]]:
+        client = await Client.connect(self.stack.info.temporal_address, namespace=self.stack.info.namespace)
+        problems: list[str] = []
+        statuses: Counter[str] = Counter()
+        states: Counter[str] = Counter()
+        task_failures: Counter[str] = Counter()
+        wanted = {c.workflow_id for c in convs}
+        ids: list[tuple[str, str]] = []
+        async for wf in client.list_workflows(f'WorkflowType="{WORKFLOW_NAME}"'):
+            if wf.id not in wanted:
+                continue
+            ids.append((wf.id, wf.run_id))
+            statuses[wf.status.name if wf.status else "?"] += 1
+            state = wf.search_attributes.get("ConversationState")
+            states[str(state[0]) if isinstance(state, list) and state else "?"] += 1
+            if wf.status not in (
+                WorkflowExecutionStatus.RUNNING,
+                WorkflowExecutionStatus.COMPLETED,
+                WorkflowExecutionStatus.CONTINUED_AS_NEW,
+            ):
+                problems.append(f"{wf.id} run {wf.run_id} is {wf.status}")
+        missing = wanted - {i for i, _ in ids}
+        for wf_id in sorted(missing)[:20]:
+            problems.append(f"{wf_id}: no workflow")
+        sem = asyncio.Semaphore(10)
+
+        async def scan(wf_id: str, run_id: str) -> None:
+            async with sem:
+                handle = client.get_workflow_handle(wf_id, run_id=run_id)
+                async for event in handle.fetch_history_events():
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                        attrs = event.workflow_task_failed_event_attributes
+                        cause = attrs.cause
+                        task_failures[str(cause)] += 1
+                        message = attrs.failure.message[:200] if attrs.failure else ""
+                        problems.append(f"{wf_id}: WorkflowTaskFailed (cause {cause}): {message}")
+                desc = await handle.describe()
+                pending = desc.raw_description.pending_workflow_task
+                if pending and pending.attempt > 1:
+                    problems.append(f"{wf_id}: workflow task attempt {pending.attempt} pending")
+
+        await asyncio.gather(*(scan(i, r) for i, r in ids))
+        return problems, {
+            "workflow runs by status": dict(statuses),
+            "conversation state at the end": dict(states),
+            "WorkflowTaskFailed by cause": dict(task_failures),
+        }
+
+    def _figures(
+        self,
+        convs: list[ConvLog],
+        follower: RecordFollower,
+        first_seq: int,
+        replayer: WebhookReplayer,
+        chaos: Chaos | None,
+    ) -> dict[str, Any]:
+        entries = [e for s, e in follower.entries.items() if s > first_seq]
+        faults: Counter[str] = Counter()
+        webhooks: Counter[str] = Counter()
+        for e in entries:
+            kind = e["kind"]
+            if kind == "rest":
+                if e.get("injected"):
+                    faults[f"REST {e['injected']}"] += 1
+                if e.get("injected_latency_ms"):
+                    faults["REST added latency"] += 1
+            elif kind == "webhook.dropped":
+                faults[f"webhook dropped: {e.get('webhook')}"] += 1
+            elif kind == "webhook.duplicated":
+                faults["webhook duplicated by the sandbox"] += 1
+            elif kind == "webhook.sent":
+                webhooks[str(e.get("webhook"))] += 1
+        for k, v in replayer.counts.items():
+            faults[f"webhook {k}"] += v
+        if chaos:
+            faults.update(chaos.counts)
+        return {
+            "conversations": len(convs),
+            "conversations completing the script": sum(1 for c in convs if c.phase_a_done and not c.stalled),
+            "contact messages": sum(len(c.contact_msgs) for c in convs),
+            "contact messages dropped before the service (sent again)": sum(
+                1 for c in convs for m in c.contact_msgs if m.dropped
+            ),
+            "rep messages": sum(len(c.rep_msgs) for c in convs),
+            "rep messages dropped before the service (retyped)": sum(1 for c in convs for m in c.rep_msgs if m.dropped),
+            "REST calls to the sandbox": sum(1 for e in entries if e["kind"] == "rest"),
+            "webhook deliveries by the sandbox": dict(webhooks),
+            "replayed webhook answers": dict(replayer.statuses),
+            "injected faults": dict(faults),
+            "record entries missed (sandbox trimmed them)": follower.gaps,
+        }

@@ -1,0 +1,108 @@
+"""The whole service as `run` starts it (Temporal dev server, sandbox, worker, API), plus the violence the fault
+suite needs: SIGKILL and restart the worker, restart the API, restart Temporal on its database file.
+
+Children are (re)spawned from the thread that owns the stack: `run` gives them PR_SET_PDEATHSIG, which fires
+when the *thread* that forked them exits, so spawning from a short-lived thread would kill them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from cli.net import http_ok
+from cli.procs import ManagedProcess
+from cli.run import RunInfo, RunOptions, RunSession, _temporal_ready, _worker_polling
+from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Stack:
+    def __init__(self, data_dir: Path, console: Console | None = None) -> None:
+        self.console = console or Console(quiet=True)
+        self.session = RunSession(RunOptions(data_dir=data_dir, free_ports=True), self.console)
+        self._info: RunInfo | None = None
+        self._seed: SandboxSeedInfo | None = None
+
+    # -- lifecycle
+    def start(self) -> RunInfo:
+        self._info = self.session.start()
+        if self._info.sandbox_url is None:
+            raise StackError("the fault suite needs the Twilio sandbox; unset WAFH_ORGS_FILE")
+        self._seed = fetch_seed(self._info.sandbox_url)
+        return self._info
+
+    def stop(self) -> None:
+        self.session.stop(quiet=True)
+
+    @property
+    def info(self) -> RunInfo:
+        if self._info is None:
+            raise StackError("stack not started")
+        return self._info
+
+    @property
+    def seed(self) -> SandboxSeedInfo:
+        if self._seed is None:
+            raise StackError("stack not started")
+        return self._seed
+
+    @property
+    def sandbox_url(self) -> str:
+        assert self.info.sandbox_url is not None
+        return self.info.sandbox_url
+
+    def proc(self, name: str) -> ManagedProcess:
+        for p in self.session.procs:
+            if p.name == name:
+                return p
+        raise StackError(f"no process named {name!r} in the stack")
+
+    # -- violence (spawning happens in the calling thread; waiting for readiness is async)
+    def sigkill(self, name: str) -> None:
+        """SIGKILL the process group at once: no shutdown, no graceful drain."""
+        p = self.proc(name)
+        if p.proc is not None and p.proc.poll() is None:
+            try:
+                os.killpg(p.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.proc.wait(timeout=10)
+        p.stop()  # closes the log handle; nothing left to signal
+
+    def terminate(self, name: str) -> None:
+        self.proc(name).stop(timeout=20)
+
+    def spawn(self, name: str) -> None:
+        p = self.proc(name)
+        if p.proc is not None and p.proc.poll() is None:
+            raise StackError(f"{name} is still running")
+        p.start()
+
+    async def wait_ready(self, name: str, within: float = 90.0) -> None:
+        info = self.info
+        probes: dict[str, Callable[[], bool]] = {
+            "worker": lambda: _worker_polling(info.temporal_address, info.task_queue),
+            "api": lambda: http_ok(f"{info.api_url}/readyz"),
+            "temporal": lambda: _temporal_ready(info.temporal_address),
+        }
+        probe = probes[name]
+        deadline = time.monotonic() + within
+        while True:
+            reason = self.proc(name).exit_reason()
+            if reason:
+                raise StackError(reason)
+            if await asyncio.to_thread(probe):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} not ready within {within:.0f} s; see {self.proc(name).log_path}")
+            await asyncio.sleep(0.3)
