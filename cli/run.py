@@ -211,7 +211,6 @@ class RunSession:
             orgs_file = Path(self.settings.orgs_file).resolve()
             orgs = real
             self._ok(f"Real Twilio: orgs {', '.join(orgs.names())} from {orgs_file} (no sandbox)")
-            self._doctor_real(orgs)
         else:
             assert sandbox is not None and sandbox_url is not None
             with self.console.status("Starting the Twilio sandbox…"):
@@ -228,7 +227,6 @@ class RunSession:
                 register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
             orgs = OrgRegistry.load(orgs_file)
             self._ok(f"Twilio sandbox on {sandbox_url}, org {SANDBOX_ORG!r} written to {orgs_file}")
-            self._connect_sandbox(orgs)
 
         env = dict(base_env)
         env.update(
@@ -249,6 +247,11 @@ class RunSession:
         api = self._spawn(
             "api", [sys.executable, "-m", "cli.main", "api", "--host", o.host, "--port", str(api_port)], env
         )
+        # While they import (seconds), set up or check the Twilio side.
+        if real is None:
+            self._connect_sandbox(orgs)
+        else:
+            self._doctor_real(orgs)
         with self.console.status("Starting the worker and the API…"):
             wait_until(
                 "The worker",
