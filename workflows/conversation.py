@@ -728,6 +728,7 @@ class ConversationWorkflow:
     async def _ai_turn(self, sess: SessionState) -> None:
         batch = list(sess.ai_pending_sids)
         sess.ai_pending_sids.clear()
+        self._publish()
         try:
             result: AiTurnResult = await workflow.execute_activity(
                 AI_TURN_ACTIVITY,
@@ -1046,6 +1047,9 @@ class ConversationWorkflow:
         summary: str,
         limit: timedelta = TWILIO_TIMEOUT,
     ) -> R:
+        # Publish state before any wait, so a slow or retrying step shows in search attributes (e.g. a handoff
+        # whose activities keep retrying is visible as handoff_requested, not as the previous state).
+        self._publish()
         result: R = await workflow.execute_activity(
             name,
             arg,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionDescription
 
 from tests.workflow.fakes import client_error
@@ -135,6 +136,10 @@ async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) ->
     assert len(busy) == 1 and view.busy_sent
     desc = await conv.handle.describe()
     assert desc.typed_search_attributes.get(sa.HANDOFF_STUCK) is True
+    meta = await conv.handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = meta.current_details
+    assert details.startswith("**queued** · ⚠ **stuck**") and "queued since" in details and "WThuman" in details
+    assert conv.contact not in details  # no PII in what the UI shows
     await conv.skip(timedelta(hours=2))
     await conv.settle()
     assert len([s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]) == 1
