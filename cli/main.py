@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.errors import CliError, settings_error
+from config.orgs import ConfigError, Org, OrgRegistry
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from cli.connect import ConnectReport
 
 app = typer.Typer(
     name="wa-flex-handoff",
@@ -146,10 +151,7 @@ def demo(
             session.stop(quiet=True)
 
 
-def _load_org(org: str, orgs_file: Path | None) -> object:
-    from config.orgs import ConfigError, OrgRegistry
-    from config.settings import Settings
-
+def _load_org(org: str, orgs_file: Path | None) -> Org:
     path = orgs_file or Path(Settings().orgs_file)
     try:
         registry = OrgRegistry.load(path)
@@ -164,10 +166,7 @@ def _load_org(org: str, orgs_file: Path | None) -> object:
     return found
 
 
-def _print_report(report: object) -> None:
-    from cli.connect import ConnectReport
-
-    assert isinstance(report, ConnectReport)
+def _print_report(report: ConnectReport) -> None:
     table = Table(title=f"{'connect' if report.applied else 'doctor'} --org {report.org}")
     table.add_column("")
     table.add_column("check")
@@ -183,10 +182,8 @@ def _print_report(report: object) -> None:
 
 def _connect_or_doctor(org: str, orgs_file: Path | None, apply: bool) -> None:
     from cli.connect import check_org
-    from config.orgs import Org
 
     loaded = _load_org(org, orgs_file)
-    assert isinstance(loaded, Org)
     with console.status("Checking the workspace…"):
         report = check_org(loaded, apply=apply)
     _print_report(report)
