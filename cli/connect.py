@@ -158,8 +158,10 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
     except TwilioRestException as exc:
         report.add("conversations service", False, f"{c.conversations_service_sid} not found (HTTP {exc.status})")
 
-    # 3. The AI worker.
+    # 3. The AI worker, and that the queues' TargetWorkers put it in the AI queue only.
     _check_ai_worker(org, ws, report, apply)
+    if report.ai_worker_sid:
+        _check_queue_membership(org, ws, report.ai_worker_sid, report)
 
     # 4. Event callback + events filter.
     want_url = event_callback_url(org)
@@ -203,6 +205,24 @@ def _check(org: Org, client: Client, apply: bool) -> ConnectReport:
         except TwilioRestException as exc:
             report.add(f"template {name}", False, f"{sid} not found in the Content API (HTTP {exc.status})")
     return report
+
+
+def _check_queue_membership(org: Org, ws: Any, worker_sid: str, report: ConnectReport) -> None:
+    """TaskRouter lists the queues a worker is eligible for: the AI's must include the AI queue and must not
+    include the human queue (else a handed-off task could be offered back to the AI)."""
+    c = org.config
+    eligible = {q.sid for q in ws.task_queues.list(worker_sid=worker_sid)}
+    problems = []
+    if c.ai_queue_sid not in eligible:
+        problems.append(f"is not in the AI queue {c.ai_queue_sid} (its TargetWorkers should be `ai == true`)")
+    if c.human_queue_sid in eligible:
+        problems.append(
+            f"is also in the human queue {c.human_queue_sid} (add `ai != true` to that queue's TargetWorkers)"
+        )
+    if problems:
+        report.add("AI queue membership", False, "the AI worker " + " and ".join(problems))
+    else:
+        report.add("AI queue membership", True, "the AI worker is in the AI queue and not in the human queue")
 
 
 def _check_ai_worker(org: Org, ws: Any, report: ConnectReport, apply: bool) -> None:

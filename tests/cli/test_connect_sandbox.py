@@ -167,3 +167,14 @@ def test_cli_doctor_then_connect(run_cli: Callable[..., CliResult], orgs_file: P
     assert "is ready" in connect.out and "Changed:" in connect.out
     again = run_cli("connect", "--org", SANDBOX_ORG, "--orgs-file", str(orgs_file))
     assert again.code == 0 and "Nothing changed" in again.out
+
+
+def test_ai_worker_in_the_human_queue_is_reported(org: Org) -> None:
+    check_org(org, apply=True)
+    ws = client_for(org).taskrouter.v1.workspaces(org.config.workspace_sid)
+    ws.task_queues(org.config.human_queue_sid).update(target_workers="1 == 1")
+    report = check_org(org, apply=True)
+    membership = next(f for f in report.findings if f.check == "AI queue membership")
+    assert not membership.ok and "also in the human queue" in membership.detail and "ai != true" in membership.detail
+    ws.task_queues(org.config.human_queue_sid).update(target_workers="ai != true")
+    assert check_org(org, apply=False).ok
