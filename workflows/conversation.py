@@ -395,6 +395,8 @@ class ConversationWorkflow:
             self.s.state = "ai"
             self._timers["idle"].set(None)
         sess.backlog.append(msg)
+        if sess.open_attempts >= MAX_OPEN_ROUNDS:
+            sess.open_attempts = 0  # opening had given up: a new message is a reason to try again
         if self.s.state == "ai" and sess.handoff is None:
             sess.ai_pending_sids.append(msg.message_sid)
 

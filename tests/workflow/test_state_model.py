@@ -1,0 +1,73 @@
+"""The state model carried through continue-as-new, and the bounded de-dup set (no Temporal server needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from activities.ai.models import TranscriptLine
+from workflows.conversation import ConversationWorkflow
+from workflows.signals import ContactMessage, InboundMedia, TaskRouterEvent
+from workflows.state import MAX_DEDUP, ConversationState, HandoffProgress, InboxItem, SessionState
+
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _msg(sid: str) -> ContactMessage:
+    return ContactMessage(
+        message_sid=sid,
+        account_sid="AC1",
+        business_number="+14155238886",
+        contact_number="+351900000001",
+        profile_name="Zoë",
+        body="olá 👋",
+        media=[InboundMedia(url="https://x/m", content_type="image/png")],
+        received_at=AT,
+    )
+
+
+def test_state_round_trips_through_json() -> None:
+    state = ConversationState(
+        state="queued",
+        session_number=2,
+        session=SessionState(
+            session_id="k-SM1",
+            number=2,
+            opened_at=AT,
+            task_sid="WT1",
+            task_attributes={"a": {"b": [1, None]}},
+            backlog=[_msg("SM2")],
+            deferred_events=[
+                TaskRouterEvent(event_sid="EV1", event_type="reservation.created", task_sid="WT1", occurred_at=AT)
+            ],
+            handoff=HandoffProgress(
+                number=1,
+                source="ai",
+                reason="r",
+                summary="s",
+                sentiment="neutral",
+                language="en",
+                requested_at=AT,
+                attributes={"handedOff": True},
+                merged=True,
+            ),
+        ),
+        window_expires_at=AT,
+        transcript=[TranscriptLine(speaker="contact", text="olá", at=AT)],
+        dedup=["contact:SM1"],
+        inbox=[InboxItem(kind="contact", contact=_msg("SM3"))],
+        sent={"SMout1": "AI reply"},
+    )
+    carried = state.model_dump(mode="json")
+    assert ConversationState.model_validate(carried) == state
+
+
+def test_dedup_is_bounded_and_forgets_the_oldest() -> None:
+    wf = ConversationWorkflow()
+    for i in range(MAX_DEDUP + 10):
+        wf.contact_message(_msg(f"SM{i}"))
+    assert len(wf.s.dedup) == MAX_DEDUP and len(wf._dedup_set) == MAX_DEDUP
+    assert len(wf.s.inbox) == MAX_DEDUP + 10
+    wf.contact_message(_msg(f"SM{MAX_DEDUP + 9}"))  # recent: still known
+    assert wf.s.duplicates_ignored == 1
+    wf.contact_message(_msg("SM0"))  # evicted long ago: accepted again (bounded memory by design)
+    assert wf.s.duplicates_ignored == 1 and len(wf.s.inbox) == MAX_DEDUP + 11
