@@ -6,27 +6,35 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from loadgen.record import Entry
 from loadgen.stack import Stack
 
-# Twilio calls made only by the handoff activities (merge_handoff_attributes, hand_to_humans).
-HANDOFF_CALLS = ("/Invites", "/Participants/", "/Reservations/")
+# Twilio calls made only by the handoff activities, as "METHOD path" regexes: merge_handoff_attributes (task
+# update with If-Match), hand_to_humans (invite lookup/creation, closing the AI's interaction participant).
+HANDOFF_CALLS = [
+    r"^POST /taskrouter/v1/Workspaces/WS\w+/Tasks/WT\w+$",
+    r"^(GET|POST) /flex-api/v1/Interactions/KD\w+/Channels/UO\w+/Invites$",
+    r"^POST /flex-api/v1/Interactions/KD\w+/Channels/UO\w+/Participants/UT\w+$",
+]
 
 
 class ChaosConfig(BaseModel):
     # A SIGKILLed worker strands its running activities until their start-to-close timeout (30 s) and its
     # workflow tasks until theirs (10 s): killing more often than this starves the run instead of testing it.
-    worker_kill_every: tuple[float, float] = (40.0, 80.0)  # seconds between random SIGKILLs
+    worker_kill_every: tuple[float, float] | None = (40.0, 80.0)  # seconds between random SIGKILLs
     worker_down: tuple[float, float] = (0.5, 3.0)  # how long the worker stays dead
     handoff_kill_rate: float = 0.5  # share of handoff-activity Twilio calls that get the worker killed…
     handoff_kill_cooldown: float = 45.0  # …at most once per this many seconds
-    api_restart_every: float = 100.0
-    temporal_restart_every: float = 170.0
+    kill_on: list[str] = Field(default_factory=lambda: list(HANDOFF_CALLS))
+    api_restart_every: float | None = 100.0
+    temporal_restart_every: float | None = 170.0
 
 
 class Chaos:
@@ -43,12 +51,10 @@ class Chaos:
 
     def on_entry(self, e: Entry) -> None:
         """Kill the worker while a handoff activity is talking to Twilio."""
-        if self._stop.is_set() or e["kind"] != "rest" or e.get("method") not in ("POST", "GET"):
+        if self._stop.is_set() or e["kind"] != "rest":
             return
-        path = str(e.get("path", ""))
-        if not any(c in path for c in HANDOFF_CALLS) and not (
-            e.get("method") == "POST" and "/Tasks/WT" in path and "/Reservations" not in path
-        ):
+        call = f"{e.get('method')} {e.get('path')}"
+        if not any(re.search(pattern, call) for pattern in self.cfg.kill_on):
             return
         now = time.monotonic()
         if now - self._last_targeted < self.cfg.handoff_kill_cooldown or self._lock.locked():
@@ -60,11 +66,16 @@ class Chaos:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks += [
-            loop.create_task(self._every(self.cfg.worker_kill_every, lambda: self.kill_worker("worker SIGKILL"))),
-            loop.create_task(self._every((self.cfg.api_restart_every,) * 2, self.restart_api)),
-            loop.create_task(self._every((self.cfg.temporal_restart_every,) * 2, self.restart_temporal)),
-        ]
+        c = self.cfg
+        if c.worker_kill_every:
+            self._tasks.append(loop.create_task(self._every(c.worker_kill_every, self._random_kill)))
+        if c.api_restart_every:
+            self._tasks.append(loop.create_task(self._every((c.api_restart_every,) * 2, self.restart_api)))
+        if c.temporal_restart_every:
+            self._tasks.append(loop.create_task(self._every((c.temporal_restart_every,) * 2, self.restart_temporal)))
+
+    async def _random_kill(self) -> None:
+        await self.kill_worker("worker SIGKILL")
 
     async def stop(self) -> None:
         self._stop.set()
@@ -75,11 +86,11 @@ class Chaos:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.ensure_running()
 
-    async def _every(self, spread: tuple[float, float], action: object) -> None:
+    async def _every(self, spread: tuple[float, float], action: Callable[[], Awaitable[None]]) -> None:
         while not self._stop.is_set():
             await asyncio.sleep(self.rng.uniform(*spread))
             if not self._stop.is_set():
-                await action()  # type: ignore[operator]
+                await action()
 
     async def kill_worker(self, kind: str) -> None:
         async with self._lock:

@@ -50,6 +50,7 @@ class FaultRunConfig(BaseModel):
     ramp_seconds: float | None = None  # conversations start spread over this (default N/10 s)
     step_timeout: float = 300.0  # one script step (covers the 60 s reconciliation and restarts)
     settle_seconds: float = 20.0  # quiet time after the faults stop, before checking
+    reverse_replay_taskrouter: bool = False  # after phase A: every TaskRouter event again, newest first, ×3
     oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
 
 
@@ -58,6 +59,7 @@ class FaultRunResult(BaseModel):
     violations: list[Violation]
     workflow_problems: list[str]
     duration_seconds: float
+    record: list[dict[str, Any]] = Field(default_factory=list, exclude=True)  # the sandbox record of the run
 
     @property
     def ok(self) -> bool:
@@ -155,6 +157,8 @@ class FaultRun:
 
             self.phase = "A (AI, handoff, rep inside the window, media)"
             await asyncio.gather(*(phase_a(c) for c in convs))
+            if cfg.reverse_replay_taskrouter:
+                await self._reverse_replay(http, follower, replayer)
             # The sandbox clock is global: the window closes for everyone at once.
             await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
             self.phase = "B (after the 24 h window: free-form refused, template)"
@@ -185,7 +189,25 @@ class FaultRun:
             violations=violations,
             workflow_problems=problems,
             duration_seconds=time.monotonic() - started,
+            record=[e for s, e in sorted(follower.entries.items()) if s > first_seq],
         )
+
+    async def _reverse_replay(
+        self, http: httpx.AsyncClient, follower: RecordFollower, replayer: WebhookReplayer
+    ) -> None:
+        """Out of order on purpose: every TaskRouter event delivered so far, newest first (a reservation.accepted
+        before the reservation.created it follows), three copies of each at once."""
+        sent = [e for e in follower.of_kind("webhook.sent") if e.get("webhook") == "taskrouter"]
+        seen: set[str] = set()
+        events = []
+        for e in reversed(sent):
+            sid = (e.get("params") or {}).get("Sid", "")
+            if sid and sid not in seen:
+                seen.add(sid)
+                events.append(e)
+        for e in events:
+            statuses = await asyncio.gather(*(replayer.deliver(e) for _ in range(3)))
+            replayer.counts["reverse-order copy: taskrouter"] += len(statuses)
 
     async def _report(self, convs: list[ConvLog], follower: RecordFollower, chaos: Chaos | None) -> None:
         if self.progress is None:

@@ -73,6 +73,10 @@ class WebhookReplayer:
         self.statuses[str(resp.status_code)] += 1
         return resp.status_code
 
+    async def deliver(self, e: Entry) -> int | None:
+        """One more copy of a recorded webhook, now."""
+        return await self._post(e, _webhook_key(e))
+
     async def _extra(self, e: Entry, key: tuple[str, tuple[tuple[str, str], ...]]) -> None:
         # Half the copies race the sandbox's own duplicate, half come late (after later events: out of order).
         await asyncio.sleep(self.rng.uniform(0, 0.2) if self.rng.random() < 0.5 else self.rng.uniform(1, 6))

@@ -27,7 +27,10 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    def __init__(self, data_dir: Path, console: Console | None = None) -> None:
+    def __init__(self, data_dir: Path, console: Console | None = None, *, activity_threads: int = 64) -> None:
+        # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
+        # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
+        self.activity_threads = activity_threads
         self.console = console or Console(quiet=True)
         self.session = RunSession(RunOptions(data_dir=data_dir, free_ports=True), self.console)
         self._info: RunInfo | None = None
@@ -35,7 +38,16 @@ class Stack:
 
     # -- lifecycle
     def start(self) -> RunInfo:
-        self._info = self.session.start()
+        # Children copy this process's environment when they are created (and keep it across restarts).
+        saved = os.environ.get("WAFH_ACTIVITY_THREADS")
+        os.environ["WAFH_ACTIVITY_THREADS"] = str(self.activity_threads)
+        try:
+            self._info = self.session.start()
+        finally:
+            if saved is None:
+                os.environ.pop("WAFH_ACTIVITY_THREADS", None)
+            else:
+                os.environ["WAFH_ACTIVITY_THREADS"] = saved
         if self._info.sandbox_url is None:
             raise StackError("the fault suite needs the Twilio sandbox; unset WAFH_ORGS_FILE")
         self._seed = fetch_seed(self._info.sandbox_url)

@@ -1,0 +1,50 @@
+"""The fault suite (issue 5): many concurrent conversations through the real stack while webhooks are
+duplicated, reordered and dropped, the sandbox's REST API fails and lags, and the worker, the API and the
+Temporal dev server are killed and restarted. Nothing lost, nothing twice, nobody reached who should not be.
+
+Size: FAULTS_CONVERSATIONS (default 200). `python -m bench.faults` is the larger run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from loadgen.chaos import ChaosConfig
+from loadgen.faultrun import FaultRunConfig, run_faults
+from loadgen.stack import Stack
+
+pytestmark = [pytest.mark.faults, pytest.mark.e2e]
+
+
+def _size() -> int:
+    raw = os.environ.get("FAULTS_CONVERSATIONS", "200")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"FAULTS_CONVERSATIONS must be an integer, got {raw!r}") from None
+    if n < 1:
+        raise pytest.UsageError(f"FAULTS_CONVERSATIONS must be at least 1, got {n}")
+    return n
+
+
+def test_every_fault_at_once(stack: Stack) -> None:
+    n = _size()
+    result = run_faults(
+        FaultRunConfig(conversations=n, seed=int(os.environ.get("FAULTS_SEED", "1")), chaos=ChaosConfig()),
+        stack,
+        progress=print,
+    )
+    print(result.render())
+    figures = result.figures
+    faults = figures["injected faults"]
+    # The run really was hostile (else the assertions below prove nothing).
+    assert faults.get("REST 5xx", 0) > 0 and faults.get("REST 429", 0) > 0
+    assert faults.get("webhook duplicated by the sandbox", 0) > 0
+    assert any(k.startswith("webhook dropped") for k in faults) or n < 50
+    assert faults.get("worker SIGKILL", 0) + faults.get("worker SIGKILL in handoff", 0) > 0
+    assert figures["conversations"] == n
+    assert result.lost() == 0, result.render()
+    assert result.duplicated() == 0, result.render()
+    assert result.ok, result.render()
