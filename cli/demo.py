@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -40,6 +41,8 @@ HANDOFF_ATTRIBUTES = (
     "handoffTimestamp",
 )
 TEMPLATE_COMMAND = "/template order_update Ana 42"
+# A query needs a worker; without one it would wait for the server's own timeout.
+QUERY_TIMEOUT = timedelta(seconds=3)
 T = TypeVar("T")
 
 
@@ -107,7 +110,7 @@ class Demo:
         """The workflow's `state` query, or None while it does not exist yet."""
         handle = self._temporal().get_workflow_handle(self.workflow_id)
         try:
-            result = self._loop.run_until_complete(handle.query("state"))
+            result = self._loop.run_until_complete(handle.query("state", rpc_timeout=QUERY_TIMEOUT))
         except Exception:
             return None
         if isinstance(result, BaseModel):
@@ -117,7 +120,7 @@ class Demo:
     def transcript(self) -> list[dict[str, Any]]:
         handle = self._temporal().get_workflow_handle(self.workflow_id)
         try:
-            lines = self._loop.run_until_complete(handle.query("transcript"))
+            lines = self._loop.run_until_complete(handle.query("transcript", rpc_timeout=QUERY_TIMEOUT))
         except Exception:
             return []
         return [ln.model_dump(mode="json") if isinstance(ln, BaseModel) else ln for ln in lines or []]
@@ -357,7 +360,9 @@ def run_demo(info: RunInfo, console: Console, *, timeout: float = 45.0) -> DemoR
         url = info.workflow_url(demo.workflow_id)
         raise CliError(
             f"Demo step “{exc.step}” did not happen: {exc.detail}.",
-            f"look at the workflow in the Temporal UI ({url}) and the logs of `run`.",
+            f"look at the workflow in the Temporal UI ({url}) and the logs of `run`"
+            + (f" in {info.log_dir}" if info.log_dir else "")
+            + ".",
         ) from None
     finally:
         demo.close()

@@ -68,6 +68,7 @@ class RunInfo(BaseModel):
     orgs: list[str]
     task_queue: str
     admin_token_file: str | None = None
+    log_dir: str | None = None
 
     def workflow_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
@@ -282,6 +283,7 @@ class RunSession:
             orgs=orgs.names(),
             task_queue=self.settings.task_queue,
             admin_token_file=str(admin_token_file) if admin_token_file else None,
+            log_dir=str(self.log_dir),
         )
         (self.data_dir / RUN_FILE).write_text(self.info.model_dump_json(indent=2))
         self.console.print(f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]")

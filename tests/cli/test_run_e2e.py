@@ -212,3 +212,26 @@ def test_ctrl_c_during_start_up_stops_what_was_started(tmp_path: Path) -> None:
     while any(alive(p) for p in below) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in below if alive(p)], "processes left behind after Ctrl-C during start-up"
+
+
+def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
+    """With the worker gone nobody answers: the demo fails at its first step, by name, after its timeout."""
+    from rich.console import Console
+
+    from cli.demo import run_demo
+    from cli.errors import CliError
+    from cli.run import RunOptions, RunSession
+
+    session = RunSession(RunOptions(data_dir=tmp_path / "data", free_ports=True), Console(quiet=True))
+    try:
+        info = session.start()
+        worker = next(p for p in session.procs if p.name == "worker")
+        worker.stop()
+        with pytest.raises(CliError) as failure:
+            run_demo(info, Console(quiet=True), timeout=3)
+    finally:
+        session.stop(quiet=True)
+    message = str(failure.value)
+    assert "Demo step “contact asks a question, AI answers” did not happen" in message
+    assert "an AI answer reaching the contact did not happen within 3 s" in message
+    assert info.workflow_url("") in message and str(tmp_path / "data" / "logs") in message
