@@ -128,3 +128,36 @@ async def test_window_timer_is_rearmed_lazily_not_per_message(conv: Conv) -> Non
     # 6 messages over 5 hours: the first timer, then one re-arm for the remainder when it fired.
     assert len(timers) == 2, timers
     assert timedelta(hours=4, minutes=55) < timers[1] <= timedelta(hours=5, minutes=5)
+
+
+async def test_contact_messages_during_rep_phase_go_to_flex_not_to_the_ai(conv: Conv) -> None:
+    view = await conv.to_with_rep()
+    turns = len(conv.fake.of("ai_turn"))
+    deadline_before = view.window_expires_at
+    await conv.skip(timedelta(hours=2))
+    await conv.contact_msg("SM5", "thanks Alice")
+    view = await conv.until(lambda v: v.window_expires_at != deadline_before, "window extended")
+    await conv.settle()
+    last = conv.fake.of("post_to_flex")[-1]
+    assert (last.author, last.body) == (f"whatsapp:{conv.contact}", "thanks Alice")
+    assert len(conv.fake.of("ai_turn")) == turns
+    assert view.window_expires_at is not None and deadline_before is not None
+    assert view.window_expires_at - deadline_before >= timedelta(hours=2)
+
+
+async def test_rep_accepting_after_the_window_closed_is_told_at_once(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hi", queue_sla_seconds=3 * 24 * 3600)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "human please")
+    await conv.until(lambda v: v.state == "queued", "queued")
+    await conv.skip(timedelta(hours=25))
+    view = await conv.until(lambda v: not v.window_open, "window closed while queued")
+    assert view.notices == []  # nobody holds the task yet: nothing to tell
+    await conv.rep_accepts(sess, "WThuman")
+    view = await conv.until(lambda v: len(v.notices) == 1, "notice on acceptance")
+    assert "window closed at" in view.notices[0] and "/template" in view.notices[0]
+    await conv.settle()
+    assert len([p for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNotice")]) == 1
