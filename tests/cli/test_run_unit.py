@@ -67,3 +67,30 @@ def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
     )
     (tmp_path / RUN_FILE).write_text("{not json")
     assert read_run_info(tmp_path) is None
+
+
+def test_a_second_run_in_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from rich.console import Console
+
+    from cli.run import RunOptions, RunSession
+
+    other = RunInfo(
+        pid=os.getppid(),  # a live process that is not us
+        started_at=datetime.now(UTC),
+        api_url="http://127.0.0.1:8000",
+        temporal_address="127.0.0.1:7233",
+        namespace="default",
+        ui_url="http://127.0.0.1:8233",
+        sandbox_url=None,
+        orgs_file="orgs.toml",
+        orgs=["demo"],
+        task_queue="wa-flex-handoff",
+    )
+    (tmp_path / RUN_FILE).write_text(other.model_dump_json())
+    session = RunSession(RunOptions(data_dir=tmp_path, free_ports=True), Console(quiet=True))
+    with pytest.raises(CliError) as info:
+        session.start()
+    assert f"Another `run` (pid {other.pid}) already uses" in str(info.value) and "--data-dir" in str(info.value)
+    assert session.procs == []  # nothing was started
