@@ -94,3 +94,25 @@ def test_a_second_run_in_the_same_data_dir_is_refused(tmp_path: Path) -> None:
         session.start()
     assert f"Another `run` (pid {other.pid}) already uses" in str(info.value) and "--data-dir" in str(info.value)
     assert session.procs == []  # nothing was started
+
+
+def test_demo_needs_the_sandbox() -> None:
+    from rich.console import Console
+
+    from cli.demo import Demo
+
+    info = RunInfo(
+        pid=1,
+        started_at=datetime.now(UTC),
+        api_url="http://127.0.0.1:8000",
+        temporal_address="127.0.0.1:7233",
+        namespace="default",
+        ui_url="http://127.0.0.1:8233",
+        sandbox_url=None,  # a run against real Twilio
+        orgs_file="orgs.toml",
+        orgs=["acme"],
+        task_queue="wa-flex-handoff",
+    )
+    with pytest.raises(CliError) as failure:
+        Demo(info, Console(quiet=True))
+    assert "uses real Twilio" in str(failure.value) and "Fix:" in str(failure.value)
