@@ -15,7 +15,17 @@ Decisions where the issue is silent (written here because a contact-center engin
 - Idle close only when there is no session and the window is closed (a session held by the AI stays open, so
   no task is orphaned in Flex).
 - Reconciliation: while waiting for a reservation offer, a rep's acceptance or the rep's task end, a timer
-  (60 s, doubling, capped) reads the task from TaskRouter and acts on what it shows.
+  (60 s, doubling, capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
+  on what it shows. TaskRouter events that overtake our own create_interaction result are kept and replayed.
+- Contact messages that arrive while an AI turn runs are put into Flex when the turn ends (after its reply),
+  then answered together by the next turn: Flex shows what the AI answered, then the burst, then its answer.
+- A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
+- Rep attachments go to WhatsApp as their MCS URL (`rules.media.mcs_media_url`); the send activity resolves it
+  to the short-lived public URL. The media limits are checked here first, with a notice for what cannot go.
+- A handoff or template request with no session is noted in state (`skipped` / `notices`), not failed.
+- Failures of Twilio calls: bounded retries in the activity policy; a 4xx is non-retryable and becomes
+  `last_error` plus a notice in Flex. An AI failure (error or timeout, 3 attempts) hands off "AI unavailable".
+- No timer is ever cancelled: deadlines only move (see `_LazyTimer`).
 """
 
 from __future__ import annotations
