@@ -327,14 +327,20 @@ class ConversationWorkflow:
                     # Bad data from Twilio (or an unhandled activity failure) never fails the workflow.
                     self._skip(f"{item.kind}: {exc}")
                 continue
-            if self._fired:
-                fired = sorted(self._fired)
-                self._fired.clear()
-                for name in fired:
-                    await self._on_timer(name)
-                continue
-            if await self._advance_session():
-                continue
+            try:
+                if self._fired:
+                    fired = sorted(self._fired)
+                    self._fired.clear()
+                    for name in fired:
+                        await self._on_timer(name)
+                    continue
+                if await self._advance_session():
+                    continue
+            except ActivityError as err:
+                # Safety net: an activity failure must never fail the conversation. The next signal or timer
+                # resumes the pending work (every step is idempotent).
+                self.s.last_error = _error_text(err)[0]
+                self._skip(f"step failed: {self.s.last_error}")
             return
 
     async def _advance_session(self) -> bool:
@@ -769,7 +775,11 @@ class ConversationWorkflow:
         if result.reply:
             now = workflow.now()
             self._add_transcript("ai", result.reply, now)
-            await self._post(sess, AI_AUTHOR, result.reply, f"ai:{batch[-1]}")
+            try:
+                await self._post(sess, AI_AUTHOR, result.reply, f"ai:{batch[-1]}")
+            except ActivityError as err:
+                # Flex missing the reply is bad; the contact missing it is worse: still send it.
+                self.s.last_error = f"posting the AI reply to Flex failed: {_error_text(err)[0]}"
             if window_rules.is_open(self.s.window_expires_at, now):
                 await self._send_whatsapp("AI reply", f"ai:{batch[-1]}", body=result.reply)
             else:

@@ -70,7 +70,8 @@ class FakeTwilio:
     ai_error: str | None = None  # every ai_turn raises
     foreign_attributes: dict[str, Any] = field(default_factory=lambda: {"order_id": "A-42"})
     conflicts: int = 0
-    fail: dict[str, list[BaseException]] = field(default_factory=dict)  # name → errors to raise, one per call
+    # name → per call: an error to raise, or None to succeed
+    fail: dict[str, list[BaseException | None]] = field(default_factory=dict)
     fetch_results: list[FetchTaskResult] = field(default_factory=list)
     refuse_media_urls: set[str] = field(default_factory=set)
     _n: int = 0
@@ -85,7 +86,9 @@ class FakeTwilio:
         self.calls.append((name, inp))
         errors = self.fail.get(name)
         if errors:
-            raise errors.pop(0)
+            error = errors.pop(0)
+            if error is not None:
+                raise error
 
     def of(self, name: str) -> list[Any]:
         return [inp for n, inp in self.calls if n == name]

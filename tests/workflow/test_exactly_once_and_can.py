@@ -159,3 +159,17 @@ async def test_twilio_4xx_on_send_becomes_state_and_notice(conv: Conv) -> None:
     assert len(notices) == 1 and "AI reply was not sent" in (notices[0] or "")
     await conv.contact_msg("SM2", "still there?")
     await conv.until_calls("send_whatsapp", 2)
+
+
+async def test_flex_refusing_the_ai_reply_still_answers_the_contact(conv: Conv) -> None:
+    conv.fake.fail["post_to_flex"] = [None, client_error("Conversation is closed", 50350)]
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    view = await conv.until(lambda v: v.last_error is not None, "error noted")
+    assert "posting the AI reply to Flex failed" in (view.last_error or "")
+    assert conv.fake.of("send_whatsapp")[0].body == "AI: hello"
+    await conv.contact_msg("SM2", "and then?")
+    await conv.until_calls("send_whatsapp", 2)
