@@ -256,7 +256,7 @@ class Conv:
         """Let the worker finish what it can: wait until the call log stops growing."""
         last = -1
         stable = 0
-        while stable < 6:
+        while stable < 8:
             await asyncio.sleep(0.05)
             n = len(self.fake.calls)
             stable = stable + 1 if n == last else 0

@@ -32,6 +32,7 @@ async def test_a_duplicate_of_every_signal_type_causes_nothing_twice(conv: Conv)
     assert view.conversation_sid is not None
     await conv.rep_says(view.conversation_sid, "hi", "IMrep")
     await conv.rep_says(view.conversation_sid, "hi", "IMrep")
+    await conv.until_calls("send_whatsapp", 3)
     await conv.settle()
     fake = conv.fake
     contact_posts = [p for p in fake.of("post_to_flex") if p.author.startswith("whatsapp:")]

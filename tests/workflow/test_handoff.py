@@ -131,6 +131,7 @@ async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) ->
     assert desc.typed_search_attributes.get(sa.FLEX_TASK_SID) == "WThuman"
     await conv.skip(timedelta(seconds=121))
     view = await conv.until(lambda v: v.stuck, "stuck after SLA")
+    await conv.until_calls("send_whatsapp", 2)
     await conv.settle()
     busy = [s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]
     assert len(busy) == 1 and view.busy_sent

@@ -135,11 +135,14 @@ async def test_contact_messages_during_rep_phase_go_to_flex_not_to_the_ai(conv: 
     turns = len(conv.fake.of("ai_turn"))
     deadline_before = view.window_expires_at
     await conv.skip(timedelta(hours=2))
+    posts = len(conv.fake.of("post_to_flex"))
     await conv.contact_msg("SM5", "thanks Alice")
+    await conv.contact_msg("SM6", "bye")
+    await conv.until_calls("post_to_flex", posts + 2)
     view = await conv.until(lambda v: v.window_expires_at != deadline_before, "window extended")
     await conv.settle()
-    last = conv.fake.of("post_to_flex")[-1]
-    assert (last.author, last.body) == (f"whatsapp:{conv.contact}", "thanks Alice")
+    last = [(p.author, p.body) for p in conv.fake.of("post_to_flex")[-2:]]
+    assert last == [(f"whatsapp:{conv.contact}", "thanks Alice"), (f"whatsapp:{conv.contact}", "bye")]
     assert len(conv.fake.of("ai_turn")) == turns
     assert view.window_expires_at is not None and deadline_before is not None
     assert view.window_expires_at - deadline_before >= timedelta(hours=2)
