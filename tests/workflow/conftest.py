@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.workflow.fakes import FakeTwilio
 from tests.workflow.harness import Conv, make_worker, pydantic_client
+from workflows.rules.notices import NOTICE_PREFIX
 
 
 @pytest_asyncio.fixture
@@ -29,6 +30,11 @@ async def conv(time_skipping_env: WorkflowEnvironment, fake: FakeTwilio) -> Asyn
         # worker go idle first.
         await c.settle()
         await asyncio.sleep(0.2)
+        # Invariant of every scenario: no notice and no handoff note ever reaches WhatsApp.
+        leaked = [
+            s.body for s in fake.of("send_whatsapp") if s.body and (NOTICE_PREFIX in s.body or "Handoff from" in s.body)
+        ]
+        assert not leaked, leaked
         # A left-over workflow with due timers and no worker would stop the shared server's time skipping.
         with contextlib.suppress(RPCError):
             await c.handle.terminate("test over")
