@@ -45,7 +45,7 @@ class Chaos:
         self.counts: Counter[str] = Counter()
         self.errors: list[str] = []
         self._lock = asyncio.Lock()
-        self._last_targeted = 0.0
+        self._last_targeted = float("-inf")
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -152,26 +152,27 @@ def check_conversation(
             bad("leaked", f"a handoff note or notice was sent to WhatsApp: {b[:80]!r}")
 
     # Handoff: exactly one human task with the six attributes; the AI let go of its task exactly once.
-    human = [t for t in ev.tasks if t["attributes"].get("handedOff") is True]
-    ai = [t for t in ev.tasks if t["attributes"].get("handedOff") is not True]
+    # The AI's own task carries the six attributes too (they are merged into it before the transfer): a human
+    # task is one in the human queue.
+    human = [t for t in ev.tasks if t["queue"] == human_queue_sid]
+    ai = [t for t in ev.tasks if t["queue"] != human_queue_sid]
     if conv.phase_a_done or conv.human_task_sid:
         if len(human) != 1:
             bad("lost" if not human else "duplicated", f"{len(human)} human tasks for one handoff")
         for t in human:
             attrs = t["attributes"]
             wrong = [k for k, typ in HANDOFF_ATTRIBUTES.items() if not isinstance(attrs.get(k), typ)]
-            if wrong:
-                bad("wrong", f"human task {t['sid']} lacks/mistypes {wrong}")
-            if t["queue"] != human_queue_sid:
-                bad("wrong", f"human task {t['sid']} is in queue {t['queue']}, not the human queue")
-        transferred = [t for t in ai if t["sid"] not in {h["sid"] for h in human}]
-        if len(transferred) > 1:
-            bad("duplicated", f"{len(transferred)} AI tasks in one session")
-        for t in transferred:
+            if wrong or attrs.get("handedOff") is not True:
+                bad("wrong", f"human task {t['sid']} lacks/mistypes {wrong or ['handedOff']}")
+        if len(ai) > 1:
+            bad("duplicated", f"{len(ai)} AI tasks in one session")
+        # Transfer (the usual case): the AI's task ended exactly once and exactly one invite was made. (If the AI
+        # had rejected a pending reservation instead, its task itself moved to the human queue: no AI task left.)
+        for t in ai:
             ends = [s for s in task_status_changes.get(t["sid"], []) if s in ("completed", "canceled")]
             if len(ends) != 1:
                 bad("wrong", f"AI task {t['sid']} ended {len(ends)} times")
-            invites = invites_by_task.get(t["sid"], 0) + sum(invites_by_task.get(h["sid"], 0) for h in human)
+            invites = sum(invites_by_task.get(h["sid"], 0) for h in human)
             if invites != 1:
                 bad("duplicated" if invites > 1 else "lost", f"{invites} invites for one transfer")
     return out
