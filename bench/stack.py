@@ -69,6 +69,25 @@ class Stack:
         self.extra.clear()
         await asyncio.to_thread(self.session.stop, True)
 
+    async def raise_ai_capacity(self, capacity: int = 1000) -> int:
+        """Let the AI's TaskRouter worker hold `capacity` conversations at once (connect sets 50; the sandbox,
+        like Twilio, allows up to 1000 per worker channel). Beyond it new sessions wait for an AI reservation."""
+        return await asyncio.to_thread(self._raise_ai_capacity, capacity)
+
+    def _raise_ai_capacity(self, capacity: int) -> int:
+        import json
+
+        from cli.connect import client_for
+
+        ws = client_for(self.org).taskrouter.v1.workspaces(self.org.config.workspace_sid)
+        for worker in ws.workers.list():
+            if json.loads(worker.attributes or "{}").get("ai") is True:
+                for ch in ws.workers(worker.sid).worker_channels.list():
+                    if ch.task_channel_unique_name == self.org.config.task_channel:
+                        ws.workers(worker.sid).worker_channels(ch.sid).update(capacity=capacity)
+                        return capacity
+        raise RuntimeError("no AI worker with a chat channel in the sandbox workspace")
+
     async def client(self) -> Client:
         if self._client is None:
             keys = self.settings.codec_keys.get_secret_value() if self.settings.codec_keys else None

@@ -148,6 +148,7 @@ async def measure_floor(
 
 
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
+    await stack.raise_ai_capacity(1000)  # connect's 50 would leave conversations past the 50th unanswered
     svc = await measure_service(stack, args.n, args.rate, args.duration, console)
     flo = await measure_floor(stack, args.n, args.rate, args.duration, console)
     return rows(svc, flo, args)
