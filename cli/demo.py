@@ -9,6 +9,7 @@ Every wait has a timeout; the first step that does not happen ends the demo with
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 import time
@@ -92,6 +93,10 @@ class Demo:
     # -----------------------------------------------------------------------------------------------
     def close(self) -> None:
         self.http.close()
+        # Drop the Temporal core client while the loop still exists, not at interpreter teardown: a client
+        # collected during finalization can crash the process after a passed demo (sdk-python#300).
+        self._client = None
+        gc.collect()
         self._loop.close()
 
     def _temporal(self) -> Client:
