@@ -144,6 +144,17 @@ class Stack:
             await asyncio.sleep(0.3)
         return proc
 
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds so far of every running process of the stack, and of this driver."""
+        out: dict[str, float] = {"driver (bench)": read_proc_stats(os.getpid())[1]}
+        for p in [*self.session.procs, *self.extra]:
+            if p.pid is not None and p.proc is not None and p.proc.poll() is None:
+                try:
+                    out[p.name] = read_proc_tree_cpu(p.pid)
+                except OSError:
+                    pass
+        return out
+
     async def stop_proc(self, name: str) -> None:
         await asyncio.to_thread(self.proc(name).stop)
 
@@ -215,3 +226,26 @@ def read_proc_stats(pid: int) -> tuple[int, float]:
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / ticks
     return rss, cpu
+
+
+def read_proc_tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live children (the dev server runs as one process, `run` children
+    may fork)."""
+    total = read_proc_stats(pid)[1]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            total += read_proc_tree_cpu(int(child))
+        except OSError:
+            pass
+    return total
+
+
+def cpu_per(before: dict[str, float], after: dict[str, float], units: float) -> dict[str, float]:
+    """CPU milliseconds per unit of work, per process, between two snapshots."""
+    if units <= 0:
+        return {}
+    return {k: round((after[k] - before.get(k, 0.0)) * 1000 / units, 1) for k in after}

@@ -21,7 +21,7 @@ from rich.console import Console
 from bench.cli import figure_main
 from bench.conversations import Contacts, ReplyWatcher, TurnFn, open_sessions, paced, sustained
 from bench.floor_workflow import FLOOR_SIGNAL, FLOOR_TASK_QUEUE, FLOOR_WORKFLOW
-from bench.stack import Stack
+from bench.stack import Stack, cpu_per
 from bench.stats import Row, fmt_ms, fmt_rate, percentile, verdict
 from cli.net import free_port
 
@@ -118,6 +118,7 @@ async def measure_service(
         "sustained": tput,
         "sustained_p50": percentile(slat, 50),
         "sustained_errors": serr,
+        "cpu_ms_per_turn": cpu,
     }
 
 
@@ -129,10 +130,13 @@ async def measure_floor(
         ids = await floor.start(n)
         first = [await floor.turn(w) for w in ids[: min(n, 20)]]  # warm-up (worker cache, connections)
         lat, err, skipped = await paced(floor.turn, ids, rate, duration)
+        cpu0 = stack.cpu_snapshot()
         tput, slat, serr = await sustained(floor.turn, ids, duration)
+        cpu = cpu_per(cpu0, stack.cpu_snapshot(), tput * duration)
         console.print(
             f"  floor paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))};"
-            f" sustained {tput:.1f}/s p50 {fmt_ms(percentile(slat, 50))} ({err + serr} errors)"
+            f" sustained {tput:.1f}/s p50 {fmt_ms(percentile(slat, 50))} ({err + serr} errors);"
+            f" CPU ms per turn by process: {cpu}"
         )
     finally:
         await floor.stop()
@@ -180,11 +184,23 @@ def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespac
         ),
         Row(
             figure="3 turns",
+            metric="CPU ms per turn, by process (sustained phase)",
+            value=_cpu_text(svc.get("cpu_ms_per_turn")),
+            anchor=f"floor: {_cpu_text(flo.get('cpu_ms_per_turn'))}",
+        ),
+        Row(
+            figure="3 turns",
             metric="first turn (opens the Flex session) p50 / p99",
             value=f"{fmt_ms(f(svc, 'first_p50'))} / {fmt_ms(f(svc, 'first_p99'))}",
             anchor=f"{args.n} opened in {f(svc, 'open_seconds'):.1f} s",
         ),
     ]
+
+
+def _cpu_text(cpu: object) -> str:
+    if not isinstance(cpu, dict):
+        return "n/a"
+    return ", ".join(f"{k} {v:.0f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v >= 0.5)
 
 
 def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
