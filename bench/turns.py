@@ -102,9 +102,12 @@ async def measure_service(
             f"  service paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))}"
             f" ({len(lat)} turns, {err} errors, {skipped} offers without an idle conversation)"
         )
+        cpu0 = stack.cpu_snapshot()
         tput, slat, serr = await sustained(turn, contacts, duration)
+        cpu = cpu_per(cpu0, stack.cpu_snapshot(), tput * duration)
         console.print(
-            f"  service sustained: {tput:.1f} turns/s p50 {fmt_ms(percentile(slat, 50))} ({serr} errors)"
+            f"  service sustained: {tput:.1f} turns/s p50 {fmt_ms(percentile(slat, 50))} ({serr} errors);"
+            f" CPU ms per turn by process: {cpu}"
         )
         await contacts_.close()
     return {
@@ -148,6 +151,7 @@ async def measure_floor(
         "sustained_p50": percentile(slat, 50),
         "errors": err + serr,
         "paced_skipped": skipped,
+        "cpu_ms_per_turn": cpu,
     }
 
 
