@@ -24,6 +24,9 @@ Phase = Literal["ai", "handoff", "rep", "inside", "late", "template"]
 TEMPLATE_COMMAND = "/template order_update Ana 42"
 OVERSIZE_BYTES = 17 * 1024 * 1024  # over Flex's 16 MiB attachment limit
 NOTICE_AUTHOR = "system"
+# A notice follows a refused send within seconds, or after one reconciliation round (60 s) if its status
+# callback was lost; waiting longer only slows the run.
+NOTICE_WAIT = 150.0
 
 
 class Sent(BaseModel):
@@ -175,8 +178,8 @@ class Driver:
     def _webhook_seen(self, sid: str) -> Callable[[], int]:
         return lambda: self.follower.webhook_sent_by_message.get(sid, 0)
 
-    async def _expect(self, conv: ConvLog, step: str, probe: Any) -> bool:
-        ok = await self.follower.wait(probe, self.step_timeout)
+    async def _expect(self, conv: ConvLog, step: str, probe: Any, within: float | None = None) -> bool:
+        ok = await self.follower.wait(probe, min(within or self.step_timeout, self.step_timeout))
         if not ok:
             conv.stalled.append(step)
         return bool(ok)
@@ -242,6 +245,7 @@ class Driver:
                     for e in self.follower.conv_messages.get(csid, [])
                     if e["seq"] > late.seq
                 ),
+                within=NOTICE_WAIT,
             )
         tpl = await self.rep_says(conv, TEMPLATE_COMMAND, "template")
         if not tpl.dropped:

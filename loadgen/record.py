@@ -31,6 +31,8 @@ class RecordFollower:
         self._unsettled: dict[int, float] = {}  # seq → first seen (monotonic)
         self._handled: set[int] = set()
         self.listeners: list[Callable[[Entry], None]] = []  # called once per entry, when settled
+        self.on_seen: list[Callable[[Entry], None]] = []  # called once per entry, as soon as it shows up
+        self._seen_seqs: set[int] = set()
         self.gaps = 0  # entries the sandbox trimmed before we read them
         self.poll_errors = 0
         # Indexes for the waits of the driver.
@@ -73,6 +75,10 @@ class RecordFollower:
             seq = e["seq"]
             self.entries[seq] = e
             self.max_seq = max(self.max_seq, seq)
+            if seq not in self._seen_seqs:
+                self._seen_seqs.add(seq)
+                for listener in self.on_seen:
+                    listener(e)
             settled = e["kind"] not in _SETTLE_KINDS or "status" in e or "error" in e
             if not settled and now - self._unsettled.setdefault(seq, now) < _SETTLE_SECONDS:
                 continue
