@@ -37,6 +37,13 @@ GAP_NO_STATUS_RECONCILIATION = (
     "(workflows/conversation.py: _reconcile covers TaskRouter tasks only)"
 )
 
+GAP_FIND_SENT = (
+    "a retried template send is taken for done: activities/twilio_activities.py TwilioActivities._find_sent "
+    "(attempt > 1) accepts ANY outbound message to the contact created since the first attempt was scheduled "
+    "minus 5 s for a template (here the rep's refused free-form reply sent just before), so the template is "
+    "reported sent and never goes out"
+)
+
 
 class Violation(BaseModel):
     category: Category
@@ -53,6 +60,7 @@ class ConvEvidence(BaseModel):
     tasks: list[dict[str, Any]] = Field(default_factory=list)  # {sid, queue, status, attributes}
     outbound_bodies: list[str] = Field(default_factory=list)  # every Messages create to this contact
     outbound_sids_by_body: dict[str, list[str]] = Field(default_factory=dict)
+    template_send_faulted: bool = False  # a send to this contact was retried (its _find_sent lookup is in the record)
     # Message SID → statuses whose callback the service answered with 2xx (at least once).
     status_callbacks_answered: dict[str, list[str]] = Field(default_factory=dict)
 
@@ -159,9 +167,11 @@ def check_conversation(
     templates_sent = sum(1 for m in conv.rep_msgs if m.phase == "template" and not m.dropped)
     templates_got = sum(1 for m in delivered if m.get("content_sid") == template_sid)
     if templates_got != templates_sent:
+        lost = templates_got < templates_sent
         bad(
-            "lost" if templates_got < templates_sent else "duplicated",
+            "lost" if lost else "duplicated",
             f"template delivered {templates_got}× for {templates_sent} sends",
+            GAP_FIND_SENT if lost and ev.template_send_faulted else None,
         )
 
     # Nothing else reached the contact; notes and notices never did.

@@ -253,6 +253,7 @@ class Driver:
                 conv,
                 "template reaching the contact",
                 lambda: any(d.get("content_sid") == self.template_sid for d in self.delivered(conv.contact)),
+                within=NOTICE_WAIT,
             )
 
     async def wrap_up(self, conv: ConvLog) -> None:

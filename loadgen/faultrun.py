@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from pydantic import BaseModel, Field
@@ -309,6 +310,14 @@ class FaultRun:
                 outbound.setdefault(e["to"], []).append(e["body"])
                 outbound_sids.setdefault(e["to"], {}).setdefault(e["body"], []).append(e["message_sid"])
         answered = status_callbacks_answered(entries)
+        # A retried send looks for its earlier attempt's message first (GET Messages.json?To=…): the trace of
+        # TwilioActivities._find_sent in the record.
+        lookups = [
+            unquote(str(e.get("query", "")))
+            for e in entries
+            if e["kind"] == "rest" and e.get("method") == "GET" and str(e.get("path", "")).endswith("/Messages.json")
+        ]
+        template_faulted = {c.contact for c in convs if any(f"whatsapp:{c.contact}" in q for q in lookups)}
         sem = asyncio.Semaphore(20)
 
         async def evidence(c: ConvLog) -> ConvEvidence:
@@ -319,6 +328,7 @@ class FaultRun:
                     tasks=by_wf.get(c.workflow_id, []),
                     outbound_bodies=outbound.get(c.contact, []),
                     outbound_sids_by_body=outbound_sids.get(c.contact, {}),
+                    template_send_faulted=c.contact in template_faulted,
                 )
                 ev.status_callbacks_answered = {
                     sid: answered.get(sid, []) for sids in ev.outbound_sids_by_body.values() for sid in sids
