@@ -41,6 +41,9 @@ async def figure(
         await raw.send(stack.new_contact(), "Hi! What are your opening hours?")
 
     try:
+        # Warm-up at the same rate (HTTP connections, gRPC channel), not measured.
+        await open_loop(via_api, rate, 2.0)
+        await open_loop(via_raw, rate, 2.0)
         a = await open_loop(via_api, rate, args.duration)
         r = await open_loop(via_raw, rate, args.duration)
         console.print(

@@ -22,7 +22,7 @@ QUESTIONS = (
     "How long does shipping take?",
     "What are your opening hours on Saturday?",
 )
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.1  # latency comes from the record's timestamps, not from this
 TurnFn = Callable[[str], Awaitable[float]]
 
 

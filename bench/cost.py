@@ -73,6 +73,19 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
                 raw={"segments": [s.model_dump() for s in segs]},
             )
         )
+    handoff = [s for s in segments if s.name == "handoff"]
+    if handoff and steady:
+        turn = statistics.median(s.total for s in steady)
+        rows.append(
+            Row(
+                figure="5 cost",
+                metric="actions per handoff beyond the AI turn that decided it",
+                value=f"{handoff[0].total - turn:g}",
+                anchor="handoff step minus a steady AI turn (its message, AI, reply, statuses)",
+                target="≤ 8",
+                verdict=verdict(handoff[0].total - turn <= 8),
+            )
+        )
     rows.append(
         Row(
             figure="5 cost",

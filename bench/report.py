@@ -37,7 +37,7 @@ def machine() -> str:
 
 def print_table(rows: list[Row], console: Console, title: str) -> None:
     # Wide enough for the whole table even when stdout is not a terminal (logs, CI).
-    console = Console(width=max(console.width, 170), file=console.file)
+    console = Console(width=max(console.width, 220), file=console.file)
     table = Table(title=title, show_lines=False)
     for col in ("figure", "metric", "value", "anchor (same run)", "ratio", "target", "result"):
         table.add_column(col, overflow="fold")

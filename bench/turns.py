@@ -97,6 +97,9 @@ async def measure_service(
             f" {first_err} errors)"
         )
         turn: TurnFn = contacts_.turn
+        # Unloaded: one conversation, one message at a time (what a single contact sees on a quiet system).
+        quiet = [await turn(contacts[0]) for _ in range(8)]
+        console.print(f"  service unloaded turn p50 {fmt_ms(percentile(quiet, 50))}")
         lat, err, skipped = await paced(turn, contacts, rate, duration)
         console.print(
             f"  service paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))}"
@@ -116,6 +119,7 @@ async def measure_service(
         "first_p99": percentile(first, 99),
         "paced_p50": percentile(lat, 50),
         "paced_p99": percentile(lat, 99),
+        "unloaded_p50": percentile(quiet, 50),
         "paced_errors": err,
         "paced_skipped": skipped,
         "sustained": tput,
@@ -131,7 +135,10 @@ async def measure_floor(
     floor = Floor(stack)
     try:
         ids = await floor.start(n)
-        first = [await floor.turn(w) for w in ids[: min(n, 20)]]  # warm-up (worker cache, connections)
+        await asyncio.gather(
+            *(floor.turn(w) for w in ids)
+        )  # warm-up: every workflow cached, connections open
+        quiet = [await floor.turn(ids[0]) for _ in range(8)]
         lat, err, skipped = await paced(floor.turn, ids, rate, duration)
         cpu0 = stack.cpu_snapshot()
         tput, slat, serr = await sustained(floor.turn, ids, duration)
@@ -143,10 +150,10 @@ async def measure_floor(
         )
     finally:
         await floor.stop()
-    del first
     return {
         "paced_p50": percentile(lat, 50),
         "paced_p99": percentile(lat, 99),
+        "unloaded_p50": percentile(quiet, 50),
         "sustained": tput,
         "sustained_p50": percentile(slat, 50),
         "errors": err + serr,
@@ -185,6 +192,13 @@ def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespac
             value=f"{fmt_ms(f(svc, 'paced_p50'))} / {fmt_ms(f(svc, 'paced_p99'))}",
             anchor=f"floor {fmt_ms(f(flo, 'paced_p50'))} / {fmt_ms(f(flo, 'paced_p99'))}",
             ratio=f"{f(svc, 'paced_p50') / f(flo, 'paced_p50'):.1f}× p50",
+        ),
+        Row(
+            figure="3 turns",
+            metric="turn p50 unloaded (one conversation, one message at a time)",
+            value=fmt_ms(f(svc, "unloaded_p50")),
+            anchor=f"floor {fmt_ms(f(flo, 'unloaded_p50'))}",
+            ratio=f"{f(svc, 'unloaded_p50') / f(flo, 'unloaded_p50'):.1f}×",
         ),
         Row(
             figure="3 turns",
