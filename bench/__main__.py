@@ -26,9 +26,9 @@ SHORT = {
     "ack": ["--duration", "10", "--step-duration", "4"],
     "cost": ["--turns", "5", "--rep-replies", "3"],
     "handoff": ["--n", "8"],
-    "turns": ["--n", "100", "--duration", "15"],
+    "turns": ["--n", "80", "--duration", "15"],
     "scaleout": ["--n", "32", "--duration", "12"],
-    "scale": ["--n", "200", "--history-turns", "12"],
+    "scale": ["--n", "150", "--history-turns", "12"],
 }
 FULL: dict[str, list[str]] = {k: [] for k in SHORT}  # each figure's own defaults = the sizes
 
@@ -111,6 +111,8 @@ def main() -> None:
         "everything (dev server with its SQLite file, sandbox, worker, API, this driver) shares the machine",
     ]
     path = write_json(rows, mode=mode, notes=notes)
+    if not args.short and not args.only:
+        write_json(rows, mode=mode, name="full.json", notes=notes)  # the sizes, kept beside latest
     console.print(f"[dim]written {path}[/dim]")
 
 
