@@ -31,8 +31,19 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
         await contacts.close()
         await script.close()
     segments = [count(events, name, first, last) for name, first, last in script.steps]
+    rest = dict(zip([id(s) for s in segments], script.rest_calls, strict=False))
     table = Table(title=f"Actions per step ({script.workflow_id})")
-    for col in ("step", "actions", "breakdown", "activities", "timers", "signals", "WFTs", "events"):
+    for col in (
+        "step",
+        "actions",
+        "breakdown",
+        "activities",
+        "timers",
+        "signals",
+        "WFTs",
+        "events",
+        "Twilio REST",
+    ):
         table.add_column(col, overflow="fold")
     for seg in segments:
         table.add_row(
@@ -44,6 +55,7 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
             ", ".join(seg.signals),
             str(seg.workflow_tasks),
             str(seg.events),
+            f"{len(rest.get(id(seg), []))}: " + ", ".join(rest.get(id(seg), [])),
         )
     Console(width=max(console.width, 200), file=console.file).print(table)
     steady = [s for s in segments if s.name == "AI turn"]
@@ -54,9 +66,20 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
         )
         for ms, label in timeline(events, one.first_event, one.last_event):
             console.print(f"  +{ms:7.0f} ms  {label}")
+    if steady:
+        one = steady[len(steady) // 2]
+        calls = rest.get(id(one), [])
+        rows_rt = Row(
+            figure="5 cost",
+            metric="round trips of one steady AI turn",
+            value=f"{one.workflow_tasks} workflow tasks, {len(one.activities)} activities, {len(one.signals)} signals",
+            anchor=f"{len(calls)} Twilio REST calls: {', '.join(calls)}",
+            ratio=f"{one.events} history events",
+            raw={"rest_calls": calls},
+        )
     all_timers = [t for s in segments for t in s.timers]
     window_timers = [t for t in all_timers if "window" in t.lower()]
-    rows: list[Row] = []
+    rows: list[Row] = [rows_rt] if steady else []
     for name, target in TARGETS.items():
         segs = [s for s in segments if s.name == name]
         if not segs:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from cli.sandbox_setup import SANDBOX_ORG
 from workflows.ids import workflow_id
 
 QUIET_SECONDS = 1.0
+_SID = re.compile(r"\b([A-Z]{2})[0-9a-f]{32}\b")
 
 
 class Scripted:
@@ -32,6 +34,8 @@ class Scripted:
         self.last_event = 0
         self.http = stack.sandbox()
         self.queries = 0
+        self.record_seq = 0
+        self.rest_calls: list[list[str]] = []
 
     async def handle(self) -> WorkflowHandle[Any, Any]:
         return (await self.stack.client()).get_workflow_handle(self.workflow_id)
@@ -53,6 +57,14 @@ class Scripted:
         last = events[-1].event_id if events else 0
         self.steps.append((name, self.last_event + 1, last))
         self.last_event = last
+        # Twilio REST calls the service made during the step, as the sandbox recorded them.
+        entries = (
+            await self.http.get("/_sandbox/record", params={"kind": "rest", "since": self.record_seq})
+        ).json()
+        calls = [f"{e['method']} {_shape(e['path'])}" for e in entries["entries"]]
+        if entries["entries"]:
+            self.record_seq = entries["entries"][-1]["seq"]
+        self.rest_calls.append(calls)
 
     async def state(self) -> dict[str, Any]:
         self.queries += 1
@@ -91,9 +103,16 @@ class Scripted:
         await self.http.aclose()
 
 
+def _shape(path: str) -> str:
+    """`…/Conversations/CH9f0a…/Messages` → `…/Conversations/CH…/Messages` (SIDs shortened to their prefix)."""
+    return _SID.sub(r"\1…", path)
+
+
 async def play(stack: Stack, contacts: Contacts, turns: int, rep_replies: int) -> Scripted:
     """turn 1 (opens the session) … turn N, handoff, rep accepts, rep replies ×k, rep completes the task."""
     s = Scripted(stack, contacts, stack.new_contact())
+    entries = (await s.http.get("/_sandbox/record")).json()["entries"]
+    s.record_seq = entries[-1]["seq"] if entries else 0
     for i in range(turns):
         await contacts.turn(s.contact)
         await s.settle("session open + AI turn" if i == 0 else "AI turn")
