@@ -44,6 +44,12 @@ GAP_FIND_SENT = (
     "reported sent and never goes out"
 )
 
+GAP_AI_OFFLINE = (
+    "the AI worker went Offline after one of its reservations timed out (TaskRouter's TimeoutActivity) and the "
+    "service never made it Available again: later conversations get no AI answer"
+)
+AI_STEPS = ("AI answer",)
+
 
 class Violation(BaseModel):
     category: Category
@@ -78,6 +84,7 @@ def check_conversation(
     busy_message: str | None,
     task_status_changes: dict[str, list[str]],
     invites_by_task: Counter[str],
+    ai_offline: bool = False,
 ) -> list[Violation]:
     out: list[Violation] = []
 
@@ -85,7 +92,7 @@ def check_conversation(
         out.append(Violation(category=category, conversation=conv.tag, detail=detail, known_gap=known_gap))
 
     for step in conv.stalled:
-        bad("stalled", f"never happened: {step}")
+        bad("stalled", f"never happened: {step}", GAP_AI_OFFLINE if ai_offline and step in AI_STEPS else None)
 
     delivered = [m for m in ev.inbox if m.get("status") in DELIVERED]
     delivered_bodies = [m.get("body") for m in delivered if not m.get("content_sid")]
@@ -123,7 +130,9 @@ def check_conversation(
 
     # Every contact message before the handoff got exactly one AI reply, delivered exactly once.
     if ev.flex and len(flex_ai) != ai_phase:
-        bad("lost" if len(flex_ai) < ai_phase else "duplicated", f"{len(flex_ai)} AI replies for {ai_phase} messages")
+        fewer = len(flex_ai) < ai_phase
+        gap = GAP_AI_OFFLINE if fewer and ai_offline and "AI answer" in conv.stalled else None
+        bad("lost" if fewer else "duplicated", f"{len(flex_ai)} AI replies for {ai_phase} messages", gap)
     for body in set(flex_ai):
         n, want = _count(delivered_bodies, body), _count(flex_ai, body)
         if n != want:

@@ -349,6 +349,13 @@ class FaultRun:
                 return ev
 
         evs = await asyncio.gather(*(evidence(c) for c in convs))
+        reps = {r.worker_sid for r in seed.reps}
+        ai_offline = any(
+            e["kind"] == "taskrouter.event"
+            and e["event_type"] == "reservation.timeout"
+            and e.get("worker_sid") not in reps
+            for e in entries
+        )
         busy = self.org.config.busy_message
         violations: list[Violation] = []
         for c, ev in zip(convs, evs, strict=True):
@@ -360,6 +367,7 @@ class FaultRun:
                 busy_message=busy,
                 task_status_changes=changes,
                 invites_by_task=invites,
+                ai_offline=ai_offline,
             )
         delivered = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("delivered", "sent", "read"))
         failed = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("failed", "undelivered"))
@@ -367,7 +375,14 @@ class FaultRun:
             "messages reaching contacts": delivered,
             "sends refused by WhatsApp (window closed)": failed,
             "Flex messages": sum(len(ev.flex) for ev in evs),
-            "human tasks": sum(1 for t in tasks if t["attributes"].get("handedOff") is True),
+            "human tasks": sum(1 for t in tasks if t["queue"] == seed.human_queue_sid),
+            "AI reservations timed out (AI worker sent Offline)": sum(
+                1
+                for e in entries
+                if e["kind"] == "taskrouter.event"
+                and e["event_type"] == "reservation.timeout"
+                and e.get("worker_sid") not in reps
+            ),
         }
 
     async def _check_workflows(self, convs: list[ConvLog]) -> tuple[list[str], dict[str, Any]]:
