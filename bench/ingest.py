@@ -15,20 +15,26 @@ from rich.console import Console
 from bench.cli import figure_main
 from bench.drivers import RawDriver, WebhookDriver
 from bench.load import LoadResult, closed_loop
-from bench.stack import Stack
+from bench.stack import Stack, cpu_per
 from bench.stats import Row, fmt_rate, median, verdict
 
 TARGET = 0.85
 
 
 async def measure(
-    stack: Stack, n: int, concurrency: int, repeats: int, console: Console
+    stack: Stack,
+    n: int,
+    concurrency: int,
+    repeats: int,
+    console: Console,
+    cpu_out: dict[str, list[dict[str, float]]] | None = None,
 ) -> tuple[list[float], list[float]]:
     """Median-able lists of (api rates, raw rates), one per repeat."""
     client = await stack.client()
     api, raw = WebhookDriver(stack), RawDriver(stack, client)
     api_rates: list[float] = []
     raw_rates: list[float] = []
+    cpu_by_side: dict[str, list[dict[str, float]]] = cpu_out if cpu_out is not None else {}
 
     async def via_api(i: int) -> None:
         await api.send(stack.new_contact(), "Hi! What are your opening hours?")
@@ -44,12 +50,16 @@ async def measure(
             if r % 2:
                 order.reverse()
             for label, op in order:
+                cpu0 = stack.cpu_snapshot()
                 res: LoadResult = await closed_loop(op, n, concurrency)
+                cpu = cpu_per(cpu0, stack.cpu_snapshot(), res.done)
                 if res.errors:
                     console.print(f"[yellow]{label}: {res.errors} errors, first: {res.first_error}[/yellow]")
                 (api_rates if label == "api" else raw_rates).append(res.rate)
+                cpu_by_side.setdefault(label, []).append(cpu)
                 console.print(
-                    f"  ingest {label} repeat {r + 1}: {res.rate:.1f}/s ({res.done} in {res.elapsed:.1f} s)"
+                    f"  ingest {label} repeat {r + 1}: {res.rate:.1f}/s ({res.done} in {res.elapsed:.1f} s);"
+                    f" CPU ms per message: {cpu}"
                 )
     finally:
         await api.close()
@@ -58,8 +68,22 @@ async def measure(
 
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     await stack.stop_proc("worker")
-    api_rates, raw_rates = await measure(stack, args.n, args.concurrency, args.repeats, console)
-    return rows(api_rates, raw_rates, args)
+    cpu: dict[str, list[dict[str, float]]] = {}
+    api_rates, raw_rates = await measure(stack, args.n, args.concurrency, args.repeats, console, cpu)
+    out = rows(api_rates, raw_rates, args)
+    api_cpu = median([c.get("api", 0.0) for c in cpu.get("api", [])])
+    temporal_api = median([c.get("temporal", 0.0) for c in cpu.get("api", [])])
+    temporal_raw = median([c.get("temporal", 0.0) for c in cpu.get("raw", [])])
+    out.append(
+        Row(
+            figure="1 ingest",
+            metric="CPU ms per message: API process / dev server (API path)",
+            value=f"{api_cpu:.1f} / {temporal_api:.1f}",
+            anchor=f"dev server on the raw path {temporal_raw:.1f}",
+            raw={"cpu": cpu},
+        )
+    )
+    return out
 
 
 def rows(api_rates: list[float], raw_rates: list[float], args: argparse.Namespace) -> list[Row]:
