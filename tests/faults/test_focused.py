@@ -267,3 +267,78 @@ def test_template_retried_after_a_5xx_still_reaches_the_contact(stack: Stack) ->
     if not retried:
         pytest.skip("the send was not retried; the scenario did not happen")
     assert delivered == 1, f"the template reached the contact {delivered} times"
+
+
+async def _ai_after_a_reservation_timeout(stack: Stack, ws: Any) -> tuple[bool, bool]:
+    """Returns (the AI worker went offline, a new contact got an AI answer)."""
+    async with httpx.AsyncClient() as http:
+        follower = RecordFollower(http, stack.sandbox_url)
+        await follower.start()
+        driver = Driver(http, stack.sandbox_url, stack.seed, follower, step_timeout=180)
+        convs = []
+        for tag in ("[ai-timeout-1]", "[ai-timeout-2]"):
+            contact = f"+3465{secrets.randbelow(10**7):07d}"
+            convs.append(
+                ConvLog(
+                    index=0,
+                    contact=contact,
+                    workflow_id=workflow_id(SANDBOX_ORG, stack.seed.whatsapp_numbers[0], contact),
+                    tag=tag,
+                )
+            )
+        try:
+            first, second = convs
+            mark = follower.max_seq
+            await driver.contact_says(first, f"Hi! What are your opening hours? {first.tag}", "ai")
+            offered = await follower.wait(
+                lambda: [
+                    e
+                    for e in follower.of_kind("taskrouter.event")
+                    if e["seq"] > mark and e["event_type"] == "reservation.created"
+                ],
+                60,
+            )
+            assert offered, "the AI's task should have been offered"
+            # The service has not heard of the offer (reservation.created is filtered out) and TaskRouter's
+            # reservation timeout (120 s) passes: the AI worker goes to the workspace's TimeoutActivity.
+            await driver._call("POST", "/_sandbox/clock/advance", {"seconds": 130})
+            went_offline = await follower.wait(
+                lambda: [
+                    e
+                    for e in follower.of_kind("taskrouter.event")
+                    if e["seq"] > mark and e["event_type"] == "reservation.timeout"
+                ],
+                30,
+            )
+            before = len(driver.delivered(second.contact))
+            await driver.contact_says(second, f"Hi! What are your opening hours? {second.tag}", "ai")
+            answered = await follower.wait(lambda: len(driver.delivered(second.contact)) > before, 180)
+            return bool(went_offline), bool(answered)
+        finally:
+            await follower.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="One AI reservation that times out takes the AI agent offline for the whole org: TaskRouter moves a "
+    "worker whose reservation times out to the workspace's TimeoutActivity (Offline), and nothing in the service "
+    "(workflows/conversation.py reconcile, activities accept_ai_reservation, cli/connect) ever sets the AI worker "
+    "back to Available — every later conversation waits for an AI that never comes (seen in the 200-conversation "
+    "run: 59 AI tasks pending). It should react to reservation.timeout/worker.activity.update for the AI worker "
+    "(or check it periodically) and make it Available again, and reconcile a pending AI offer well before 120 s.",
+)
+def test_ai_stays_available_after_a_reservation_timeout(stack: Stack) -> None:
+    ws = _workspace(stack)
+    original = ws.fetch().events_filter or ""
+    kept = [e.strip() for e in original.split(",") if e.strip() and e.strip() != "reservation.created"]
+    ws.update(events_filter=",".join(kept))
+    activities = {a.friendly_name: a.sid for a in ws.activities.list()}
+    try:
+        went_offline, answered = asyncio.run(_ai_after_a_reservation_timeout(stack, ws))
+    finally:
+        ws.update(events_filter=original)
+        for w in ws.workers.list():  # leave the AI worker usable for the other tests
+            if w.friendly_name not in {r.name for r in stack.seed.reps} and not w.available:
+                ws.workers(w.sid).update(activity_sid=activities["Available"])
+    assert went_offline, "the AI reservation should have timed out"
+    assert answered, "a new contact got no AI answer: the AI worker stayed offline after a reservation timeout"
