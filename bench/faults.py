@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--webhook-drop-rate", type=float, default=0.05)
     p.add_argument("--ramp-seconds", type=float, help="spread the conversation starts (default N/10 s)")
     p.add_argument("--step-timeout", type=float, default=300.0)
+    p.add_argument(
+        "--oversize-every",
+        type=int,
+        help="every n-th conversation sends a 17 MiB video (the sandbox keeps its bytes; default: at most 50)",
+    )
     p.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
     if args.conversations < 1:
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         webhook_drop_rate=args.webhook_drop_rate,
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,
+        oversize_every=args.oversize_every or max(10, args.conversations // 50),
     )
     result = run_faults(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(result.render())
