@@ -1,0 +1,148 @@
+"""The fault suite's judge (loadgen.checks) on hand-made evidence: a clean conversation passes, and each kind of
+defect it must catch is caught (so a green fault run means something)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from loadgen.checks import (
+    GAP_NO_STATUS_RECONCILIATION,
+    ConvEvidence,
+    check_conversation,
+    status_callbacks_answered,
+)
+from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Sent
+
+CONTACT = "+34600000001"
+HUMAN_Q, AI_Q, TEMPLATE = "WQhuman", "WQai", "HXtemplate"
+SIX = {
+    "handedOff": True,
+    "handoffReason": "wants a human",
+    "handoffSummary": "s",
+    "handoffSentiment": "neutral",
+    "handoffLanguage": "en",
+    "handoffTimestamp": "2026-11-25T10:00:00Z",
+}
+
+
+def _conv() -> ConvLog:
+    c = ConvLog(index=0, contact=CONTACT, workflow_id="wf", tag="[t]", phase_a_done=True, human_task_sid="WTh")
+    c.contact_msgs = [
+        Sent(sid="SM1", body="hours? [t]", phase="ai"),
+        Sent(sid="SM2", body="human please [t]", phase="handoff"),
+    ]
+    c.rep_msgs = [
+        Sent(sid="IM1", body="hi, alice here [t]", phase="inside"),
+        Sent(sid="IM2", body="still there? [t]", phase="late"),
+        Sent(sid="IM3", body=TEMPLATE_COMMAND, phase="template"),
+    ]
+    return c
+
+
+def _evidence() -> ConvEvidence:
+    wa = f"whatsapp:{CONTACT}"
+    return ConvEvidence(
+        inbox=[
+            {"body": "We open at 9.", "status": "delivered"},
+            {"body": "Connecting you.", "status": "delivered"},
+            {"body": "hi, alice here [t]", "status": "delivered"},
+            {"body": "still there? [t]", "status": "failed"},
+            {"body": "Hi Ana", "content_sid": TEMPLATE, "status": "delivered"},
+        ],
+        flex=[
+            {"author": wa, "body": "hours? [t]"},
+            {"author": "AI Support Agent", "body": "We open at 9."},
+            {"author": wa, "body": "human please [t]"},
+            {"author": "AI Support Agent", "body": "Connecting you."},
+            {"author": "system", "body": "[note] summary", "attributes": {"waHandoffNote": True}},
+            {"author": "alice", "body": "hi, alice here [t]"},
+            {"author": "alice", "body": "still there? [t]"},
+            {"author": "system", "body": "[notice] 63016", "attributes": {"waHandoffNotice": "delivery_failed"}},
+        ],
+        tasks=[
+            {"sid": "WTai", "queue": AI_Q, "status": "completed", "attributes": dict(SIX)},
+            {"sid": "WTh", "queue": HUMAN_Q, "status": "assigned", "attributes": dict(SIX)},
+        ],
+        outbound_bodies=["We open at 9.", "Connecting you.", "hi, alice here [t]", "still there? [t]"],
+        outbound_sids_by_body={"still there? [t]": ["SMlate"]},
+        status_callbacks_answered={"SMlate": ["queued", "failed"]},
+    )
+
+
+def _check(conv: ConvLog, ev: ConvEvidence, **kw: Any) -> list[Any]:
+    return check_conversation(
+        conv,
+        ev,
+        template_sid=TEMPLATE,
+        human_queue_sid=HUMAN_Q,
+        busy_message=None,
+        task_status_changes=kw.get("changes", {"WTai": ["reserved", "assigned", "completed"]}),
+        invites_by_task=kw.get("invites", Counter({"WTh": 1})),
+    )
+
+
+def test_a_clean_conversation_passes() -> None:
+    assert _check(_conv(), _evidence()) == []
+
+
+def test_a_rep_reply_delivered_twice_is_a_duplicate() -> None:
+    ev = _evidence()
+    ev.inbox.append({"body": "hi, alice here [t]", "status": "delivered"})
+    found = _check(_conv(), ev)
+    assert [v.category for v in found] == ["duplicated"]
+    assert "IM1" in found[0].detail
+
+
+def test_a_notice_sent_to_whatsapp_is_a_leak() -> None:
+    ev = _evidence()
+    ev.inbox.append({"body": "[notice] 63016", "status": "delivered"})
+    ev.outbound_bodies.append("[notice] 63016")
+    categories = [v.category for v in _check(_conv(), ev)]
+    assert categories.count("leaked") == 2  # an unexpected delivery, and a notice handed to WhatsApp
+
+
+def test_two_human_tasks_or_two_invites_are_caught() -> None:
+    ev = _evidence()
+    ev.tasks.append({"sid": "WTh2", "queue": HUMAN_Q, "status": "pending", "attributes": dict(SIX)})
+    found = _check(_conv(), ev, invites=Counter({"WTh": 1, "WTh2": 1}))
+    details = " | ".join(v.detail for v in found)
+    assert "2 human tasks" in details and "2 invites" in details
+
+
+def test_a_human_task_without_the_six_attributes_is_wrong() -> None:
+    ev = _evidence()
+    del ev.tasks[1]["attributes"]["handoffSentiment"]
+    found = _check(_conv(), ev)
+    assert [v.category for v in found] == ["wrong"] and "handoffSentiment" in found[0].detail
+
+
+def test_a_missing_notice_is_lost_and_blamed_on_the_lost_callback_only_when_it_was() -> None:
+    ev = _evidence()
+    ev.flex = [m for m in ev.flex if "waHandoffNotice" not in (m.get("attributes") or {})]
+    found = _check(_conv(), ev)
+    assert [(v.category, v.known_gap) for v in found] == [("lost", None)]
+    ev.status_callbacks_answered = {"SMlate": ["queued"]}  # the failure callback never got through
+    found = _check(_conv(), ev)
+    assert [(v.category, v.known_gap) for v in found] == [("lost", GAP_NO_STATUS_RECONCILIATION)]
+
+
+def test_a_dropped_rep_message_must_reach_nobody() -> None:
+    conv = _conv()
+    conv.rep_msgs.append(Sent(sid="IM9", body="lost in transit [t]", phase="inside", dropped=True))
+    ev = _evidence()
+    assert _check(conv, ev) == []
+    ev.inbox.append({"body": "lost in transit [t]", "status": "delivered"})
+    assert [v.category for v in _check(conv, ev)] == ["wrong"]
+
+
+def test_status_callbacks_answered_only_counts_2xx() -> None:
+    entries: list[dict[str, Any]] = [
+        {"kind": "webhook.sent", "webhook": "messaging.status", "status": 204,
+         "params": {"MessageSid": "SM1", "MessageStatus": "queued"}},
+        {"kind": "webhook.sent", "webhook": "messaging.status", "status": None,
+         "params": {"MessageSid": "SM1", "MessageStatus": "failed"}},
+        {"kind": "webhook.sent", "webhook": "messaging.status", "status": 503,
+         "params": {"MessageSid": "SM1", "MessageStatus": "failed"}},
+    ]  # fmt: skip
+    assert status_callbacks_answered(entries) == {"SM1": ["queued"]}
