@@ -20,6 +20,8 @@ COPY_CONTACT_MEDIA_TO_FLEX = "copy_contact_media_to_flex"
 MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
 HAND_TO_HUMANS = "hand_to_humans"
 FETCH_TASK = "fetch_task"
+RELEASE_AI_TASK = "release_ai_task"
+FETCH_MESSAGE_STATUSES = "fetch_message_statuses"
 
 
 class OpenFlexConversationInput(BaseModel):
@@ -172,6 +174,9 @@ class FetchTaskInput(BaseModel):
     org: str
     workspace_sid: str
     task_sid: str
+    # Set while waiting for a rep on a transfer whose human task sid is not known yet: the activity reads the
+    # session's handed-off task (created by the invite) instead of `task_sid` (the AI's, completed at transfer).
+    human_task_of_session: str | None = None
 
 
 class FetchTaskResult(BaseModel):
@@ -181,3 +186,48 @@ class FetchTaskResult(BaseModel):
     task_queue_sid: str | None = None
     # Reservations of the task, newest first: (sid, worker_sid, status).
     reservations: list[tuple[str, str, str]] = Field(default_factory=list)
+
+
+class ReleaseAiTaskInput(BaseModel):
+    """End an AI-held session: the AI's task ends (its chat capacity is freed) and the interaction closes.
+
+    Never touches a rep's task: a task carrying `handedOff == true`, or assigned to another worker than the AI,
+    is refused (non-retryable `NotAiTask`). Idempotent: an already ended task / closed channel is the goal.
+    """
+
+    org: str
+    workspace_sid: str
+    session_id: str  # finds the task when `task_sid` is unknown (create_interaction's result was lost)
+    task_sid: str | None = None
+    interaction_sid: str | None = None
+    channel_sid: str | None = None
+    ai_participant_sid: str | None = None
+    ai_worker_sid: str | None = None
+    conversations_service_sid: str
+    conversation_sid: str | None = None
+    reason: str = "AI session ended after a quiet period"
+
+
+class ReleaseAiTaskResult(BaseModel):
+    # The AI task's status before the release (None: no task was found) and what was done to it.
+    task_status_before: str | None = None
+    action: Literal["completed", "canceled", "none"] = "none"
+    channel_closed: bool = False
+
+
+class FetchMessageStatusesInput(BaseModel):
+    """Read the current status of messages we sent (Messages fetch): a status callback may never have come."""
+
+    org: str
+    message_sids: list[str] = Field(min_length=1, max_length=50)
+
+
+class MessageStatus(BaseModel):
+    message_sid: str
+    status: str  # Twilio's message status; "unknown" when the message cannot be read (404)
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class FetchMessageStatusesResult(BaseModel):
+    statuses: list[MessageStatus]

@@ -34,11 +34,13 @@ from activities.models import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
+    FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_TO_HUMANS,
     MERGE_HANDOFF_ATTRIBUTES,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
+    RELEASE_AI_TASK,
     SEND_WHATSAPP,
     AcceptAiReservationInput,
     AcceptAiReservationResult,
@@ -46,16 +48,21 @@ from activities.models import (
     CopyContactMediaResult,
     CreateInteractionInput,
     CreateInteractionResult,
+    FetchMessageStatusesInput,
+    FetchMessageStatusesResult,
     FetchTaskInput,
     FetchTaskResult,
     HandToHumansInput,
     HandToHumansResult,
     MergeHandoffAttributesInput,
     MergeHandoffAttributesResult,
+    MessageStatus,
     OpenFlexConversationInput,
     OpenFlexConversationResult,
     PostToFlexInput,
     PostToFlexResult,
+    ReleaseAiTaskInput,
+    ReleaseAiTaskResult,
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
@@ -599,8 +606,20 @@ class TwilioActivities:
     @activity.defn(name=FETCH_TASK)
     def fetch_task(self, inp: FetchTaskInput) -> FetchTaskResult:
         oc = self.clients.get(inp.org)
-        task_ctx = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks(inp.task_sid)
+        tasks = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks
         with twilio_errors(oc, what=FETCH_TASK):
+            task_sid = inp.task_sid
+            if inp.human_task_of_session:
+                expression = f"waHandoff.sessionId == {_quote(inp.human_task_of_session)} AND handedOff == true"
+                found = [
+                    t
+                    for t in tasks.list(evaluate_task_attributes=expression, limit=20)
+                    if t.sid != inp.task_sid
+                ]
+                if found:
+                    epoch = datetime.min.replace(tzinfo=UTC)
+                    task_sid = str(max(found, key=lambda t: t.date_created or epoch).sid)
+            task_ctx = tasks(task_sid)
             task = task_ctx.fetch()
             reservations = task_ctx.reservations.list(limit=50)
         epoch = datetime.min.replace(tzinfo=UTC)
@@ -614,6 +633,140 @@ class TwilioActivities:
             reservations=[(str(r.sid), str(r.worker_sid), str(r.reservation_status)) for r in ordered],
         )
 
+    @activity.defn(name=RELEASE_AI_TASK)
+    def release_ai_task(self, inp: ReleaseAiTaskInput) -> ReleaseAiTaskResult:
+        """End an AI-held session: complete (assigned) or cancel (not yet accepted) the AI's task, then close
+        the interaction channel (Flex closes the conversation with it). Refuses to touch a rep's task."""
+        oc = self.clients.get(inp.org)
+        tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
+        with twilio_errors(oc, what=RELEASE_AI_TASK):
+            task_sid, interaction_sid, channel_sid = inp.task_sid, inp.interaction_sid, inp.channel_sid
+            if task_sid is None:
+                found = self._session_task(oc, inp.workspace_sid, inp.session_id)
+                if found is not None:
+                    task_sid, interaction_sid, channel_sid = found.task_sid, found.interaction_sid, found.channel_sid
+            status: str | None = None
+            action: Any = "none"
+            if task_sid is not None:
+                task = tr.tasks(task_sid).fetch()
+                status = str(task.assignment_status)
+                attrs = _json_attrs(task.attributes)
+                if attrs.get("handedOff") is True:
+                    raise ApplicationError(
+                        f"task {task_sid} is handed off to the reps: not released", type="NotAiTask", non_retryable=True
+                    )
+                if status in ("assigned", "wrapping"):
+                    holder = self._holding_reservation(tr, task_sid)
+                    worker = str(holder.worker_sid) if holder is not None else None
+                    if inp.ai_worker_sid and worker and worker != inp.ai_worker_sid:
+                        raise ApplicationError(
+                            f"task {task_sid} is held by worker {worker}, not the AI: not released",
+                            type="NotAiTask",
+                            non_retryable=True,
+                        )
+                    action = "completed"
+                    if not self._close_ai_participant(oc, interaction_sid, channel_sid, inp, task_sid, worker):
+                        # No interaction participant (a setup where Flex did not join one): end it in TaskRouter.
+                        self._set_task_status(tr, task_sid, "completed", inp.reason)
+                elif status in ("pending", "reserved"):
+                    action = "canceled"
+                    self._set_task_status(tr, task_sid, "canceled", inp.reason)
+            closed = False
+            if interaction_sid and channel_sid:
+                closed = self._close_channel(oc, interaction_sid, channel_sid)
+            elif inp.conversation_sid:
+                # No interaction (its creation never finished): close the bare conversation.
+                conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(
+                    inp.conversation_sid
+                )
+                try:
+                    conv.update(x_twilio_webhook_enabled="false", state="closed")
+                    closed = True
+                except TwilioRestException as exc:
+                    if exc.status not in (400, 404, 409):
+                        raise
+        return ReleaseAiTaskResult(task_status_before=status, action=action, channel_closed=closed)
+
+    @staticmethod
+    def _holding_reservation(tr: Any, task_sid: str) -> Any:
+        for r in tr.tasks(task_sid).reservations.list(limit=50):
+            if r.reservation_status in ("accepted", "wrapping"):
+                return r
+        return None
+
+    @staticmethod
+    def _close_ai_participant(
+        oc: OrgClient,
+        interaction_sid: str | None,
+        channel_sid: str | None,
+        inp: ReleaseAiTaskInput,
+        task_sid: str,
+        worker_sid: str | None,
+    ) -> bool:
+        """Close the AI's interaction participant (Flex completes its task); False when there is none."""
+        if not (interaction_sid and channel_sid):
+            return False
+        channel = oc.client.flex_api.v1.interaction(interaction_sid).channels(channel_sid)
+        participant_sid = inp.ai_participant_sid or TwilioActivities._agent_participant(channel, task_sid, worker_sid)
+        if participant_sid is None:
+            return False
+        try:
+            channel.participants(participant_sid).update(status="closed")
+        except TwilioRestException as exc:
+            if exc.status not in (400, 404, 409):
+                raise
+            # Already closed by an earlier attempt: the caller completes the task directly (a 400 if it is done).
+            return False
+        return True
+
+    @staticmethod
+    def _set_task_status(tr: Any, task_sid: str, status: str, reason: str) -> None:
+        try:
+            tr.tasks(task_sid).update(assignment_status=status, reason=reason)
+        except TwilioRestException as exc:
+            # Already ended (a concurrent end or an earlier attempt): the goal holds.
+            if exc.status not in (400, 404, 409):
+                raise
+            log.info("task %s not set to %s (%s %s): already ended", task_sid, status, exc.status, exc.code)
+
+    @staticmethod
+    def _close_channel(oc: OrgClient, interaction_sid: str, channel_sid: str) -> bool:
+        channel = oc.client.flex_api.v1.interaction(interaction_sid).channels(channel_sid)
+        try:
+            # Routing closed: any task still on the channel is closed rather than moved to wrapping.
+            channel.update(status="closed", routing={"status": "closed"})
+        except TwilioRestException as exc:
+            if exc.status not in (400, 404, 409):
+                raise
+            log.info("channel %s already closed (%s %s)", channel_sid, exc.status, exc.code)
+            return False
+        return True
+
+    @activity.defn(name=FETCH_MESSAGE_STATUSES)
+    def fetch_message_statuses(self, inp: FetchMessageStatusesInput) -> FetchMessageStatusesResult:
+        oc = self.clients.get(inp.org)
+        messages = oc.client.api.v2010.account.messages
+        out: list[MessageStatus] = []
+        with twilio_errors(oc, what=FETCH_MESSAGE_STATUSES):
+            for sid in inp.message_sids:
+                try:
+                    m = messages(sid).fetch()
+                except TwilioRestException as exc:
+                    if exc.status != 404:
+                        raise
+                    out.append(MessageStatus(message_sid=sid, status="unknown"))
+                    continue
+                code = m.error_code
+                out.append(
+                    MessageStatus(
+                        message_sid=sid,
+                        status=str(m.status),
+                        error_code=int(code) if code not in (None, "") else None,
+                        error_message=m.error_message,
+                    )
+                )
+        return FetchMessageStatusesResult(statuses=out)
+
     def all(self) -> list[Any]:
         """Every activity method, for the worker."""
         return [
@@ -626,6 +779,8 @@ class TwilioActivities:
             self.merge_handoff_attributes,
             self.hand_to_humans,
             self.fetch_task,
+            self.release_ai_task,
+            self.fetch_message_statuses,
         ]
 
 

@@ -12,8 +12,13 @@ Decisions where the issue is silent (written here because a contact-center engin
   ignored (noted). Handoff steps are recorded one by one: a failure retries from the failed step with backoff,
   raises the stuck flag, and posts one notice in Flex.
 - The window timer is lazily re-armed: when it fires and the deadline moved, it sleeps for the remainder.
-- Idle close only when there is no session and the window is closed (a session held by the AI stays open, so
-  no task is orphaned in Flex).
+- An AI-held session ends after `ai_session_idle_seconds` without a contact message or AI reply (default 1 h),
+  at the latest when the window closes: `release_ai_task` completes the AI's task (freeing its chat capacity)
+  and closes the interaction channel; the next contact message opens a new session. Unanswered contact
+  messages keep it open until the window closes. A rep's task is never touched (not while a handoff is under
+  way or a rep holds it; the activity also refuses a handed-off task). One lazily re-armed timer serves this
+  quiet period and, once no session is open, the idle close.
+- Idle close only when there is no session and the window is closed.
 - Reconciliation: while waiting for a reservation offer, a rep's acceptance or the rep's task end, a timer
   (60 s, doubling, capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
   on what it shows. TaskRouter events that overtake our own create_interaction result are kept and replayed.
@@ -51,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         MERGE_HANDOFF_ATTRIBUTES,
         OPEN_FLEX_CONVERSATION,
         POST_TO_FLEX,
+        RELEASE_AI_TASK,
         SEND_WHATSAPP,
         AcceptAiReservationInput,
         AcceptAiReservationResult,
@@ -68,6 +74,8 @@ with workflow.unsafe.imports_passed_through():
         OpenFlexConversationResult,
         PostToFlexInput,
         PostToFlexResult,
+        ReleaseAiTaskInput,
+        ReleaseAiTaskResult,
         SendWhatsAppInput,
         SendWhatsAppResult,
     )
@@ -150,6 +158,8 @@ REP_TASK_CHECK_CAP = timedelta(hours=6)
 RETRY_FIRST = timedelta(seconds=30)
 MAX_HANDOFF_ROUNDS = 5
 MAX_OPEN_ROUNDS = 5
+MAX_RELEASE_ROUNDS = 5
+NOT_AI_TASK = "NotAiTask"
 
 
 class _LazyTimer:
@@ -272,15 +282,15 @@ class ConversationWorkflow:
             "sla": _LazyTimer("queue SLA", lambda: self._fired.add("sla")),
             "reconcile": _LazyTimer("reconcile with TaskRouter", lambda: self._fired.add("reconcile")),
             "retry": _LazyTimer("retry after failure", lambda: self._fired.add("retry")),
-            "idle": _LazyTimer("idle close", lambda: self._fired.add("idle")),
+            # One slot for both quiet periods: the AI-held session's end, then (no session) the idle close.
+            "idle": _LazyTimer("quiet period (AI session end / idle close)", lambda: self._fired.add("idle")),
         }
         self._rearm_timers()
         self._publish()
         while True:
             await workflow.wait_condition(lambda: bool(self.s.inbox) or bool(self._fired) or self._can_suggested())
             await self._drain()
-            if self.s.session is None:
-                self._arm_idle()
+            self._arm_idle()
             self._publish()
             if self._idle_close_due():
                 self.s.state = "closed"
@@ -364,6 +374,9 @@ class ConversationWorkflow:
         if self.s.state == "ai" and hp is None and sess.ai_reservation_status == "accepted" and sess.ai_pending_sids:
             await self._ai_turn(sess)
             return True
+        if self._ai_session_due(sess):
+            await self._release_ai_session(sess)
+            return True
         return False
 
     # ---------------------------------------------------------------- item processing
@@ -411,6 +424,7 @@ class ConversationWorkflow:
             self.s.state = "ai"
             self._timers["idle"].set(None)
         sess.backlog.append(msg)
+        sess.ai_quiet_from = now
         if sess.open_attempts >= MAX_OPEN_ROUNDS:
             sess.open_attempts = 0  # opening had given up: a new message is a reason to try again
         if self.s.state == "ai" and sess.handoff is None:
@@ -774,6 +788,7 @@ class ConversationWorkflow:
         sess.ai_unanswered_turns = 0 if result.answered else sess.ai_unanswered_turns + 1
         if result.reply:
             now = workflow.now()
+            sess.ai_quiet_from = now
             self._add_transcript("ai", result.reply, now)
             try:
                 await self._post(sess, AI_AUTHOR, result.reply, f"ai:{batch[-1]}")
@@ -1024,6 +1039,7 @@ class ConversationWorkflow:
         self._timers["reconcile"].set(sess.reconcile_at)
 
     def _idle_deadline(self) -> datetime | None:
+        """When the workflow may complete: a quiet period after the last event and the window's close."""
         if self.s.session is not None:
             return None
         base = self.s.last_activity_at or workflow.now()
@@ -1031,8 +1047,77 @@ class ConversationWorkflow:
             base = self.s.window_expires_at
         return base + timedelta(seconds=self.start.policy.idle_close_seconds)
 
+    def _ai_held(self, sess: SessionState) -> bool:
+        return self.s.state == "ai" and sess.handoff is None and not sess.handed_off
+
+    def _ai_session_deadline(self) -> datetime | None:
+        """When an AI-held session ends: a quiet period after the last contact message or AI reply, at the
+        latest when the window closes (the AI cannot write any more); later only to retry a failed release."""
+        sess = self.s.session
+        if sess is None or not self._ai_held(sess):
+            return None
+        base = sess.ai_quiet_from or sess.opened_at
+        deadline = base + timedelta(seconds=self.start.policy.ai_session_idle_seconds)
+        if self.s.window_expires_at is not None and (self.s.window_expires_at < deadline or sess.ai_pending_sids):
+            # Capped by the window's close; unanswered contact messages hold the session until then.
+            deadline = max(self.s.window_expires_at, sess.opened_at)
+        if sess.release_retry_at is not None and sess.release_retry_at > deadline:
+            deadline = sess.release_retry_at
+        return deadline
+
+    def _ai_session_due(self, sess: SessionState) -> bool:
+        deadline = self._ai_session_deadline()
+        if deadline is None or workflow.now() < deadline or self.s.inbox:
+            return False
+        opening_gave_up = sess.open_attempts >= MAX_OPEN_ROUNDS and sess.open_retry_at is None
+        if sess.backlog and not opening_gave_up:
+            return False
+        # Unanswered contact messages keep the session until the window closes (nobody can answer after).
+        return not sess.ai_pending_sids or not window_rules.is_open(self.s.window_expires_at, workflow.now())
+
     def _arm_idle(self) -> None:
-        self._timers["idle"].set(self._idle_deadline())
+        """The one quiet-period timer: the AI session's end while the AI holds it, the idle close with no
+        session, none while a handoff or a rep holds it. Re-armed lazily (moving it later starts nothing)."""
+        sess = self.s.session
+        deadline = self._ai_session_deadline() if sess is not None else self._idle_deadline()
+        if sess is not None and deadline is not None and deadline <= workflow.now() and not self._ai_session_due(sess):
+            deadline = None  # due but blocked by work whose own signal or timer wakes the loop (never a busy loop)
+        self._timers["idle"].set(deadline)
+
+    async def _release_ai_session(self, sess: SessionState) -> None:
+        """End a quiet AI-held session: release the AI's task (its chat capacity) and close the interaction.
+        Never a rep's task: the session is not handed off, and the activity refuses a handed-off task."""
+        pol = self.start.policy
+        try:
+            res = await self._act(
+                RELEASE_AI_TASK,
+                ReleaseAiTaskInput(
+                    org=self.start.org,
+                    workspace_sid=pol.workspace_sid,
+                    session_id=sess.session_id,
+                    task_sid=sess.task_sid,
+                    interaction_sid=sess.interaction_sid,
+                    channel_sid=sess.channel_sid,
+                    ai_participant_sid=sess.ai_participant_sid,
+                    ai_worker_sid=sess.ai_worker_sid,
+                    conversations_service_sid=pol.conversations_service_sid,
+                    conversation_sid=sess.conversation_sid,
+                ),
+                ReleaseAiTaskResult,
+                "end quiet AI session: release the AI's task",
+            )
+        except ActivityError as err:
+            detail, is_4xx = _error_text(err)
+            sess.release_attempts += 1
+            self.s.last_error = f"releasing the AI's task failed: {detail}"
+            if is_4xx or detail.startswith(NOT_AI_TASK) or sess.release_attempts >= MAX_RELEASE_ROUNDS:
+                # Nothing more we may do (or the task is someone else's now): stop holding the session.
+                self._skip(f"AI session {sess.number} ended without releasing its task: {detail}")
+                self._end_session(f"quiet AI session, release failed: {detail}")
+                return
+            sess.release_retry_at = workflow.now() + RETRY_FIRST * (2 ** (sess.release_attempts - 1))
+            return
+        self._end_session(f"quiet AI session released (task {res.action})")
 
     def _idle_close_due(self) -> bool:
         deadline = self._idle_deadline()
@@ -1059,6 +1144,7 @@ class ConversationWorkflow:
             retry = [t for t in (sess.open_retry_at, sess.handoff.retry_at if sess.handoff else None) if t]
             if retry:
                 self._timers["retry"].set(min(retry))
+        self._arm_idle()
 
     # ---------------------------------------------------------------- effects
     async def _act(

@@ -24,3 +24,10 @@ class ConversationPolicy(BaseModel):
     busy_message: str | None = "All our agents are busy right now. We will reply as soon as someone is free."
     idle_close_seconds: int = 7 * 24 * 3600
     ai_backend: str = "rules"
+    # An AI-held session ends (the AI's task is released, freeing its chat capacity) after this quiet period,
+    # and at the latest when the 24-hour window closes; the next contact message opens a new session.
+    ai_session_idle_seconds: int = Field(default=3600, ge=1)
+    # One AI turn attempt (activity start-to-close); after the retries run out the conversation goes to a rep.
+    ai_turn_timeout_seconds: int = Field(default=60, ge=1)
+    # A sent message without a final status callback after this long is read back from Twilio (Messages fetch).
+    delivery_check_seconds: int = Field(default=600, ge=1)

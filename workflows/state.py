@@ -106,6 +106,10 @@ class SessionState(BaseModel):
     awaiting_since: datetime | None = None
     reconcile_at: datetime | None = None
     reconcile_attempts: int = 0
+    # Last contact message or AI reply of this session: an AI-held session ends after a quiet period from here.
+    ai_quiet_from: datetime | None = None
+    release_attempts: int = 0
+    release_retry_at: datetime | None = None
 
 
 class DeliveryFailure(BaseModel):

@@ -16,11 +16,13 @@ from activities.models import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
+    FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_TO_HUMANS,
     MERGE_HANDOFF_ATTRIBUTES,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
+    RELEASE_AI_TASK,
     SEND_WHATSAPP,
     AcceptAiReservationInput,
     AcceptAiReservationResult,
@@ -28,16 +30,21 @@ from activities.models import (
     CopyContactMediaResult,
     CreateInteractionInput,
     CreateInteractionResult,
+    FetchMessageStatusesInput,
+    FetchMessageStatusesResult,
     FetchTaskInput,
     FetchTaskResult,
     HandToHumansInput,
     HandToHumansResult,
     MergeHandoffAttributesInput,
     MergeHandoffAttributesResult,
+    MessageStatus,
     OpenFlexConversationInput,
     OpenFlexConversationResult,
     PostToFlexInput,
     PostToFlexResult,
+    ReleaseAiTaskInput,
+    ReleaseAiTaskResult,
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
@@ -77,6 +84,9 @@ class FakeTwilio:
     _n: int = 0
     accepted_reservations: set[str] = field(default_factory=set)
     task_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # message sid → (status, error code) returned by fetch_message_statuses (default: delivered)
+    message_statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    ai_delay: float = 0.0  # seconds every ai_turn sleeps (real time) before answering
 
     def _sid(self, prefix: str) -> str:
         self._n += 1
@@ -158,11 +168,27 @@ class FakeTwilio:
                 return self.fetch_results.pop(0)
             return FetchTaskResult(task_sid=inp.task_sid, assignment_status="pending", attributes={})
 
+        @activity.defn(name=RELEASE_AI_TASK)
+        async def release_ai_task(inp: ReleaseAiTaskInput) -> ReleaseAiTaskResult:
+            self._record(RELEASE_AI_TASK, inp)
+            return ReleaseAiTaskResult(task_status_before="assigned", action="completed", channel_closed=True)
+
+        @activity.defn(name=FETCH_MESSAGE_STATUSES)
+        async def fetch_message_statuses(inp: FetchMessageStatusesInput) -> FetchMessageStatusesResult:
+            self._record(FETCH_MESSAGE_STATUSES, inp)
+            out = []
+            for sid in inp.message_sids:
+                status, code = self.message_statuses.get(sid, ("delivered", None))
+                out.append(MessageStatus(message_sid=sid, status=status, error_code=code))
+            return FetchMessageStatusesResult(statuses=out)
+
         @activity.defn(name=AI_TURN_ACTIVITY)
         async def ai_turn(inp: AiTurnInput) -> AiTurnResult:
             self._record(AI_TURN_ACTIVITY, inp)
             if self.ai_gate is not None and len(self.of(AI_TURN_ACTIVITY)) == 1:
                 await self.ai_gate.wait()
+            if self.ai_delay:
+                await asyncio.sleep(self.ai_delay)
             if self.ai_error:
                 raise ApplicationError(self.ai_error, type="AiBackendError")
             return self.ai(inp)
@@ -177,5 +203,7 @@ class FakeTwilio:
             merge_handoff_attributes,
             hand_to_humans,
             fetch_task,
+            release_ai_task,
+            fetch_message_statuses,
             ai_turn,
         ]

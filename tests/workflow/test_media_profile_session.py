@@ -139,10 +139,18 @@ async def test_workflow_completes_when_idle_with_no_session_and_window_closed(co
 async def test_no_idle_close_while_a_session_is_open(conv: Conv) -> None:
     await conv.begin("SM1", "hi", idle_close_seconds=3600)
     await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.skip(timedelta(days=3))
+    # The AI was never offered the task: the unanswered message holds the session (and the workflow) open
+    # until the window closes, well past the quiet period and the idle close.
+    await conv.skip(timedelta(hours=23))
     await conv.settle()
     assert await last_event_type(conv) != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-    assert (await conv.view()).state == "ai"
+    view = await conv.view()
+    assert view.state == "ai" and view.session_id is not None
+    assert conv.fake.of("release_ai_task") == []
+    # Then the session ends (the AI's task released) and the workflow idle-closes after the closed window.
+    await conv.skip(timedelta(hours=2, minutes=1))
+    await conv.until(lambda v: v.sessions_ended == 1, "session ended at the window's close")
+    assert len(conv.fake.of("release_ai_task")) == 1
 
 
 async def last_event_type(conv: Conv) -> int:
