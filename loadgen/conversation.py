@@ -27,6 +27,8 @@ NOTICE_AUTHOR = "system"
 # A notice follows a refused send within seconds, or after one reconciliation round (60 s) if its status
 # callback was lost; waiting longer only slows the run.
 NOTICE_WAIT = 150.0
+# No delivery of a message's webhook after this long: the sandbox dropped it (re-checked before judging).
+DROP_WAIT = 20.0
 
 
 class Sent(BaseModel):
@@ -151,7 +153,7 @@ class Driver:
             conv.contact_msgs.append(sent)
             if result.get("webhook_status") is not None:
                 return sent
-            seen = await self.follower.wait(self._webhook_seen(sent.sid), 5)
+            seen = await self.follower.wait(self._webhook_seen(sent.sid), DROP_WAIT)
             if seen:
                 return sent  # delivered but not answered (API down): the replayer retries it as Twilio would
             sent.dropped = True
@@ -169,7 +171,7 @@ class Driver:
             )
             sent = Sent(sid=result["message_sid"], body=text, phase=phase, seq=seq)
             conv.rep_msgs.append(sent)
-            seen = await self.follower.wait(self._webhook_seen(sent.sid), 8)
+            seen = await self.follower.wait(self._webhook_seen(sent.sid), DROP_WAIT)
             if seen:
                 return sent
             sent.dropped = True
