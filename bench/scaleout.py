@@ -24,7 +24,7 @@ async def one_config(stack: Stack, contacts: Contacts, n: int, duration: float) 
     t0 = time.perf_counter()
     _, errors = await open_sessions(contacts, people, concurrency=min(n, 16))
     opened = n / (time.perf_counter() - t0)
-    tput, lat, serr = await sustained(contacts.turn, people, duration)
+    tput, lat, serr = await sustained(contacts.turn, people, duration, in_flight=len(people))
     return {
         "turns_per_s": tput,
         "p50": percentile(lat, 50),

@@ -84,7 +84,7 @@ class Floor:
 
 
 async def measure_service(
-    stack: Stack, n: int, rate: float, duration: float, console: Console
+    stack: Stack, n: int, rate: float, duration: float, console: Console, in_flight: int = 32
 ) -> dict[str, object]:
     async with ReplyWatcher(stack) as watcher:
         contacts_ = Contacts(stack, watcher)
@@ -106,7 +106,7 @@ async def measure_service(
             f" ({len(lat)} turns, {err} errors, {skipped} offers without an idle conversation)"
         )
         cpu0 = stack.cpu_snapshot()
-        tput, slat, serr = await sustained(turn, contacts, duration)
+        tput, slat, serr = await sustained(turn, contacts, duration, in_flight)
         cpu = cpu_per(cpu0, stack.cpu_snapshot(), tput * duration)
         console.print(
             f"  service sustained: {tput:.1f} turns/s p50 {fmt_ms(percentile(slat, 50))} ({serr} errors);"
@@ -130,7 +130,7 @@ async def measure_service(
 
 
 async def measure_floor(
-    stack: Stack, n: int, rate: float, duration: float, console: Console
+    stack: Stack, n: int, rate: float, duration: float, console: Console, in_flight: int = 32
 ) -> dict[str, object]:
     floor = Floor(stack)
     try:
@@ -141,7 +141,7 @@ async def measure_floor(
         quiet = [await floor.turn(ids[0]) for _ in range(8)]
         lat, err, skipped = await paced(floor.turn, ids, rate, duration)
         cpu0 = stack.cpu_snapshot()
-        tput, slat, serr = await sustained(floor.turn, ids, duration)
+        tput, slat, serr = await sustained(floor.turn, ids, duration, in_flight)
         cpu = cpu_per(cpu0, stack.cpu_snapshot(), tput * duration)
         console.print(
             f"  floor paced {rate}/s: p50 {fmt_ms(percentile(lat, 50))} p99 {fmt_ms(percentile(lat, 99))};"
@@ -164,8 +164,8 @@ async def measure_floor(
 
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     await stack.raise_ai_capacity(1000)  # connect's 50 would leave conversations past the 50th unanswered
-    svc = await measure_service(stack, args.n, args.rate, args.duration, console)
-    flo = await measure_floor(stack, args.n, args.rate, args.duration, console)
+    svc = await measure_service(stack, args.n, args.rate, args.duration, console, args.in_flight)
+    flo = await measure_floor(stack, args.n, args.rate, args.duration, console, args.in_flight)
     return rows(svc, flo, args)
 
 
@@ -178,7 +178,10 @@ def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespac
     return [
         Row(
             figure="3 turns",
-            metric=f"sustained turns/s, {args.n} conversations, closed loop {args.duration:.0f} s",
+            metric=(
+                f"sustained turns/s, {args.n} open conversations, {args.in_flight} in flight, "
+                f"{args.duration:.0f} s"
+            ),
             value=fmt_rate(f(svc, "sustained")),
             anchor=f"naive floor {fmt_rate(f(flo, 'sustained'))}",
             ratio=f"{ratio:.2f}",
@@ -225,6 +228,9 @@ def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=500, help="conversations (default 500)")
     p.add_argument("--rate", type=float, default=20.0, help="paced messages/s (default 20)")
     p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
+    p.add_argument(
+        "--in-flight", type=int, default=32, help="conversations awaiting a reply at once, sustained phase"
+    )
     return p
 
 
