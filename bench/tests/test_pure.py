@@ -127,3 +127,28 @@ def test_open_loop_keeps_its_schedule_when_operations_are_slow() -> None:
 def test_cpu_per_unit() -> None:
     assert cpu_per({"worker": 1.0}, {"worker": 3.0}, 4) == {"worker": 500.0}
     assert cpu_per({}, {"worker": 1.0}, 0) == {}
+
+
+def test_sustained_drops_a_conversation_whose_turn_failed() -> None:
+    from bench.conversations import sustained
+
+    calls: dict[str, int] = {}
+
+    async def turn(contact: str) -> float:
+        calls[contact] = calls.get(contact, 0) + 1
+        await asyncio.sleep(0.01)
+        if contact == "bad":
+            raise TimeoutError
+        return 0.01
+
+    rate, latencies, errors = asyncio.run(sustained(turn, ["good", "bad"], 0.3, in_flight=2))
+    assert calls["bad"] == 1 and errors == 1
+    assert calls["good"] > 5 and rate > 0 and latencies
+
+
+def test_rest_paths_are_shortened_to_sid_prefixes() -> None:
+    from bench.script import _shape
+
+    path = "/conversations/v1/Services/IS" + "a" * 32 + "/Conversations/CH" + "0" * 32 + "/Messages"
+    assert _shape(path) == "/conversations/v1/Services/IS…/Conversations/CH…/Messages"
+    assert _shape("/api/2010-04-01/Accounts/AC" + "1" * 32 + "/Messages.json").endswith("AC…/Messages.json")
