@@ -21,7 +21,11 @@ Decisions where the issue is silent (written here because a contact-center engin
 - Idle close only when there is no session and the window is closed.
 - Reconciliation: while waiting for a reservation offer, a rep's acceptance or the rep's task end, a timer
   (60 s, doubling, capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
-  on what it shows. TaskRouter events that overtake our own create_interaction result are kept and replayed.
+  on what it shows (a transfer whose human task sid is unknown is looked up by session). TaskRouter events
+  that overtake our own create_interaction result are kept and replayed.
+- Delivery statuses: every sent message is tracked until a final status callback (delivered, read, failed,
+  undelivered); one lazily re-armed timer reads back those still without one after `delivery_check_seconds`
+  (one batched Messages fetch), a failure becoming the usual notice; still in flight → one more look later.
 - Contact messages that arrive while an AI turn runs are put into Flex when the turn ends (after its reply),
   then answered together by the next turn: Flex shows what the AI answered, then the burst, then its answer.
 - A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
@@ -51,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         ACCEPT_AI_RESERVATION,
         COPY_CONTACT_MEDIA_TO_FLEX,
         CREATE_INTERACTION,
+        FETCH_MESSAGE_STATUSES,
         FETCH_TASK,
         HAND_TO_HUMANS,
         MERGE_HANDOFF_ATTRIBUTES,
@@ -64,6 +69,8 @@ with workflow.unsafe.imports_passed_through():
         CopyContactMediaResult,
         CreateInteractionInput,
         CreateInteractionResult,
+        FetchMessageStatusesInput,
+        FetchMessageStatusesResult,
         FetchTaskInput,
         FetchTaskResult,
         HandToHumansInput,
@@ -115,6 +122,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_DEDUP,
         MAX_DELIVERY_FAILURES,
         MAX_NOTICES,
+        MAX_PENDING_DELIVERIES,
         MAX_SENT,
         MAX_SKIPPED,
         MAX_TRANSCRIPT,
@@ -123,6 +131,7 @@ with workflow.unsafe.imports_passed_through():
         DeliveryFailure,
         HandoffProgress,
         InboxItem,
+        PendingDelivery,
         SessionState,
         StateName,
         bounded_append,
@@ -159,6 +168,10 @@ RETRY_FIRST = timedelta(seconds=30)
 MAX_HANDOFF_ROUNDS = 5
 MAX_OPEN_ROUNDS = 5
 MAX_RELEASE_ROUNDS = 5
+# A message still without a final status when read back is read once more, later, then no longer tracked.
+MAX_DELIVERY_CHECKS = 2
+DELIVERY_RECHECK_FACTOR = 6
+MAX_STATUS_FETCH = 50
 NOT_AI_TASK = "NotAiTask"
 
 
@@ -226,16 +239,22 @@ class ConversationWorkflow:
 
     # ---------------------------------------------------------------- signals & queries (record only)
     def _record(self, dedup_id: str, item: InboxItem) -> None:
-        if dedup_id in self._dedup_set:
+        if self._remember(dedup_id):
             self.s.duplicates_ignored += 1
             return
+        self.s.inbox.append(item)
+
+    def _remember(self, dedup_id: str) -> bool:
+        """Add to the bounded de-dup set; True when it was already there."""
+        if dedup_id in self._dedup_set:
+            return True
         self._dedup_set.add(dedup_id)
         self.s.dedup.append(dedup_id)
         if len(self.s.dedup) > MAX_DEDUP:
             for old in self.s.dedup[: len(self.s.dedup) - MAX_DEDUP]:
                 self._dedup_set.discard(old)
             del self.s.dedup[: len(self.s.dedup) - MAX_DEDUP]
-        self.s.inbox.append(item)
+        return False
 
     @workflow.signal(name=SIGNAL_CONTACT_MESSAGE)
     def contact_message(self, msg: ContactMessage) -> None:
@@ -282,6 +301,7 @@ class ConversationWorkflow:
             "sla": _LazyTimer("queue SLA", lambda: self._fired.add("sla")),
             "reconcile": _LazyTimer("reconcile with TaskRouter", lambda: self._fired.add("reconcile")),
             "retry": _LazyTimer("retry after failure", lambda: self._fired.add("retry")),
+            "delivery": _LazyTimer("check delivery statuses", lambda: self._fired.add("delivery")),
             # One slot for both quiet periods: the AI-held session's end, then (no session) the idle close.
             "idle": _LazyTimer("quiet period (AI session end / idle close)", lambda: self._fired.add("idle")),
         }
@@ -726,6 +746,8 @@ class ConversationWorkflow:
             self._add_transcript("rep", f"[template {name}] {' '.join(variables)}".strip(), workflow.now())
 
     async def _on_delivery(self, st: DeliveryStatus) -> None:
+        if delivery_rules.is_final(st.status) and self.s.pending_deliveries.pop(st.message_sid, None) is not None:
+            self._arm_delivery()
         outcome = delivery_rules.classify(st.status, st.error_code, st.error_message)
         if not outcome.failed:
             return
@@ -974,6 +996,8 @@ class ConversationWorkflow:
                 and sess.reconcile_at <= now
             ):
                 await self._reconcile(sess)
+        elif name == "delivery":
+            await self._check_deliveries()
         # "retry" only wakes the loop; "idle" is checked after the drain.
 
     async def _reconcile(self, sess: SessionState) -> None:
@@ -983,10 +1007,17 @@ class ConversationWorkflow:
         sess.reconcile_attempts += 1
         if task_sid is None:
             return
+        # A transfer whose human task sid we never learnt: look it up by session (the AI's task is completed).
+        find_human = awaiting != "ai_reservation" and sess.human_task_sid is None and sess.handed_off
         try:
             task = await self._act(
                 FETCH_TASK,
-                FetchTaskInput(org=self.start.org, workspace_sid=self.start.policy.workspace_sid, task_sid=task_sid),
+                FetchTaskInput(
+                    org=self.start.org,
+                    workspace_sid=self.start.policy.workspace_sid,
+                    task_sid=task_sid,
+                    human_task_of_session=sess.session_id if find_human else None,
+                ),
                 FetchTaskResult,
                 f"reconcile: fetch task (waiting for {awaiting})",
             )
@@ -1006,6 +1037,12 @@ class ConversationWorkflow:
                 self._end_session(f"reconciliation: AI task {status}")
                 return
         else:
+            if find_human:
+                if task.task_sid == sess.task_sid and sess.handoff is not None and sess.handoff.path == "transferred":
+                    self._rearm_reconcile(sess)  # the human task is not visible yet; the AI's says nothing
+                    return
+                sess.human_task_sid = task.task_sid
+                task_sid = task.task_sid
             if self.s.state == "queued":
                 for sid, worker_sid, rstatus in task.reservations:
                     if rstatus in ("accepted", "wrapping", "completed") and worker_sid != sess.ai_worker_sid:
@@ -1016,6 +1053,59 @@ class ConversationWorkflow:
                 return
         if self.s.session is sess and sess.awaiting is not None:
             self._rearm_reconcile(sess)
+
+    def _arm_delivery(self) -> None:
+        """One lazily re-armed timer for all sent messages awaiting a final status: the earliest check."""
+        pending = self.s.pending_deliveries
+        self._timers["delivery"].set(min((p.check_at for p in pending.values()), default=None))
+
+    async def _check_deliveries(self) -> None:
+        """Status callbacks may be dropped (issue 5): read back the messages still without a final status, so
+        a 63016/63019 failure whose callback never came still becomes a notice."""
+        now = workflow.now()
+        pending = self.s.pending_deliveries
+        # Batch: messages due within the next half period are read in the same fetch (one action, one timer).
+        horizon = now + timedelta(seconds=self.start.policy.delivery_check_seconds / 2)
+        due = [sid for sid, p in pending.items() if p.check_at <= horizon][:MAX_STATUS_FETCH]
+        if not due:
+            self._arm_delivery()
+            return
+        recheck = now + timedelta(seconds=self.start.policy.delivery_check_seconds * DELIVERY_RECHECK_FACTOR)
+        try:
+            res = await self._act(
+                FETCH_MESSAGE_STATUSES,
+                FetchMessageStatusesInput(org=self.start.org, message_sids=due),
+                FetchMessageStatusesResult,
+                f"read back {len(due)} delivery status(es) never reported",
+            )
+            statuses = {st.message_sid: st for st in res.statuses}
+        except ActivityError as err:
+            self.s.last_error = f"reading delivery statuses failed: {_error_text(err)[0]}"
+            statuses = {}
+        for sid in due:
+            p = pending.get(sid)
+            st = statuses.get(sid)
+            if p is None:
+                continue
+            if st is not None and (delivery_rules.is_final(st.status) or st.status == "unknown"):
+                del pending[sid]
+                if st.status in delivery_rules.FAILED_STATUSES and not self._remember(f"status:{sid}:{st.status}"):
+                    await self._on_delivery(
+                        DeliveryStatus(
+                            message_sid=sid,
+                            status="failed" if st.status == "failed" else "undelivered",
+                            error_code=st.error_code,
+                            error_message=st.error_message,
+                            occurred_at=now,
+                        )
+                    )
+                continue
+            p.checks += 1
+            if p.checks >= MAX_DELIVERY_CHECKS:
+                del pending[sid]  # still in flight after two looks: its callback, if any, is handled as usual
+            else:
+                p.check_at = recheck
+        self._arm_delivery()
 
     def _await(self, sess: SessionState, kind: Any) -> None:
         sess.awaiting = kind
@@ -1145,6 +1235,7 @@ class ConversationWorkflow:
             if retry:
                 self._timers["retry"].set(min(retry))
         self._arm_idle()
+        self._arm_delivery()
 
     # ---------------------------------------------------------------- effects
     async def _act(
@@ -1248,6 +1339,14 @@ class ConversationWorkflow:
         if len(self.s.sent) > MAX_SENT:
             for old in list(self.s.sent)[: len(self.s.sent) - MAX_SENT]:
                 del self.s.sent[old]
+        pending = self.s.pending_deliveries
+        pending[res.message_sid] = PendingDelivery(
+            what=what, check_at=workflow.now() + timedelta(seconds=pol.delivery_check_seconds)
+        )
+        if len(pending) > MAX_PENDING_DELIVERIES:
+            for old in list(pending)[: len(pending) - MAX_PENDING_DELIVERIES]:
+                del pending[old]
+        self._arm_delivery()
         return True
 
     # ---------------------------------------------------------------- helpers

@@ -34,6 +34,7 @@ MAX_NOTICES = 50
 MAX_SENT = 500
 MAX_SKIPPED = 50
 MAX_DELIVERY_FAILURES = 50
+MAX_PENDING_DELIVERIES = 100
 
 
 class InboxItem(BaseModel):
@@ -112,6 +113,14 @@ class SessionState(BaseModel):
     release_retry_at: datetime | None = None
 
 
+class PendingDelivery(BaseModel):
+    """A message we sent that has had no final status callback yet: read back from Twilio at `check_at`."""
+
+    what: str
+    check_at: datetime
+    checks: int = 0
+
+
 class DeliveryFailure(BaseModel):
     message_sid: str
     what: str
@@ -141,6 +150,7 @@ class ConversationState(BaseModel):
     inbox: list[InboxItem] = Field(default_factory=list)
     sent: dict[str, str] = Field(default_factory=dict)  # outbound message sid → what it was (for notices)
     delivery_failures: list[DeliveryFailure] = Field(default_factory=list)
+    pending_deliveries: dict[str, PendingDelivery] = Field(default_factory=dict)  # sid → when to read it back
     skipped: list[str] = Field(default_factory=list)  # bad data from Twilio, noted and skipped
     duplicates_ignored: int = 0
     events_processed: int = 0

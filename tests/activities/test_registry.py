@@ -21,6 +21,8 @@ TWILIO_NAMES = {
     models.MERGE_HANDOFF_ATTRIBUTES,
     models.HAND_TO_HUMANS,
     models.FETCH_TASK,
+    models.RELEASE_AI_TASK,
+    models.FETCH_MESSAGE_STATUSES,
 }
 
 

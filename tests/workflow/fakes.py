@@ -86,6 +86,7 @@ class FakeTwilio:
     task_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # message sid → (status, error code) returned by fetch_message_statuses (default: delivered)
     message_statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    human_task_known: bool = True  # False: a transfer's answer carries no human task sid
     ai_delay: float = 0.0  # seconds every ai_turn sleeps (real time) before answering
 
     def _sid(self, prefix: str) -> str:
@@ -159,7 +160,8 @@ class FakeTwilio:
             # Like the real activity: reject while the AI's reservation is pending, else transfer by invite.
             if inp.reservation_sid is not None and inp.reservation_sid not in self.accepted_reservations:
                 return HandToHumansResult(path="rejected")
-            return HandToHumansResult(path="transferred", human_task_sid="WThuman", invite_sid="KGinvite")
+            human = "WThuman" if self.human_task_known else None
+            return HandToHumansResult(path="transferred", human_task_sid=human, invite_sid="KGinvite")
 
         @activity.defn(name=FETCH_TASK)
         async def fetch_task(inp: FetchTaskInput) -> FetchTaskResult:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 FAILED_STATUSES = frozenset({"failed", "undelivered"})
+# No later status callback is expected after these (a "sent" message can still become "undelivered").
+FINAL_STATUSES = FAILED_STATUSES | {"delivered", "read", "canceled"}
 WINDOW_CLOSED_CODE = 63016
 
 # WhatsApp/Twilio error codes seen on WhatsApp sends, explained for a rep.
@@ -42,3 +44,7 @@ def classify(status: str, error_code: int | None, error_message: str | None = No
         error_code=error_code,
         explanation=explanation,
     )
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES

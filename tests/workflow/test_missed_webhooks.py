@@ -1,0 +1,107 @@
+"""Issue 5, missed webhooks: a dropped delivery-status callback (read back with one batched Messages fetch) and
+a transfer whose human task sid never came back (looked up by session)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+
+from activities.models import FetchTaskResult
+from tests.workflow.harness import Conv
+
+
+async def _timers(conv: Conv, text: str) -> int:
+    history = await conv.handle.fetch_history()
+    return sum(
+        1
+        for ev in history.events
+        if ev.event_type == EventType.EVENT_TYPE_TIMER_STARTED and text in ev.user_metadata.summary.data.decode()
+    )
+
+
+async def test_a_dropped_63016_callback_still_becomes_a_notice(conv: Conv) -> None:
+    view = await conv.to_with_rep()
+    assert view.conversation_sid
+    sends = len(conv.fake.of("send_whatsapp"))
+    await conv.rep_says(view.conversation_sid, "Hello, Alice here", "IMrep1")
+    await conv.until_calls("send_whatsapp", sends + 1)
+    rep_sid = f"SMout{sends + 1}"
+    # The earlier messages were delivered (callbacks came); the rep's reply failed and its callback was lost.
+    for i in range(1, sends + 1):
+        await conv.status(f"SMout{i}", "delivered")
+    conv.fake.message_statuses[rep_sid] = ("undelivered", 63016)
+    await conv.settle()
+    assert conv.fake.of("fetch_message_statuses") == []
+    await conv.skip(timedelta(minutes=10, seconds=5))
+    view = await conv.until(lambda v: bool(v.delivery_failures), "failure from the read-back")
+    [fetched] = conv.fake.of("fetch_message_statuses")
+    assert fetched.message_sids == [rep_sid]
+    [failure] = view.delivery_failures
+    assert (failure.message_sid, failure.error_code, failure.what) == (rep_sid, 63016, "rep reply")
+    assert not view.window_open  # 63016 closes the window as the callback would have
+    notices = [p.body for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNotice")]
+    assert sum("error 63016" in (b or "") for b in notices) == 1
+    # The late callback arrives after all: nothing twice.
+    await conv.status(rep_sid, "undelivered", 63016)
+    view = await conv.until(lambda v: v.duplicates_ignored >= 1, "late callback ignored")
+    assert len(view.delivery_failures) == 1
+    await conv.skip(timedelta(hours=2))
+    await conv.settle()
+    assert len(conv.fake.of("fetch_message_statuses")) == 1
+
+
+async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_per_message(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    before = await _timers(conv, "delivery")
+    for i in range(2, 6):
+        await conv.contact_msg(f"SM{i}", f"question {i}")
+        await conv.until_calls("send_whatsapp", i)
+    await conv.settle()
+    assert await _timers(conv, "delivery") == before == 1  # one timer for the whole burst
+    for i in range(1, 6):
+        conv.fake.message_statuses[f"SMout{i}"] = ("sent", None)  # the phone is off: no "delivered" yet
+    await conv.skip(timedelta(minutes=11))
+    await conv.until_calls("fetch_message_statuses", 1)
+    await conv.skip(timedelta(minutes=61))
+    calls = await conv.until_calls("fetch_message_statuses", 2)
+    assert sorted(calls[0].message_sids) == sorted(calls[1].message_sids) == [f"SMout{i}" for i in range(1, 6)]
+    await conv.skip(timedelta(hours=3))
+    await conv.settle()
+    assert len(conv.fake.of("fetch_message_statuses")) == 2
+    assert (await conv.view()).delivery_failures == []
+
+
+async def test_transfer_without_the_human_task_sid_is_reconciled_by_session(conv: Conv) -> None:
+    conv.fake.human_task_known = False
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hi")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "human please")
+    view = await conv.until(lambda v: v.state == "queued", "queued")
+    assert view.human_task_sid is None and view.handoff_path == "transferred"
+    conv.fake.fetch_results = [
+        # The human task is not visible yet: the AI's own task (completed at the transfer) must not end anything.
+        FetchTaskResult(task_sid="WT1", assignment_status="completed", attributes={}),
+        FetchTaskResult(
+            task_sid="WThuman7",
+            assignment_status="assigned",
+            attributes={},
+            reservations=[("WRb", "WKbob", "accepted")],
+        ),
+    ]
+    await conv.skip(timedelta(seconds=61))
+    await conv.until_calls("fetch_task", 1)
+    await conv.settle()
+    view = await conv.view()
+    assert view.state == "queued" and view.sessions_ended == 0
+    await conv.skip(timedelta(seconds=121))
+    view = await conv.until(lambda v: v.state == "with_rep", "with_rep from reconciliation")
+    assert view.human_task_sid == "WThuman7" and view.rep_worker_sid == "WKbob"
+    assert [f.human_task_of_session for f in conv.fake.of("fetch_task")] == [sess, sess]
