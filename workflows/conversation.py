@@ -26,8 +26,9 @@ Decisions where the issue is silent (written here because a contact-center engin
 - Delivery statuses: every sent message is tracked until a final status callback (delivered, read, failed,
   undelivered); one lazily re-armed timer reads back those still without one after `delivery_check_seconds`
   (one batched Messages fetch), a failure becoming the usual notice; still in flight → one more look later.
-- Contact messages that arrive while an AI turn runs are put into Flex when the turn ends (after its reply),
-  then answered together by the next turn: Flex shows what the AI answered, then the burst, then its answer.
+- Contact messages that arrive while an AI turn runs are put into Flex as soon as the turn's answer is back,
+  before its reply is posted, then answered together by the next turn: the rep inherits a chronological
+  thread (burst, reply to the first message, reply to the burst).
 - A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
 - Rep attachments go to WhatsApp as their MCS URL (`rules.media.mcs_media_url`); the send activity resolves it
   to the short-lived public URL. The media limits are checked here first, with a notice for what cannot go.
@@ -808,6 +809,9 @@ class ConversationWorkflow:
             return
         sess.language = result.language
         sess.ai_unanswered_turns = 0 if result.answered else sess.ai_unanswered_turns + 1
+        # Contact messages that came in during the turn go into Flex before its reply (a chronological thread
+        # for the rep); the next turn answers them together.
+        await self._take_contact_messages(sess)
         if result.reply:
             now = workflow.now()
             sess.ai_quiet_from = now
@@ -833,6 +837,32 @@ class ConversationWorkflow:
                 sentiment=result.sentiment,
                 language=result.language,
             )
+
+    async def _take_contact_messages(self, sess: SessionState) -> None:
+        """Process the contact messages waiting in the inbox now and post them into Flex. Only those not behind
+        an event that could change the session (TaskRouter, rep, handoff, template); delivery statuses are
+        independent of them."""
+        i = 0
+        while i < len(self.s.inbox):
+            item = self.s.inbox[i]
+            if item.kind == "delivery":
+                i += 1
+                continue
+            if item.contact is None:
+                break
+            self.s.inbox.pop(i)
+            self._processed_this_run += 1
+            self.s.events_processed += 1
+            self.s.last_activity_at = workflow.now()
+            await self._on_contact(item.contact)
+        while sess.backlog and self.s.session is sess and sess.conversation_sid is not None:
+            try:
+                await self._post_contact_message(sess, sess.backlog[0])
+            except ActivityError as err:
+                # Left in the backlog: the loop posts it (before anything later) once Flex answers again.
+                self.s.last_error = f"posting a contact message to Flex failed: {_error_text(err)[0]}"
+                break
+            sess.backlog.pop(0)
 
     def _request_handoff(
         self,

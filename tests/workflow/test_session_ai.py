@@ -79,6 +79,31 @@ async def test_burst_during_an_ai_turn_is_answered_once_together(conv: Conv) -> 
     assert contact_posts == ["first", "more 0", "more 1", "more 2"]
 
 
+async def test_flex_gets_the_burst_before_the_reply_to_the_first_message(conv: Conv) -> None:
+    """The rep inherits a chronological thread: messages that came in during a turn precede its reply."""
+    conv.fake.ai_gate = asyncio.Event()
+    await conv.begin("SM1", "first")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("ai_turn", 1)
+    await conv.contact_msg("SM2", "second")
+    await conv.contact_msg("SM3", "third")
+    conv.fake.ai_gate.set()
+    await conv.until_calls("send_whatsapp", 2)
+    await conv.settle()
+    flex = [(p.author, p.body) for p in conv.fake.of("post_to_flex")]
+    who = f"whatsapp:{conv.contact}"
+    assert flex == [
+        (who, "first"),
+        (who, "second"),
+        (who, "third"),
+        ("AI Support Agent", "AI: first"),
+        ("AI Support Agent", "AI: second / third"),
+    ]
+    assert [t.new_message_count for t in conv.fake.of("ai_turn")] == [1, 2]
+    assert [s.idempotency_id for s in conv.fake.of("send_whatsapp")] == ["ai:SM1", "ai:SM3"]
+
+
 async def test_reservation_offered_before_the_task_is_known_is_not_lost(conv: Conv) -> None:
     """A reordered webhook: the offer arrives while the interaction is still being created."""
     sess = conv.session_id("SM1")
