@@ -304,13 +304,17 @@ class FaultRun:
             conv.stalled.append(f"script error: {type(exc).__name__}: {exc}")
 
     def _raise_rep_capacity(self) -> None:
-        """Reps hold their tasks until after the window jump, so they must take every conversation at once."""
+        """Reps hold their tasks until after the window jump, so they must take every conversation at once; the
+        AI worker (`connect` gives it 50) takes every conversation too: this run measures faults, not capacity."""
         assert self.org is not None
         ws = client_for(self.org).taskrouter.v1.workspaces(self.stack.seed.workspace_sid)
-        for rep in self.stack.seed.reps:
-            for ch in ws.workers(rep.worker_sid).worker_channels.list():
+        workers = [r.worker_sid for r in self.stack.seed.reps]
+        workers += [w.sid for w in ws.workers.list() if w.sid not in workers]  # the AI worker
+        for sid in workers:
+            for ch in ws.workers(sid).worker_channels.list():
                 if ch.task_channel_unique_name == self.stack.seed.task_channel:
-                    ws.workers(rep.worker_sid).worker_channels(ch.sid).update(capacity=REP_CAPACITY, available=True)
+                    capacity = max(REP_CAPACITY, self.cfg.conversations)
+                    ws.workers(sid).worker_channels(ch.sid).update(capacity=capacity, available=True)
 
     async def _set_faults(self, http: httpx.AsyncClient) -> None:
         cfg = self.cfg
