@@ -159,7 +159,6 @@ TWILIO_TIMEOUT = timedelta(seconds=30)
 AI_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_attempts=3, maximum_interval=timedelta(seconds=10)
 )
-AI_TIMEOUT = timedelta(seconds=60)
 
 RECONCILE_FIRST = timedelta(seconds=60)
 RECONCILE_CAP = timedelta(minutes=15)
@@ -796,7 +795,7 @@ class ConversationWorkflow:
                     unanswered_turns=sess.ai_unanswered_turns,
                 ),
                 result_type=AiTurnResult,
-                start_to_close_timeout=AI_TIMEOUT,
+                start_to_close_timeout=timedelta(seconds=self.start.policy.ai_turn_timeout_seconds),
                 retry_policy=AI_RETRY,
                 summary=f"AI turn ({len(batch)} new message(s))",
             )
