@@ -1,8 +1,8 @@
 """Replay: histories of representative conversations replay without nondeterminism with the project's converter.
 
 Histories are recorded from real runs on the time-skipping server: each run here is replayed at once, and the
-saved ones under `histories/` (committed; refresh with WAFH_WRITE_HISTORIES=1) guard against changes to the
-workflow code that would break running conversations.
+saved ones under `tests/histories/` (committed; refresh with WAFH_WRITE_HISTORIES=1) guard against changes to
+the workflow code that would break running conversations.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.workflow.fakes import client_error
 from tests.workflow.harness import Conv
 from workflows.conversation import ConversationWorkflow
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = Path(__file__).parents[1] / "histories"
 
 
 def replayer() -> Replayer:
@@ -70,6 +70,21 @@ async def test_continue_as_new_run_replays(conv: Conv) -> None:
     await conv.skip(timedelta(seconds=31))
     await conv.until(lambda v: v.state == "queued", "queued in the new run")
     await _record(conv, "after_continue_as_new")
+
+
+async def test_quiet_ai_session_end_and_missed_status_replay(conv: Conv) -> None:
+    conv.fake.message_statuses["SMout1"] = ("undelivered", 63019)
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(timedelta(minutes=11))
+    await conv.until(lambda v: len(v.delivery_failures) == 1, "failure read back")
+    await conv.skip(timedelta(hours=1))
+    await conv.until(lambda v: v.sessions_ended == 1, "quiet AI session ended")
+    await conv.contact_msg("SM2", "back again")
+    await conv.until(lambda v: v.session_number == 2 and v.task_sid is not None, "second session")
+    await _record(conv, "quiet_ai_session_end")
 
 
 SAVED = {p.stem: p.read_text() for p in sorted(HISTORIES.glob("*.json"))}
