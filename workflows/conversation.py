@@ -1177,8 +1177,7 @@ class ConversationWorkflow:
             return None
         base = sess.ai_quiet_from or sess.opened_at
         deadline = base + timedelta(seconds=self.start.policy.ai_session_idle_seconds)
-        if self.s.window_expires_at is not None and (self.s.window_expires_at < deadline or sess.ai_pending_sids):
-            # Capped by the window's close; unanswered contact messages hold the session until then.
+        if self.s.window_expires_at is not None and self.s.window_expires_at < deadline:
             deadline = max(self.s.window_expires_at, sess.opened_at)
         if sess.release_retry_at is not None and sess.release_retry_at > deadline:
             deadline = sess.release_retry_at
@@ -1199,8 +1198,15 @@ class ConversationWorkflow:
         session, none while a handoff or a rep holds it. Re-armed lazily (moving it later starts nothing)."""
         sess = self.s.session
         deadline = self._ai_session_deadline() if sess is not None else self._idle_deadline()
-        if sess is not None and deadline is not None and deadline <= workflow.now() and not self._ai_session_due(sess):
-            deadline = None  # due but blocked by work whose own signal or timer wakes the loop (never a busy loop)
+        now = workflow.now()
+        if sess is not None and deadline is not None and deadline <= now and not self._ai_session_due(sess):
+            # Due but blocked (never a busy loop): unanswered contact messages hold the session until the window
+            # closes; other work (inbox, opening retries) wakes the loop by its own signal or timer.
+            window = self.s.window_expires_at
+            if sess.ai_pending_sids and not self.s.inbox and window is not None and window > now:
+                deadline = window
+            else:
+                deadline = None
         self._timers["idle"].set(deadline)
 
     async def _release_ai_session(self, sess: SessionState) -> None:
@@ -1263,7 +1269,9 @@ class ConversationWorkflow:
             retry = [t for t in (sess.open_retry_at, sess.handoff.retry_at if sess.handoff else None) if t]
             if retry:
                 self._timers["retry"].set(min(retry))
-        self._arm_idle()
+        if not self.s.inbox:
+            # With a signal waiting (signal-with-start), the loop arms it after handling it: no timer wasted.
+            self._arm_idle()
         self._arm_delivery()
 
     # ---------------------------------------------------------------- effects

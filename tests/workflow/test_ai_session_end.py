@@ -37,6 +37,7 @@ async def _ai_answering(conv: Conv, opening: str = "SM1", **kw: object) -> str:
 async def test_quiet_ai_session_releases_the_ai_task_and_the_next_message_opens_a_new_session(conv: Conv) -> None:
     sess = await _ai_answering(conv)
     timers_before = await _quiet_timers(conv)
+    assert timers_before == 1  # opening the session and the first AI turn: one quiet-period timer
     # A burst of messages, each answered: the quiet deadline moves, no timer starts per message.
     for i in range(2, 7):
         await conv.contact_msg(f"SM{i}", f"question {i}")
