@@ -21,6 +21,7 @@ from bench.stats import Row, fmt_ms, fmt_rate, median, percentile, verdict
 
 SLACK = 0.010  # API p99 may exceed raw p99 by 10 ms
 LADDER = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+LADDER_FLOOR = 0.1  # below this fraction of the floor, stop looking
 
 
 async def figure(
@@ -58,15 +59,20 @@ async def figure(
         )
         best = math.nan
         ladder: dict[str, float] = {}
-        for k in LADDER:
+        steps = list(LADDER)
+        while steps:
+            k = steps.pop(0)
             offered = floor * k
             step = await open_loop(via_api, offered, args.step_duration)
             p99 = percentile(step.latencies, 99) if not step.errors else math.inf
             ladder[f"{offered:.1f}"] = p99
             console.print(f"  ladder {offered:.1f}/s: p99 {fmt_ms(p99)} errors {step.errors}")
-            if p99 >= 1.0:
+            if p99 < 1.0:
+                best = offered
+            elif math.isnan(best) and k > LADDER_FLOOR:
+                steps = [k / 2]  # not even the first step held: look below it
+            else:
                 break
-            best = offered
     finally:
         await api.close()
     a50, a99, r99 = percentile(a.latencies, 50), percentile(a.latencies, 99), percentile(r.latencies, 99)
