@@ -853,7 +853,10 @@ class ConversationWorkflow:
             self._processed_this_run += 1
             self.s.events_processed += 1
             self.s.last_activity_at = workflow.now()
-            await self._on_contact(item.contact)
+            try:
+                await self._on_contact(item.contact)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._skip(f"contact: {exc}")  # as in the main loop: bad data never fails the workflow
         while sess.backlog and self.s.session is sess and sess.conversation_sid is not None:
             try:
                 await self._post_contact_message(sess, sess.backlog[0])
