@@ -110,6 +110,9 @@ class SendWhatsAppInput(BaseModel):
     content_variables: dict[str, str] = Field(default_factory=dict)
     status_callback_url: str
     idempotency_id: str
+    # SIDs of messages the workflow already knows it sent: a retry looking for its own earlier send (after a
+    # lost answer) never takes one of these for it (a template's rendered body cannot be compared).
+    known_sids: list[str] = Field(default_factory=list, max_length=50)
 
 
 class SendWhatsAppResult(BaseModel):

@@ -365,6 +365,8 @@ class TwilioActivities:
                 continue
             if m.direction and not str(m.direction).startswith("outbound"):
                 continue
+            if str(m.sid) in inp.known_sids:
+                continue  # an earlier message of this conversation (e.g. the reply sent a second before)
             if inp.content_sid or (m.body or "") == (inp.body or ""):
                 return str(m.sid), str(m.status)
         return None

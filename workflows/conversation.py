@@ -172,6 +172,8 @@ MAX_RELEASE_ROUNDS = 5
 MAX_DELIVERY_CHECKS = 2
 DELIVERY_RECHECK_FACTOR = 6
 MAX_STATUS_FETCH = 50
+# The last sends a retried send must not mistake for its own (they all happened before it was scheduled).
+KNOWN_SIDS_PASSED = 10
 NOT_AI_TASK = "NotAiTask"
 
 
@@ -1364,6 +1366,7 @@ class ConversationWorkflow:
                     content_variables=content_variables or {},
                     status_callback_url=f"{pol.public_base_url}/webhooks/{self.start.org}/whatsapp/status/{self.start.key}",
                     idempotency_id=idempotency_id,
+                    known_sids=list(self.s.sent)[-KNOWN_SIDS_PASSED:],
                 ),
                 SendWhatsAppResult,
                 f"send {what} to WhatsApp",

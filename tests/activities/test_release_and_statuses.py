@@ -3,16 +3,22 @@ fetch_message_statuses (a status callback that never came) against the in-proces
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.clients import TwilioClients
 from activities.models import CreateInteractionResult, FetchMessageStatusesInput, FetchTaskInput, ReleaseAiTaskInput
+from activities.twilio_activities import TwilioActivities
 from tests.activities.conftest import Sb
 from tests.activities.test_sandbox_activities import (
     KEY,
     _contact_says,
+    _inbox,
     accept_inp,
     ai_reservation,
     hand_inp,
@@ -122,3 +128,24 @@ def test_fetch_message_statuses_reads_delivery_and_a_63016_failure(sb: Sb) -> No
 def test_fetch_message_statuses_refuses_an_empty_list() -> None:
     with pytest.raises(ValueError):
         FetchMessageStatusesInput(org="acme", message_sids=[])
+
+
+def test_a_retried_template_send_does_not_take_the_reply_sent_just_before_for_its_own(sb: Sb) -> None:
+    """fault suite [find-sent]: attempt 2 of a template send, a second after a rep reply to the same contact."""
+    _contact_says(sb, "hola")
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    reply = sb.acts.send_whatsapp(send_inp(sb, body="Un momento", idempotency_id="rep-1"))
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=2, scheduled_time=started)
+    other_worker = TwilioActivities(TwilioClients(sb.orgs))
+    template = send_inp(
+        sb,
+        body=None,
+        content_sid=sb.seed["templates"]["order_update"],
+        content_variables={"1": "Ana", "2": "42"},
+        idempotency_id="tpl-1",
+        known_sids=[reply.message_sid],
+    )
+    sent = env.run(other_worker.send_whatsapp, template)
+    assert sent.message_sid != reply.message_sid
+    assert len(_inbox(sb, expect=2)) == 2  # the template did go out

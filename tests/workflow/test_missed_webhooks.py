@@ -63,6 +63,8 @@ async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_p
         await conv.until_calls("send_whatsapp", i)
     await conv.settle()
     assert await _timers(conv, "delivery") == before == 1  # one timer for the whole burst
+    # Each send names the earlier ones, so a retried send never takes one of them for its own.
+    assert [s.known_sids for s in conv.fake.of("send_whatsapp")][:3] == [[], ["SMout1"], ["SMout1", "SMout2"]]
     for i in range(1, 6):
         conv.fake.message_statuses[f"SMout{i}"] = ("sent", None)  # the phone is off: no "delivered" yet
     await conv.skip(timedelta(minutes=11))
