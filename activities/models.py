@@ -22,6 +22,7 @@ HAND_TO_HUMANS = "hand_to_humans"
 FETCH_TASK = "fetch_task"
 RELEASE_AI_TASK = "release_ai_task"
 FETCH_MESSAGE_STATUSES = "fetch_message_statuses"
+ENSURE_AI_WORKER_AVAILABLE = "ensure_ai_worker_available"
 
 
 class OpenFlexConversationInput(BaseModel):
@@ -234,3 +235,17 @@ class MessageStatus(BaseModel):
 
 class FetchMessageStatusesResult(BaseModel):
     statuses: list[MessageStatus]
+
+
+class EnsureAiWorkerAvailableInput(BaseModel):
+    """After an AI reservation timed out, TaskRouter moves the AI worker to the workspace's TimeoutActivity
+    (Offline): every later conversation would wait for it. Put it back in an available activity (idempotent)."""
+
+    org: str
+    workspace_sid: str
+    worker_sid: str
+
+
+class EnsureAiWorkerAvailableResult(BaseModel):
+    changed: bool  # False: it was available already
+    activity_name: str

@@ -34,6 +34,7 @@ from activities.models import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
+    ENSURE_AI_WORKER_AVAILABLE,
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_TO_HUMANS,
@@ -48,6 +49,8 @@ from activities.models import (
     CopyContactMediaResult,
     CreateInteractionInput,
     CreateInteractionResult,
+    EnsureAiWorkerAvailableInput,
+    EnsureAiWorkerAvailableResult,
     FetchMessageStatusesInput,
     FetchMessageStatusesResult,
     FetchTaskInput,
@@ -613,11 +616,7 @@ class TwilioActivities:
             task_sid = inp.task_sid
             if inp.human_task_of_session:
                 expression = f"waHandoff.sessionId == {_quote(inp.human_task_of_session)} AND handedOff == true"
-                found = [
-                    t
-                    for t in tasks.list(evaluate_task_attributes=expression, limit=20)
-                    if t.sid != inp.task_sid
-                ]
+                found = [t for t in tasks.list(evaluate_task_attributes=expression, limit=20) if t.sid != inp.task_sid]
                 if found:
                     epoch = datetime.min.replace(tzinfo=UTC)
                     task_sid = str(max(found, key=lambda t: t.date_created or epoch).sid)
@@ -769,6 +768,32 @@ class TwilioActivities:
                 )
         return FetchMessageStatusesResult(statuses=out)
 
+    @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE)
+    def ensure_ai_worker_available(self, inp: EnsureAiWorkerAvailableInput) -> EnsureAiWorkerAvailableResult:
+        oc = self.clients.get(inp.org)
+        ws = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
+        with twilio_errors(oc, what=ENSURE_AI_WORKER_AVAILABLE):
+            worker = ws.workers(inp.worker_sid).fetch()
+            if worker.available:
+                return EnsureAiWorkerAvailableResult(changed=False, activity_name=str(worker.activity_name))
+            candidates = [a for a in ws.activities.list(available="true", limit=50) if a.available]
+            if not candidates:
+                raise ApplicationError(
+                    f"workspace {inp.workspace_sid} has no available activity",
+                    type="NoAvailableActivity",
+                    non_retryable=True,
+                )
+            # The one `connect` provisions the worker in, by name; else any available one.
+            chosen = next((a for a in candidates if a.friendly_name == "Available"), candidates[0])
+            log.warning(
+                "AI worker %s was %s (a reservation timed out): setting it to %s",
+                inp.worker_sid,
+                worker.activity_name,
+                chosen.friendly_name,
+            )
+            ws.workers(inp.worker_sid).update(activity_sid=chosen.sid)
+        return EnsureAiWorkerAvailableResult(changed=True, activity_name=str(chosen.friendly_name))
+
     def all(self) -> list[Any]:
         """Every activity method, for the worker."""
         return [
@@ -783,6 +808,7 @@ class TwilioActivities:
             self.fetch_task,
             self.release_ai_task,
             self.fetch_message_statuses,
+            self.ensure_ai_worker_available,
         ]
 
 

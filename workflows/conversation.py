@@ -20,7 +20,8 @@ Decisions where the issue is silent (written here because a contact-center engin
   quiet period and, once no session is open, the idle close.
 - Idle close only when there is no session and the window is closed.
 - Reconciliation: while waiting for a reservation offer, a rep's acceptance or the rep's task end, a timer
-  (60 s, doubling, capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
+  (30 s for the AI's offer, well inside TaskRouter's 120 s reservation timeout; 60 s for a rep; doubling,
+  capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
   on what it shows (a transfer whose human task sid is unknown is looked up by session). TaskRouter events
   that overtake our own create_interaction result are kept and replayed.
 - Delivery statuses: every sent message is tracked until a final status callback (delivered, read, failed,
@@ -30,6 +31,9 @@ Decisions where the issue is silent (written here because a contact-center engin
   before its reply is posted, then answered together by the next turn: the rep inherits a chronological
   thread (burst, reply to the first message, reply to the burst).
 - A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
+- An AI reservation that times out puts the AI worker into TaskRouter's TimeoutActivity (Offline), which
+  would stall the whole org: on `reservation.timeout` for the AI (or a timed-out offer found when
+  reconciling) the AI worker is set back to an available activity (idempotent).
 - Rep attachments go to WhatsApp as their MCS URL (`rules.media.mcs_media_url`); the send activity resolves it
   to the short-lived public URL. The media limits are checked here first, with a notice for what cannot go.
 - A handoff or template request with no session is noted in state (`skipped` / `notices`), not failed.
@@ -56,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ACCEPT_AI_RESERVATION,
         COPY_CONTACT_MEDIA_TO_FLEX,
         CREATE_INTERACTION,
+        ENSURE_AI_WORKER_AVAILABLE,
         FETCH_MESSAGE_STATUSES,
         FETCH_TASK,
         HAND_TO_HUMANS,
@@ -70,6 +75,8 @@ with workflow.unsafe.imports_passed_through():
         CopyContactMediaResult,
         CreateInteractionInput,
         CreateInteractionResult,
+        EnsureAiWorkerAvailableInput,
+        EnsureAiWorkerAvailableResult,
         FetchMessageStatusesInput,
         FetchMessageStatusesResult,
         FetchTaskInput,
@@ -161,6 +168,9 @@ AI_RETRY = RetryPolicy(
 )
 
 RECONCILE_FIRST = timedelta(seconds=60)
+# The AI's offer is checked well before TaskRouter's reservation timeout (120 s by default): a missed
+# reservation.created is accepted in time, not left to time out (which takes the AI worker offline).
+AI_OFFER_CHECK_FIRST = timedelta(seconds=30)
 RECONCILE_CAP = timedelta(minutes=15)
 REP_TASK_CHECK_FIRST = timedelta(hours=1)
 REP_TASK_CHECK_CAP = timedelta(hours=6)
@@ -605,6 +615,8 @@ class ConversationWorkflow:
         elif action == "ai_released":
             if ev.reservation_sid == sess.ai_reservation_sid and sess.ai_reservation_status != "accepted":
                 sess.ai_reservation_status = "released"
+            if ev.event_type == "reservation.timeout" and ev.worker_sid:
+                await self._ensure_ai_available(ev.worker_sid)
         elif action == "human_accepted":
             await self._rep_accepted(sess, ev.task_sid, ev.worker_sid, ev.reservation_sid)
         elif action == "session_end":
@@ -1067,6 +1079,11 @@ class ConversationWorkflow:
                 if ai and rstatus in ("pending", "accepted"):
                     await self._ai_reservation(sess, sid, worker_sid)
                     break
+            else:
+                # An offer that timed out (its webhooks missed too) left the AI worker offline: bring it back.
+                timed_out = [w for _, w, rstatus in task.reservations if rstatus == "timeout"]
+                if timed_out and status in ("pending", "reserved"):
+                    await self._ensure_ai_available(timed_out[0])
             if status in ("canceled", "completed") and self.s.session is sess and sess.handoff is None:
                 self._end_session(f"reconciliation: AI task {status}")
                 return
@@ -1141,6 +1158,24 @@ class ConversationWorkflow:
                 p.check_at = recheck
         self._arm_delivery()
 
+    async def _ensure_ai_available(self, worker_sid: str) -> None:
+        """TaskRouter puts a worker whose reservation timed out into the TimeoutActivity (Offline): for the AI
+        worker that would stall every conversation of the org. Idempotent; a failure is noted, not fatal."""
+        try:
+            res = await self._act(
+                ENSURE_AI_WORKER_AVAILABLE,
+                EnsureAiWorkerAvailableInput(
+                    org=self.start.org, workspace_sid=self.start.policy.workspace_sid, worker_sid=worker_sid
+                ),
+                EnsureAiWorkerAvailableResult,
+                "put the AI worker back to available",
+            )
+        except ActivityError as err:
+            self.s.last_error = f"making the AI worker available failed: {_error_text(err)[0]}"
+            return
+        if res.changed:
+            self._skip(f"AI worker {worker_sid} was offline after a reservation timeout; set to {res.activity_name}")
+
     def _await(self, sess: SessionState, kind: Any) -> None:
         sess.awaiting = kind
         sess.reconcile_attempts = 0
@@ -1151,13 +1186,19 @@ class ConversationWorkflow:
             return
         now = workflow.now()
         sess.awaiting_since = now
-        first = REP_TASK_CHECK_FIRST if kind == "rep_task_end" else RECONCILE_FIRST
+        first = self._reconcile_first(kind)
         sess.reconcile_at = now + first
         self._timers["reconcile"].set(sess.reconcile_at)
 
+    @staticmethod
+    def _reconcile_first(kind: Any) -> timedelta:
+        if kind == "rep_task_end":
+            return REP_TASK_CHECK_FIRST
+        return AI_OFFER_CHECK_FIRST if kind == "ai_reservation" else RECONCILE_FIRST
+
     def _rearm_reconcile(self, sess: SessionState) -> None:
         rep = sess.awaiting == "rep_task_end"
-        first, cap = (REP_TASK_CHECK_FIRST, REP_TASK_CHECK_CAP) if rep else (RECONCILE_FIRST, RECONCILE_CAP)
+        first, cap = self._reconcile_first(sess.awaiting), (REP_TASK_CHECK_CAP if rep else RECONCILE_CAP)
         delay = min(cap, first * (2 ** min(sess.reconcile_attempts, 10)))
         sess.reconcile_at = workflow.now() + delay
         self._timers["reconcile"].set(sess.reconcile_at)

@@ -23,6 +23,7 @@ TWILIO_NAMES = {
     models.FETCH_TASK,
     models.RELEASE_AI_TASK,
     models.FETCH_MESSAGE_STATUSES,
+    models.ENSURE_AI_WORKER_AVAILABLE,
 }
 
 

@@ -12,7 +12,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.clients import TwilioClients
-from activities.models import CreateInteractionResult, FetchMessageStatusesInput, FetchTaskInput, ReleaseAiTaskInput
+from activities.models import (
+    CreateInteractionResult,
+    EnsureAiWorkerAvailableInput,
+    FetchMessageStatusesInput,
+    FetchTaskInput,
+    ReleaseAiTaskInput,
+)
 from activities.twilio_activities import TwilioActivities
 from tests.activities.conftest import Sb
 from tests.activities.test_sandbox_activities import (
@@ -149,3 +155,18 @@ def test_a_retried_template_send_does_not_take_the_reply_sent_just_before_for_it
     sent = env.run(other_worker.send_whatsapp, template)
     assert sent.message_sid != reply.message_sid
     assert len(_inbox(sb, expect=2)) == 2  # the template did go out
+
+
+def test_ensure_ai_worker_available_after_a_timeout_offline(sb: Sb) -> None:
+    activities = {a.friendly_name: a.sid for a in sb.ws().activities.list()}
+    offline = next(sid for name, sid in activities.items() if name == "Offline")
+    sb.ws().workers(sb.ai_worker_sid).update(activity_sid=offline)
+    inp = EnsureAiWorkerAvailableInput(org="acme", workspace_sid=sb.seed["workspace_sid"], worker_sid=sb.ai_worker_sid)
+    first = sb.acts.ensure_ai_worker_available(inp)
+    assert first.changed and first.activity_name == "Available"
+    assert sb.ws().workers(sb.ai_worker_sid).fetch().available
+    again = sb.acts.ensure_ai_worker_available(inp)
+    assert not again.changed
+    # A new task reaches the AI again.
+    _, it = start_session(sb)
+    ai_reservation(sb, it.task_sid)

@@ -16,6 +16,7 @@ from activities.models import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
+    ENSURE_AI_WORKER_AVAILABLE,
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_TO_HUMANS,
@@ -30,6 +31,8 @@ from activities.models import (
     CopyContactMediaResult,
     CreateInteractionInput,
     CreateInteractionResult,
+    EnsureAiWorkerAvailableInput,
+    EnsureAiWorkerAvailableResult,
     FetchMessageStatusesInput,
     FetchMessageStatusesResult,
     FetchTaskInput,
@@ -184,6 +187,11 @@ class FakeTwilio:
                 out.append(MessageStatus(message_sid=sid, status=status, error_code=code))
             return FetchMessageStatusesResult(statuses=out)
 
+        @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE)
+        async def ensure_ai_worker_available(inp: EnsureAiWorkerAvailableInput) -> EnsureAiWorkerAvailableResult:
+            self._record(ENSURE_AI_WORKER_AVAILABLE, inp)
+            return EnsureAiWorkerAvailableResult(changed=True, activity_name="Available")
+
         @activity.defn(name=AI_TURN_ACTIVITY)
         async def ai_turn(inp: AiTurnInput) -> AiTurnResult:
             self._record(AI_TURN_ACTIVITY, inp)
@@ -207,5 +215,6 @@ class FakeTwilio:
             fetch_task,
             release_ai_task,
             fetch_message_statuses,
+            ensure_ai_worker_available,
             ai_turn,
         ]

@@ -107,3 +107,43 @@ async def test_transfer_without_the_human_task_sid_is_reconciled_by_session(conv
     view = await conv.until(lambda v: v.state == "with_rep", "with_rep from reconciliation")
     assert view.human_task_sid == "WThuman7" and view.rep_worker_sid == "WKbob"
     assert [f.human_task_of_session for f in conv.fake.of("fetch_task")] == [sess, sess]
+
+
+async def test_an_ai_reservation_timeout_puts_the_ai_worker_back_to_available(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    # The offer's reservation.created was missed; TaskRouter reports the timeout (AI worker now Offline).
+    await conv.tr(
+        "reservation.timeout",
+        "WT1",
+        reservation="WR1",
+        worker_sid="WKai",
+        worker_name="AI Support Agent",
+        session=sess,
+    )
+    [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
+    assert ensured.worker_sid == "WKai"
+    await conv.ai_offer(sess, reservation="WR2")  # TaskRouter offers it again once the AI is available
+    await conv.until_calls("send_whatsapp", 1)
+    assert conv.fake.of("accept_ai_reservation")[0].reservation_sid == "WR2"
+
+
+async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back(conv: Conv) -> None:
+    conv.fake.fetch_results = [
+        FetchTaskResult(
+            task_sid="WT1",
+            assignment_status="pending",
+            attributes={},
+            task_queue_sid="WQai",
+            reservations=[("WR1", "WKai", "timeout")],
+        )
+    ]
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.settle()
+    assert conv.fake.of("fetch_task") == []
+    await conv.skip(timedelta(seconds=31))  # well inside TaskRouter's 120 s reservation timeout
+    [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
+    assert ensured.worker_sid == "WKai"
+    assert (await conv.view()).awaiting == "ai_reservation"  # still waiting for the new offer
