@@ -96,6 +96,10 @@ def _inbound_media(fields: Fields) -> list[InboundMedia]:
     return media
 
 
+# The statuses the workflow acts on: the final ones. "read" follows "delivered" and adds nothing.
+SIGNALLED_DELIVERY_STATUSES = frozenset({"delivered", "failed", "undelivered", "canceled"})
+
+
 def parse_delivery_status(fields: Fields, org: Org, now: datetime) -> DeliveryStatus:
     """Per-message StatusCallback of something the service sent."""
     check_account(fields, org)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
 from api.errors import bad_field
-from api.parse import parse_delivery_status
+from api.parse import SIGNALLED_DELIVERY_STATUSES, parse_delivery_status
 from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
@@ -34,6 +34,10 @@ async def whatsapp_status(key: str, org: OrgDep, fields: SignedFieldsDep, client
     except ValueError:
         raise bad_field("key", "not a conversation key (32 hex digits)") from None
     status = parse_delivery_status(fields, org, now)
+    if status.status not in SIGNALLED_DELIVERY_STATUSES:
+        # Each signal is a billed action on Temporal Cloud; queued/sent/read change nothing in the workflow (a
+        # dropped final status is read back by the workflow's own delivery check).
+        return ignored(org.name, "whatsapp_status", f"status {status.status!r} is not final")
     workflow_id = workflow_id_for_key(org.name, key)
     try:
         await signal_existing(client, org, workflow_id, SIGNAL_DELIVERY_STATUS, status, status.message_sid)

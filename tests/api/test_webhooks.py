@@ -200,6 +200,21 @@ async def test_status_callback_signals_the_running_conversation(http: httpx.Asyn
     assert status["payload"]["status"] == "undelivered" and status["payload"]["error_code"] == 63016
 
 
+@pytest.mark.parametrize("status", ["queued", "sent", "read"])
+async def test_status_that_is_not_final_is_not_signalled(
+    http: httpx.AsyncClient, temporal: Client, status: str
+) -> None:
+    _, key, wid = await _start_conversation(http, temporal)
+    path = f"/webhooks/acme/whatsapp/status/{key}"
+    params = {"MessageSid": sid("SM"), "MessageStatus": status, "AccountSid": ACME_ACCOUNT}
+    response = await post_signed(http, path, params)
+    assert response.status_code == 204 and "not final" in response.headers[IGNORED_HEADER]
+    final = {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT}
+    assert (await post_signed(http, path, final)).status_code == 204
+    got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 2)
+    assert [s["payload"].get("status") for s in got["signals"][1:]] == ["delivered"]
+
+
 async def test_status_for_no_running_conversation_is_ignored(http: httpx.AsyncClient) -> None:
     path = f"/webhooks/acme/whatsapp/status/{'0' * 32}"
     params = {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT}
