@@ -70,6 +70,9 @@ class OrgConfig(BaseModel):
     busy_message: str | None = "All our agents are busy right now. We will reply as soon as someone is free."
     idle_close_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     ai_backend: str = Field(default="rules", pattern=r"^(rules|openai)$")
+    ai_session_idle_seconds: int = Field(default=3600, gt=0)
+    ai_turn_timeout_seconds: int = Field(default=60, gt=0)
+    delivery_check_seconds: int = Field(default=600, gt=0)
 
     @field_validator("whatsapp_numbers")
     @classmethod
@@ -122,6 +125,9 @@ class Org(BaseModel):
             busy_message=c.busy_message,
             idle_close_seconds=c.idle_close_seconds,
             ai_backend=c.ai_backend,
+            ai_session_idle_seconds=c.ai_session_idle_seconds,
+            ai_turn_timeout_seconds=c.ai_turn_timeout_seconds,
+            delivery_check_seconds=c.delivery_check_seconds,
         )
 
 
