@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from bench import ack, cost, handoff, ingest, scale, scaleout, turns
-from bench.report import machine, print_table, write_json
+from bench.report import machine, print_table, write_json, write_markdown
 from bench.stack import Stack
 from bench.stats import Row, median
 
@@ -111,6 +111,7 @@ def main() -> None:
         "everything (dev server with its SQLite file, sandbox, worker, API, this driver) shares the machine",
     ]
     path = write_json(rows, mode=mode, notes=notes)
+    write_markdown(rows, title, notes)
     if not args.short and not args.only:
         write_json(rows, mode=mode, name="full.json", notes=notes)  # the sizes, kept beside latest
     console.print(f"[dim]written {path}[/dim]")

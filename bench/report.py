@@ -61,3 +61,30 @@ def write_json(rows: list[Row], mode: str, name: str = "latest.json", notes: lis
     }
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+def write_markdown(rows: list[Row], title: str, notes: list[str], name: str = "latest.md") -> Path:
+    """The same table as Markdown, for the README's Performance section."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"**{title}**", ""]
+    lines += [f"- {n}" for n in notes]
+    lines += [
+        "",
+        "| figure | metric | value | anchor (same run) | ratio | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            "| "
+            + " | ".join(
+                cell(x) for x in (r.figure, r.metric, r.value, r.anchor, r.ratio, r.target, r.verdict)
+            )
+            + " |"
+        )
+    path = RESULTS_DIR / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
