@@ -26,7 +26,8 @@ REFUSAL_PREFIX = "Sorry, we could not receive your attachment"
 LATE_NOTICE_KINDS = {"delivery_failed", "reply_refused", "send_failed"}
 DELIVERED = {"delivered", "sent", "read"}
 
-Category = Literal["lost", "duplicated", "leaked", "wrong", "stalled", "workflow"]
+# "slow": a step took longer than the driver waited, but what it waited for is there in the end (reported).
+Category = Literal["lost", "duplicated", "leaked", "wrong", "stalled", "slow", "workflow"]
 
 
 # Defects the suite found that belong to other modules; a violation they explain carries the text (the report
@@ -91,7 +92,11 @@ def check_conversation(
     def bad(category: Category, detail: str, known_gap: str | None = None) -> None:
         out.append(Violation(category=category, conversation=conv.tag, detail=detail, known_gap=known_gap))
 
+    human = [t for t in ev.tasks if t["queue"] == human_queue_sid]
     for step in conv.stalled:
+        if step == "reservation for a rep" and len(human) == 1:
+            bad("slow", "the handoff reached a rep's queue only after the driver gave up waiting")
+            continue
         bad("stalled", f"never happened: {step}", GAP_AI_OFFLINE if ai_offline and step in AI_STEPS else None)
 
     delivered = [m for m in ev.inbox if m.get("status") in DELIVERED]
@@ -198,9 +203,9 @@ def check_conversation(
     # Handoff: exactly one human task with the six attributes; the AI let go of its task exactly once.
     # The AI's own task carries the six attributes too (they are merged into it before the transfer): a human
     # task is one in the human queue.
-    human = [t for t in ev.tasks if t["queue"] == human_queue_sid]
     ai = [t for t in ev.tasks if t["queue"] != human_queue_sid]
-    if conv.phase_a_done or conv.human_task_sid:
+    asked = any(m.phase == "handoff" and not m.dropped for m in conv.contact_msgs)
+    if conv.phase_a_done or conv.human_task_sid or asked:
         if len(human) != 1:
             bad("lost" if not human else "duplicated", f"{len(human)} human tasks for one handoff")
         for t in human:
@@ -219,6 +224,15 @@ def check_conversation(
             invites = sum(invites_by_task.get(h["sid"], 0) for h in human)
             if invites != 1:
                 bad("duplicated" if invites > 1 else "lost", f"{invites} invites for one transfer")
+    # A stalled wait whose cause a known defect explains carries that defect too.
+    symptom = {
+        "never happened: template reaching the contact": "template delivered",
+        "never happened: notice for the late free-form reply": "window/delivery notices",
+    }
+    for v in out:
+        marker = symptom.get(v.detail) if v.category == "stalled" and v.known_gap is None else None
+        if marker is not None:
+            v.known_gap = next((w.known_gap for w in out if w.known_gap and marker in w.detail), None)
     return out
 
 
