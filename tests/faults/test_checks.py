@@ -146,3 +146,13 @@ def test_status_callbacks_answered_only_counts_2xx() -> None:
          "params": {"MessageSid": "SM1", "MessageStatus": "failed"}},
     ]  # fmt: skip
     assert status_callbacks_answered(entries) == {"SM1": ["queued"]}
+
+
+def test_a_late_handoff_is_slow_but_a_missing_one_is_stalled() -> None:
+    conv = _conv()
+    conv.stalled = ["reservation for a rep"]
+    assert [v.category for v in _check(conv, _evidence())] == ["slow"]
+    ev = _evidence()
+    ev.tasks = [t for t in ev.tasks if t["queue"] != HUMAN_Q]
+    categories = sorted(v.category for v in _check(conv, ev))
+    assert categories == ["lost", "lost", "stalled"]  # no human task, no invite, and the wait is a stall
