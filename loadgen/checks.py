@@ -224,15 +224,25 @@ def check_conversation(
             invites = sum(invites_by_task.get(h["sid"], 0) for h in human)
             if invites != 1:
                 bad("duplicated" if invites > 1 else "lost", f"{invites} invites for one transfer")
-    # A stalled wait whose cause a known defect explains carries that defect too.
-    symptom = {
-        "never happened: template reaching the contact": "template delivered",
-        "never happened: notice for the late free-form reply": "window/delivery notices",
+    # A stalled wait is judged by its effect at the end: missing (its loss is reported; the stall carries the
+    # known defect that explains the loss, if any), or there after all (slow).
+    effect = {
+        "AI answer": ("AI repl",),
+        "rep reply reaching the contact": ("rep reply",),
+        "contact image copied into Flex": ("contact image",),
+        "media refusal reaching the contact": ("refused media", "media-refused"),
+        "template reaching the contact": ("template delivered",),
+        "notice for the late free-form reply": ("window/delivery notices",),
     }
     for v in out:
-        marker = symptom.get(v.detail) if v.category == "stalled" and v.known_gap is None else None
-        if marker is not None:
-            v.known_gap = next((w.known_gap for w in out if w.known_gap and marker in w.detail), None)
+        markers = effect.get(v.detail.removeprefix("never happened: ")) if v.category == "stalled" else None
+        if markers is None:
+            continue
+        losses = [w for w in out if w is not v and any(m in w.detail for m in markers)]
+        if not losses:
+            v.category = "slow"
+        elif v.known_gap is None:
+            v.known_gap = next((w.known_gap for w in losses if w.known_gap), None)
     return out
 
 

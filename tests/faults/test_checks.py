@@ -156,3 +156,17 @@ def test_a_late_handoff_is_slow_but_a_missing_one_is_stalled() -> None:
     ev.tasks = [t for t in ev.tasks if t["queue"] != HUMAN_Q]
     categories = sorted(v.category for v in _check(conv, ev))
     assert categories == ["lost", "lost", "stalled"]  # no human task, no invite, and the wait is a stall
+
+
+def test_a_late_notice_is_slow_a_missing_one_is_stalled_with_its_cause() -> None:
+    conv = _conv()
+    conv.stalled = ["notice for the late free-form reply"]
+    assert [v.category for v in _check(conv, _evidence())] == ["slow"]
+    ev = _evidence()
+    ev.flex = [m for m in ev.flex if "waHandoffNotice" not in (m.get("attributes") or {})]
+    ev.status_callbacks_answered = {"SMlate": ["queued"]}
+    found = _check(conv, ev)
+    assert sorted((v.category, v.known_gap) for v in found) == [
+        ("lost", GAP_NO_STATUS_RECONCILIATION),
+        ("stalled", GAP_NO_STATUS_RECONCILIATION),
+    ]
