@@ -86,7 +86,7 @@ async def figure(
             ),
             value=f"{fmt_ms(a50)} / {fmt_ms(a99)}",
             anchor=f"raw client p99 {fmt_ms(r99)}",
-            ratio=f"+{(a99 - r99) * 1000:.0f} ms",
+            ratio=f"{(a99 - r99) * 1000:+.0f} ms",
             target="≤ raw p99 + 10 ms",
             verdict=verdict(ok),
             raw={
