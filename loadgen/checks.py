@@ -167,7 +167,9 @@ def check_conversation(
         if n != 1:
             bad("lost" if n == 0 else "duplicated", f"rep reply {msg.sid} inside the window delivered {n} times")
     late_notices = sum(1 for n_ in notices if n_["attributes"]["waHandoffNotice"] in LATE_NOTICE_KINDS)
-    if late_notices != late_seen:
+    # Only a conversation that ran phase B has a known number of refused sends (a stalled one may have had,
+    # e.g., a busy message refused after the window jump, with its own legitimate notice).
+    if conv.phase_a_done and late_notices != late_seen:
         gap = (
             GAP_NO_STATUS_RECONCILIATION
             if late_notices < late_seen and late_seen - late_notices <= late_unheard
@@ -224,6 +226,12 @@ def check_conversation(
             invites = sum(invites_by_task.get(h["sid"], 0) for h in human)
             if invites != 1:
                 bad("duplicated" if invites > 1 else "lost", f"{invites} invites for one transfer")
+    # The handoff needs the AI's task: when the AI never got it (the AI-offline defect), the handoff's losses are
+    # that defect's too.
+    if any(v.known_gap == GAP_AI_OFFLINE for v in out):
+        for v in out:
+            if v.known_gap is None and any(k in v.detail for k in ("human task", "invites", "reservation for a rep")):
+                v.known_gap = GAP_AI_OFFLINE
     # A stalled wait is judged by its effect at the end: missing (its loss is reported; the stall carries the
     # known defect that explains the loss, if any), or there after all (slow).
     effect = {
