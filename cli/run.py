@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
@@ -48,6 +48,8 @@ class RunOptions(BaseModel):
     sandbox_port: int = 8400
     free_ports: bool = False  # pick free ports instead of the defaults (tests, several runs side by side)
     start_timeout: float = 90.0
+    # Extra settings of the sandbox org (e.g. a short `delivery_check_seconds` for the fault suite).
+    org_settings: dict[str, int] = Field(default_factory=dict)
 
 
 class StartInterrupted(CliError):
@@ -223,7 +225,13 @@ class RunSession:
                     fix=f"see {sandbox.log_path}.",
                 )
             seed = fetch_seed(sandbox_url)
-            orgs_file = write_sandbox_orgs(seed, self.data_dir, public_base_url=api_url, sandbox_url=sandbox_url)
+            orgs_file = write_sandbox_orgs(
+                seed,
+                self.data_dir,
+                public_base_url=api_url,
+                sandbox_url=sandbox_url,
+                org_settings=self.options.org_settings,
+            )
             for number in seed.whatsapp_numbers:
                 register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
             orgs = OrgRegistry.load(orgs_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -65,7 +66,14 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_sandbox_orgs(seed: SandboxSeedInfo, data_dir: Path, *, public_base_url: str, sandbox_url: str) -> Path:
+def write_sandbox_orgs(
+    seed: SandboxSeedInfo,
+    data_dir: Path,
+    *,
+    public_base_url: str,
+    sandbox_url: str,
+    org_settings: Mapping[str, int] | None = None,
+) -> Path:
     """Write `{data_dir}/orgs.sandbox.toml` for org "demo"; secrets go to 0600 files, not into the TOML."""
     secrets_dir = data_dir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +108,7 @@ def write_sandbox_orgs(seed: SandboxSeedInfo, data_dir: Path, *, public_base_url
         "whatsapp_numbers = [" + ", ".join(_toml_str(n) for n in seed.whatsapp_numbers) + "]",
         f"public_base_url = {_toml_str(public_base_url)}",
         f"twilio_sandbox_url = {_toml_str(sandbox_url)}",
+        *(f"{name} = {int(value)}" for name, value in sorted((org_settings or {}).items())),
         "",
         f"[orgs.{SANDBOX_ORG}.templates]",
         *(f"{_toml_str(name)} = {_toml_str(sid)}" for name, sid in sorted(seed.templates.items())),

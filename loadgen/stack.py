@@ -27,12 +27,23 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    def __init__(self, data_dir: Path, console: Console | None = None, *, activity_threads: int = 64) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        console: Console | None = None,
+        *,
+        activity_threads: int = 64,
+        delivery_check_seconds: int = 30,
+    ) -> None:
         # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
         # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
         self.activity_threads = activity_threads
         self.console = console or Console(quiet=True)
-        self.session = RunSession(RunOptions(data_dir=data_dir, free_ports=True), self.console)
+        # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
+        options = RunOptions(
+            data_dir=data_dir, free_ports=True, org_settings={"delivery_check_seconds": delivery_check_seconds}
+        )
+        self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
         self._seed: SandboxSeedInfo | None = None
 

@@ -187,13 +187,6 @@ async def _late_reply_whose_failure_callback_is_lost(stack: Stack) -> tuple[bool
             await follower.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Missed webhooks (issue 5): the workflow does not reconcile delivery statuses. When the `failed` "
-    "status callback of a send is lost (dropped, or the API is down), workflows/conversation.py never learns of "
-    "the 63016 refusal: no notice in Flex, the rep typed into the void. _reconcile only fetches TaskRouter tasks; "
-    "it should also fetch the Message (GET Messages/{SM}) of sends without a final status after a while.",
-)
 def test_lost_failure_callback_still_gives_the_rep_a_notice(stack: Stack) -> None:
     reproduced, notice = asyncio.run(_late_reply_whose_failure_callback_is_lost(stack))
     if not reproduced:
@@ -253,15 +246,6 @@ async def _template_retried_right_after_a_reply(stack: Stack) -> tuple[bool, int
             await follower.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A retried template send is taken for done: activities/twilio_activities.py TwilioActivities._find_sent "
-    "(used when attempt > 1) treats ANY outbound message to the contact created since (first attempt scheduled - "
-    "5 s) as this template's earlier send — here the rep's reply sent a second before — so send_whatsapp returns "
-    "that message's SID, the workflow records the template as sent, and it never reaches the contact. It should "
-    "match only a message with this template's ContentSid/rendered body that is not already known to the "
-    "workflow (e.g. pass the SIDs it already holds and exclude them).",
-)
 def test_template_retried_after_a_5xx_still_reaches_the_contact(stack: Stack) -> None:
     retried, delivered = asyncio.run(_template_retried_right_after_a_reply(stack))
     if not retried:
@@ -318,15 +302,6 @@ async def _ai_after_a_reservation_timeout(stack: Stack, ws: Any) -> tuple[bool, 
             await follower.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="One AI reservation that times out takes the AI agent offline for the whole org: TaskRouter moves a "
-    "worker whose reservation times out to the workspace's TimeoutActivity (Offline), and nothing in the service "
-    "(workflows/conversation.py reconcile, activities accept_ai_reservation, cli/connect) ever sets the AI worker "
-    "back to Available — every later conversation waits for an AI that never comes (seen in the 200-conversation "
-    "run: 59 AI tasks pending). It should react to reservation.timeout/worker.activity.update for the AI worker "
-    "(or check it periodically) and make it Available again, and reconcile a pending AI offer well before 120 s.",
-)
 def test_ai_stays_available_after_a_reservation_timeout(stack: Stack) -> None:
     ws = _workspace(stack)
     original = ws.fetch().events_filter or ""
