@@ -40,7 +40,7 @@ REQUIRED_EVENTS: tuple[str, ...] = (
 AI_WORKER_ATTRIBUTES: dict[str, Any] = {"ai": True}
 AVAILABLE_ACTIVITY = "Available"
 # A new worker's chat channel takes one task at a time; the AI holds many conversations at once.
-AI_CHANNEL_CAPACITY = 50
+AI_CHANNEL_CAPACITY = 50  # default of OrgConfig.ai_chat_capacity
 
 
 class Finding(BaseModel):
@@ -276,7 +276,11 @@ def _check_ai_worker(org: Org, ws: Any, report: ConnectReport, apply: bool) -> N
 
 
 def _check_ai_capacity(org: Org, ws: Any, worker_sid: str, report: ConnectReport, apply: bool) -> None:
-    """The AI worker's channel for our task channel takes AI_CHANNEL_CAPACITY tasks and is available."""
+    """The AI worker's channel for our task channel takes the org's `ai_chat_capacity` tasks and is available.
+
+    Each AI-held session holds one unit until it is handed off or goes quiet (`ai_session_idle_seconds`).
+    """
+    wanted = org.config.ai_chat_capacity
     channel_name = org.config.task_channel
     check = f"AI {channel_name} capacity"
     channels = [c for c in ws.workers(worker_sid).worker_channels.list() if c.task_channel_unique_name == channel_name]
@@ -284,15 +288,15 @@ def _check_ai_capacity(org: Org, ws: Any, worker_sid: str, report: ConnectReport
         report.add(check, False, f"the AI worker has no {channel_name!r} channel; create that task channel")
         return
     channel = channels[0]
-    if (channel.configured_capacity or 0) >= AI_CHANNEL_CAPACITY and channel.available:
+    if (channel.configured_capacity or 0) >= wanted and channel.available:
         report.add(check, True, f"{channel.configured_capacity} concurrent conversations")
     elif apply:
-        ws.workers(worker_sid).worker_channels(channel.sid).update(capacity=AI_CHANNEL_CAPACITY, available=True)
-        report.add(check, True, f"raised to {AI_CHANNEL_CAPACITY} concurrent conversations", changed=True)
+        ws.workers(worker_sid).worker_channels(channel.sid).update(capacity=wanted, available=True)
+        report.add(check, True, f"raised to {wanted} concurrent conversations", changed=True)
     else:
         report.add(
             check,
             False,
-            f"{channel.configured_capacity} concurrent conversation(s), needs {AI_CHANNEL_CAPACITY} "
+            f"{channel.configured_capacity} concurrent conversation(s), needs {wanted} "
             "(`connect` raises it)",
         )

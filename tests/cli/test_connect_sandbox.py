@@ -178,3 +178,21 @@ def test_ai_worker_in_the_human_queue_is_reported(org: Org) -> None:
     assert not membership.ok and "also in the human queue" in membership.detail and "ai != true" in membership.detail
     ws.task_queues(org.config.human_queue_sid).update(target_workers="ai != true")
     assert check_org(org, apply=False).ok
+
+
+def test_connect_sets_the_orgs_ai_chat_capacity(sandbox: str, tmp_path: Path) -> None:
+    orgs_file = write_sandbox_orgs(
+        fetch_seed(sandbox),
+        tmp_path,
+        public_base_url=PUBLIC,
+        sandbox_url=sandbox,
+        org_settings={"ai_chat_capacity": 200},
+    )
+    org = OrgRegistry.load(orgs_file).get(SANDBOX_ORG)
+    assert org is not None and org.config.ai_chat_capacity == 200
+    report = check_org(org, apply=True)
+    assert report.ok, report.findings
+    ws = client_for(org).taskrouter.v1.workspaces(org.config.workspace_sid)
+    [ai] = [w for w in ws.workers.list() if w.friendly_name == "AI Support Agent"]
+    channel = next(c for c in ws.workers(ai.sid).worker_channels.list() if c.task_channel_unique_name == "chat")
+    assert channel.configured_capacity == 200
