@@ -70,19 +70,10 @@ from activities.models import (
     SendWhatsAppResult,
 )
 from activities.twilio_errors import CLIENT_ERROR_TYPE, twilio_errors
+from workflows.rules.handoff_attributes import HANDOFF_KEYS, merge_attributes
 
 log = logging.getLogger(__name__)
 
-HANDOFF_KEYS = frozenset(
-    {
-        "handedOff",
-        "handoffReason",
-        "handoffSummary",
-        "handoffSentiment",
-        "handoffLanguage",
-        "handoffTimestamp",
-    }
-)
 IDEMPOTENCY_ATTR = "waHandoffId"
 # How many recent Flex messages a retried post looks through for its own idempotency id.
 RECENT_FLEX_MESSAGES = 50
@@ -810,14 +801,6 @@ class TwilioActivities:
             self.fetch_message_statuses,
             self.ensure_ai_worker_available,
         ]
-
-
-def merge_attributes(current: dict[str, Any], handoff: dict[str, Any]) -> dict[str, Any]:
-    """The task's attributes with the handoff keys set; every other key (whoever set it) survives."""
-    unknown = set(handoff) - HANDOFF_KEYS
-    if unknown:
-        raise ValueError(f"not handoff attributes: {sorted(unknown)}")
-    return {**current, **handoff}
 
 
 __all__ = ["CLIENT_ERROR_TYPE", "HANDOFF_KEYS", "TwilioActivities", "merge_attributes"]
