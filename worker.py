@@ -106,6 +106,7 @@ def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor
         # activity never waits for a thread while its start-to-close timeout runs.
         activity_executor=executor,
         max_concurrent_activities=settings.activity_threads,
+        max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 

@@ -137,3 +137,12 @@ async def test_prometheus_metrics_are_served(local_env: WorkflowEnvironment) -> 
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def test_worker_cache_size_comes_from_settings(local_env: WorkflowEnvironment) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(_env_file=None, max_cached_workflows=123, activity_threads=2)
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        built = worker.build_worker(local_env.client, settings, example_orgs(), executor)
+        assert built.config()["max_cached_workflows"] == 123
