@@ -243,7 +243,9 @@ class EnsureAiWorkerAvailableInput(BaseModel):
 
     org: str
     workspace_sid: str
-    worker_sid: str
+    # None: find the AI worker by its name (a conversation that never got an offer does not know its SID).
+    worker_sid: str | None = None
+    worker_name: str = "AI Support Agent"
 
 
 class EnsureAiWorkerAvailableResult(BaseModel):

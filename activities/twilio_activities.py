@@ -764,7 +764,17 @@ class TwilioActivities:
         oc = self.clients.get(inp.org)
         ws = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
         with twilio_errors(oc, what=ENSURE_AI_WORKER_AVAILABLE):
-            worker = ws.workers(inp.worker_sid).fetch()
+            if inp.worker_sid is not None:
+                worker = ws.workers(inp.worker_sid).fetch()
+            else:
+                named = ws.workers.list(friendly_name=inp.worker_name, limit=2)
+                if not named:
+                    raise ApplicationError(
+                        f"no worker named {inp.worker_name!r} in workspace {inp.workspace_sid}: run `connect`",
+                        type="AiWorkerMissing",
+                        non_retryable=True,
+                    )
+                worker = named[0]
             if worker.available:
                 return EnsureAiWorkerAvailableResult(changed=False, activity_name=str(worker.activity_name))
             candidates = [a for a in ws.activities.list(available="true", limit=50) if a.available]
@@ -778,11 +788,11 @@ class TwilioActivities:
             chosen = next((a for a in candidates if a.friendly_name == "Available"), candidates[0])
             log.warning(
                 "AI worker %s was %s (a reservation timed out): setting it to %s",
-                inp.worker_sid,
+                worker.sid,
                 worker.activity_name,
                 chosen.friendly_name,
             )
-            ws.workers(inp.worker_sid).update(activity_sid=chosen.sid)
+            ws.workers(worker.sid).update(activity_sid=chosen.sid)
         return EnsureAiWorkerAvailableResult(changed=True, activity_name=str(chosen.friendly_name))
 
     def all(self) -> list[Any]:

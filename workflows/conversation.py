@@ -1084,6 +1084,10 @@ class ConversationWorkflow:
                 timed_out = [w for _, w, rstatus in task.reservations if rstatus == "timeout"]
                 if timed_out and status in ("pending", "reserved"):
                     await self._ensure_ai_available(timed_out[0])
+                elif status == "pending":
+                    # No offer at all after the check: the AI worker may have been sent Offline by another
+                    # conversation's timed-out offer whose events were lost. Idempotent: changes nothing if available.
+                    await self._ensure_ai_available(None)
             if status in ("canceled", "completed") and self.s.session is sess and sess.handoff is None:
                 self._end_session(f"reconciliation: AI task {status}")
                 return
@@ -1158,14 +1162,17 @@ class ConversationWorkflow:
                 p.check_at = recheck
         self._arm_delivery()
 
-    async def _ensure_ai_available(self, worker_sid: str) -> None:
+    async def _ensure_ai_available(self, worker_sid: str | None) -> None:
         """TaskRouter puts a worker whose reservation timed out into the TimeoutActivity (Offline): for the AI
         worker that would stall every conversation of the org. Idempotent; a failure is noted, not fatal."""
         try:
             res = await self._act(
                 ENSURE_AI_WORKER_AVAILABLE,
                 EnsureAiWorkerAvailableInput(
-                    org=self.start.org, workspace_sid=self.start.policy.workspace_sid, worker_sid=worker_sid
+                    org=self.start.org,
+                    workspace_sid=self.start.policy.workspace_sid,
+                    worker_sid=worker_sid,
+                    worker_name=self.start.policy.ai_worker_name,
                 ),
                 EnsureAiWorkerAvailableResult,
                 "put the AI worker back to available",
@@ -1174,7 +1181,7 @@ class ConversationWorkflow:
             self.s.last_error = f"making the AI worker available failed: {_error_text(err)[0]}"
             return
         if res.changed:
-            self._skip(f"AI worker {worker_sid} was offline after a reservation timeout; set to {res.activity_name}")
+            self._skip(f"the AI worker was offline after a reservation timeout; set to {res.activity_name}")
 
     def _await(self, sess: SessionState, kind: Any) -> None:
         sess.awaiting = kind

@@ -170,3 +170,18 @@ def test_ensure_ai_worker_available_after_a_timeout_offline(sb: Sb) -> None:
     # A new task reaches the AI again.
     _, it = start_session(sb)
     ai_reservation(sb, it.task_sid)
+
+
+def test_ensure_ai_worker_available_finds_the_ai_worker_by_name(sb: Sb) -> None:
+    """A conversation that never got an offer does not know the AI worker's SID: the activity finds it by name."""
+    activities = {a.friendly_name: a.sid for a in sb.ws().activities.list()}
+    sb.ws().workers(sb.ai_worker_sid).update(activity_sid=activities["Offline"])
+    name = sb.ws().workers(sb.ai_worker_sid).fetch().friendly_name
+    inp = EnsureAiWorkerAvailableInput(org="acme", workspace_sid=sb.seed["workspace_sid"], worker_name=name)
+    assert sb.acts.ensure_ai_worker_available(inp).changed
+    assert sb.ws().workers(sb.ai_worker_sid).fetch().available
+    missing = EnsureAiWorkerAvailableInput(
+        org="acme", workspace_sid=sb.seed["workspace_sid"], worker_name="No Such Agent"
+    )
+    with pytest.raises(ApplicationError, match="No Such Agent"):
+        sb.acts.ensure_ai_worker_available(missing)

@@ -228,7 +228,7 @@ class Conv:
         return result
 
     async def until(
-        self, pred: Callable[[ConversationView], bool], what: str, within: float = 15.0
+        self, pred: Callable[[ConversationView], bool], what: str, within: float = 60.0
     ) -> ConversationView:
         """Poll the state query until `pred` holds (real time; no time skipping)."""
         deadline = asyncio.get_running_loop().time() + within
@@ -243,7 +243,7 @@ class Conv:
             await asyncio.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}; last view: {last}")
 
-    async def until_calls(self, name: str, count: int, within: float = 15.0) -> list[Any]:
+    async def until_calls(self, name: str, count: int, within: float = 60.0) -> list[Any]:
         deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
             got = self.fake.of(name)

@@ -147,3 +147,18 @@ async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back
     [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
     assert ensured.worker_sid == "WKai"
     assert (await conv.view()).awaiting == "ai_reservation"  # still waiting for the new offer
+
+
+async def test_a_task_never_offered_makes_sure_the_ai_worker_is_available(conv: Conv) -> None:
+    """Another conversation's lost timeout left the AI worker Offline: this one's task gets no offer at all."""
+    conv.fake.fetch_results = [
+        FetchTaskResult(task_sid="WT1", assignment_status="pending", attributes={}, task_queue_sid="WQai")
+    ]
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.settle()
+    assert conv.fake.of("ensure_ai_worker_available") == []
+    await conv.skip(timedelta(seconds=31))
+    [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
+    assert ensured.worker_sid is None and ensured.worker_name == "AI Support Agent"  # found by name
+    assert (await conv.view()).awaiting == "ai_reservation"
