@@ -46,6 +46,6 @@ def test_every_fault_at_once(stack: Stack) -> None:
     assert faults.get("worker SIGKILL", 0) + faults.get("worker SIGKILL in handoff", 0) > 0
     assert figures["conversations"] == n
     assert not result.workflow_problems, result.render()
-    # Violations explained by a defect already pinned by a strict xfail test (test_focused.py) are reported in
-    # the figures, not failed twice; anything else is a new finding.
-    assert result.unexplained() == [], result.render()
+    # The defects the suite found are fixed (their tests in test_focused.py must pass): every violation fails the
+    # run, whatever explanation the judge attaches. Only "slow" (there in the end, after the driver's wait) passes.
+    assert [v for v in result.violations if v.category != "slow"] == [], result.render()
