@@ -13,7 +13,7 @@ from twilio_sandbox import conversations_logic as conv_logic
 from twilio_sandbox import whatsapp_sim as sim
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.engine import loads_attrs
-from twilio_sandbox.errors import TwilioError, not_found
+from twilio_sandbox.errors import TwilioError, found, not_found
 from twilio_sandbox.faults import FaultConfig
 from twilio_sandbox.formats import iso
 from twilio_sandbox.rest_mcs import store_media
@@ -275,9 +275,7 @@ async def rep_message(request: Request, name: str, body: RepMessageIn) -> dict[s
 async def rep_complete(request: Request, name: str, task_sid: str) -> dict[str, Any]:
     sb = get_sb(request)
     w = _rep(sb, name)
-    task = sb.state.tasks.get(task_sid)
-    if task is None:
-        raise not_found("Task", task_sid)
+    task = found(sb.state.tasks, task_sid, "Task")
     res = sb.engine.active_reservation(task)
     if res is None or res.worker_sid != w.sid or res.status not in ("accepted", "wrapping"):
         raise TwilioError(400, 20001, f"Task {task_sid} is not assigned to {name}")
@@ -298,9 +296,7 @@ async def rep_complete(request: Request, name: str, task_sid: str) -> dict[str, 
 @router.get("/conversations/{sid}/messages")
 async def conversation_messages(request: Request, sid: str) -> dict[str, Any]:
     sb = get_sb(request)
-    conv = sb.state.conversations.get(sid)
-    if conv is None:
-        raise not_found("Conversation", sid)
+    conv = found(sb.state.conversations, sid, "Conversation")
     msgs = sorted((m for m in sb.state.conv_messages.values() if m.conversation_sid == sid), key=lambda m: m.index)
     return {
         "conversation_sid": sid,

@@ -3,13 +3,16 @@ returns."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+T = TypeVar("T")
 
 
 class TwilioError(Exception):
@@ -32,6 +35,14 @@ def error_body(status: int, code: int, message: str) -> dict[str, Any]:
 
 def error_response(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
+
+
+def found(items: Mapping[str, T], sid: str, what: str) -> T:
+    """`items[sid]`, or Twilio's 404 (20404) naming the resource."""
+    item = items.get(sid)
+    if item is None:
+        raise not_found(what, sid)
+    return item
 
 
 def not_found(what: str, sid: str) -> TwilioError:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
-from twilio_sandbox.errors import not_found
+from twilio_sandbox.errors import found
 from twilio_sandbox.formats import iso, page_v1, url
 from twilio_sandbox.forms import check_query
 from twilio_sandbox.state import ContentTemplate
@@ -51,18 +51,14 @@ async def list_content(request: Request) -> dict[str, Any]:
 @router.get("/v1/Content/{Sid}")
 async def fetch_content(request: Request, Sid: str) -> dict[str, Any]:
     sb = get_sb(request)
-    t = sb.state.templates.get(Sid)
-    if t is None:
-        raise not_found("Content", Sid)
+    t = found(sb.state.templates, Sid, "Content")
     return content_json(sb, t)
 
 
 @router.get("/v1/Content/{Sid}/ApprovalRequests")
 async def fetch_approval(request: Request, Sid: str) -> dict[str, Any]:
     sb = get_sb(request)
-    t = sb.state.templates.get(Sid)
-    if t is None:
-        raise not_found("Content", Sid)
+    t = found(sb.state.templates, Sid, "Content")
     return {
         "sid": t.sid,
         "account_sid": sb.state.account_sid,

@@ -11,7 +11,7 @@ from twilio_sandbox import conversations_logic as conv_logic
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.engine import loads_attrs
-from twilio_sandbox.errors import TwilioError, not_found
+from twilio_sandbox.errors import TwilioError, found, not_found
 from twilio_sandbox.formats import page_v1, url
 from twilio_sandbox.forms import check_query, parse_json_object, read_form
 from twilio_sandbox.state import (
@@ -143,9 +143,7 @@ def _routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, An
 
 
 def _interaction(sb: Sandbox, sid: str) -> Interaction:
-    i = sb.state.interactions.get(sid)
-    if i is None:
-        raise not_found("Interaction", sid)
+    i = found(sb.state.interactions, sid, "Interaction")
     return i
 
 

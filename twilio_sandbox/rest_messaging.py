@@ -13,7 +13,7 @@ from twilio_sandbox import whatsapp_rules as rules
 from twilio_sandbox import whatsapp_sim as sim
 from twilio_sandbox.auth import check_account, require_auth
 from twilio_sandbox.core import Sandbox, get_sb
-from twilio_sandbox.errors import TwilioError, not_found
+from twilio_sandbox.errors import TwilioError, found, not_found
 from twilio_sandbox.formats import page_2010, rfc2822
 from twilio_sandbox.forms import check_query, read_form
 from twilio_sandbox.state import ApiMessage
@@ -128,9 +128,7 @@ def _parse_date(value: str, name: str) -> datetime:
 
 
 def _message(sb: Sandbox, sid: str) -> ApiMessage:
-    m = sb.state.api_messages.get(sid)
-    if m is None:
-        raise not_found("Message", sid)
+    m = found(sb.state.api_messages, sid, "Message")
     return m
 
 

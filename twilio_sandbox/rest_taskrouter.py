@@ -13,7 +13,7 @@ from twilio_sandbox import expressions
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.engine import TASK_STATUSES, loads_attrs
-from twilio_sandbox.errors import TwilioError, not_found
+from twilio_sandbox.errors import TwilioError, found, not_found
 from twilio_sandbox.formats import iso, page_v1, url
 from twilio_sandbox.forms import check_query, parse_json_object, read_form
 from twilio_sandbox.state import Activity, Reservation, Task, TaskQueue, Worker, Workflow
@@ -385,9 +385,7 @@ async def list_activities(request: Request, WorkspaceSid: str) -> dict[str, Any]
 @router.get(WS + "/Activities/{Sid}")
 async def fetch_activity(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
-    a = sb.state.activities.get(Sid)
-    if a is None:
-        raise not_found("Activity", Sid)
+    a = found(sb.state.activities, Sid, "Activity")
     return activity_json(sb, a)
 
 
@@ -431,18 +429,14 @@ async def list_queues(request: Request, WorkspaceSid: str) -> dict[str, Any]:
 @router.get(WS + "/TaskQueues/{Sid}")
 async def fetch_queue(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
-    q = sb.state.queues.get(Sid)
-    if q is None:
-        raise not_found("TaskQueue", Sid)
+    q = found(sb.state.queues, Sid, "TaskQueue")
     return queue_json(sb, q)
 
 
 @router.post(WS + "/TaskQueues/{Sid}")
 async def update_queue(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
-    q = sb.state.queues.get(Sid)
-    if q is None:
-        raise not_found("TaskQueue", Sid)
+    q = found(sb.state.queues, Sid, "TaskQueue")
     form = await read_form(request)
     target = form.get("TargetWorkers")
     if target is not None:
@@ -481,18 +475,14 @@ async def list_workflows(request: Request, WorkspaceSid: str) -> dict[str, Any]:
 @router.get(WS + "/Workflows/{Sid}")
 async def fetch_workflow(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
-    w = sb.state.workflows.get(Sid)
-    if w is None:
-        raise not_found("Workflow", Sid)
+    w = found(sb.state.workflows, Sid, "Workflow")
     return workflow_json(sb, w)
 
 
 @router.post(WS + "/Workflows/{Sid}")
 async def update_workflow(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)
-    w = sb.state.workflows.get(Sid)
-    if w is None:
-        raise not_found("Workflow", Sid)
+    w = found(sb.state.workflows, Sid, "Workflow")
     form = await read_form(request)
     config = form.get("Configuration")
     if config is not None:
@@ -515,9 +505,7 @@ async def update_workflow(request: Request, WorkspaceSid: str, Sid: str) -> dict
 
 # --- workers ------------------------------------------------------------------------------------------------
 def _worker(sb: Sandbox, sid: str) -> Worker:
-    w = sb.state.workers.get(sid)
-    if w is None:
-        raise not_found("Worker", sid)
+    w = found(sb.state.workers, sid, "Worker")
     return w
 
 
@@ -656,9 +644,7 @@ async def update_worker_channel(request: Request, WorkspaceSid: str, WorkerSid: 
 
 # --- tasks --------------------------------------------------------------------------------------------------
 def _task(sb: Sandbox, sid: str) -> Task:
-    t = sb.state.tasks.get(sid)
-    if t is None:
-        raise not_found("Task", sid)
+    t = found(sb.state.tasks, sid, "Task")
     return t
 
 
