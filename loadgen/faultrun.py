@@ -178,7 +178,8 @@ class FaultRun:
             if cfg.repair_ai_worker:
                 follower.listeners.append(lambda e: self._maybe_repair_ai(e, repairs))
             run_tag = secrets.token_hex(2)
-            convs = [self._conv(i, run_tag, seed.whatsapp_numbers[0]) for i in range(cfg.conversations)]
+            block = stack.next_contact_block()
+            convs = [self._conv(i, run_tag, block, seed.whatsapp_numbers[0]) for i in range(cfg.conversations)]
 
             await self._set_faults(http)
             if chaos:
@@ -289,8 +290,10 @@ class FaultRun:
                 f"{stalled} with a stalled step, record seq {follower.max_seq}, process faults {kills}"
             )
 
-    def _conv(self, i: int, run_tag: str, business: str) -> ConvLog:
-        contact = f"+3469{int(run_tag, 16) % 100:02d}{i:05d}"
+    def _conv(self, i: int, run_tag: str, block: int, business: str) -> ConvLog:
+        if block > 999 or i > 99_999:
+            raise ValueError(f"contact numbers exhausted (block {block}, conversation {i}): use a fresh data directory")
+        contact = f"+3469{block:03d}{i:05d}"
         return ConvLog(
             index=i,
             contact=contact,

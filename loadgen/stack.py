@@ -38,6 +38,7 @@ class Stack:
         # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
         # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
         self.activity_threads = activity_threads
+        self.data_dir = data_dir
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
         options = RunOptions(
@@ -66,6 +67,14 @@ class Stack:
 
     def stop(self) -> None:
         self.session.stop(quiet=True)
+
+    def next_contact_block(self) -> int:
+        """A number no earlier run on this stack's data directory has had: contact numbers (and so workflow ids)
+        derive from it, and two runs sharing one would judge each other's messages."""
+        counter = self.data_dir / "contact-blocks"
+        used = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(used + 1))
+        return used
 
     @property
     def info(self) -> RunInfo:
