@@ -15,6 +15,8 @@ from api.errors import ApiError, bad_field, wrong_org
 from api.forms import Fields
 from config.orgs import Org
 from workflows.ids import normalize_whatsapp_address, parse_workflow_id
+from workflows.rules.delivery import FAILED_STATUSES
+from workflows.rules.taskrouter_filter import needs_signal
 from workflows.signals import (
     ContactMessage,
     ConversationEvent,
@@ -96,8 +98,10 @@ def _inbound_media(fields: Fields) -> list[InboundMedia]:
     return media
 
 
-# The statuses the workflow acts on: the final ones. "read" follows "delivered" and adds nothing.
-SIGNALLED_DELIVERY_STATUSES = frozenset({"delivered", "failed", "undelivered", "canceled"})
+# The statuses the workflow acts on: failures only (each signal is a billed Temporal Cloud action). A success
+# ("delivered", "read", …) changes nothing in the workflow, and it needs no callback to stop waiting: after
+# `delivery_check_seconds` it reads back the status of every send still pending (one batched fetch).
+SIGNALLED_DELIVERY_STATUSES: frozenset[str] = FAILED_STATUSES
 
 
 def parse_delivery_status(fields: Fields, org: Org, now: datetime) -> DeliveryStatus:
@@ -231,11 +235,12 @@ def parse_taskrouter_event(fields: Fields, org: Org, now: datetime) -> RoutedTas
     event_sid = fields.sid("Sid", ("EV",))
     task_sid = fields.sid("TaskSid", ("WT",))
     assert event_sid is not None and task_sid is not None
-    return RoutedTaskEvent(
+    event_type = fields.required("EventType")
+    routed = RoutedTaskEvent(
         workflow_id=workflow_id,
         event=TaskRouterEvent(
             event_sid=event_sid,
-            event_type=fields.required("EventType"),
+            event_type=event_type,
             task_sid=task_sid,
             task_assignment_status=fields.optional("TaskAssignmentStatus"),
             task_attributes=attributes,
@@ -246,6 +251,10 @@ def parse_taskrouter_event(fields: Fields, org: Org, now: datetime) -> RoutedTas
             occurred_at=_timestamp(fields, ("Timestamp", "EventDate"), now),
         ),
     )
+    # Checked last, so a broken event of ours still gets its 4xx whatever its type.
+    if not needs_signal(event_type):
+        return Ignored(f"{event_type[:60]} is not used by the workflow")
+    return routed
 
 
 def _timestamp(fields: Fields, names: tuple[str, ...], now: datetime) -> datetime:

@@ -1,4 +1,8 @@
-"""`POST /webhooks/{org}/taskrouter`: workspace events, routed by the task's `waHandoff.workflowId`."""
+"""`POST /webhooks/{org}/taskrouter`: workspace events, routed by the task's `waHandoff.workflowId`.
+
+Only the event types the workflow can act on are signalled (`workflows.rules.taskrouter_filter`); the others
+(task.created, task.updated, …) of our tasks are answered 2xx and ignored: each signal is a billed action.
+"""
 
 from __future__ import annotations
 

@@ -35,9 +35,14 @@ async def whatsapp_status(key: str, org: OrgDep, fields: SignedFieldsDep, client
         raise bad_field("key", "not a conversation key (32 hex digits)") from None
     status = parse_delivery_status(fields, org, now)
     if status.status not in SIGNALLED_DELIVERY_STATUSES:
-        # Each signal is a billed action on Temporal Cloud; queued/sent/read change nothing in the workflow (a
-        # dropped final status is read back by the workflow's own delivery check).
-        return ignored(org.name, "whatsapp_status", f"status {status.status!r} is not final")
+        # Each signal is a billed action on Temporal Cloud and only a failure changes anything in the workflow:
+        # it reads back the status of every send still pending after `delivery_check_seconds` (one batched
+        # fetch), so anything else (queued, sent, delivered, read, canceled, …) needs no signal.
+        return ignored(
+            org.name,
+            "whatsapp_status",
+            f"status {status.status!r} needs no signal: the workflow reads back statuses of its sends (delivery check)",
+        )
     workflow_id = workflow_id_for_key(org.name, key)
     try:
         await signal_existing(client, org, workflow_id, SIGNAL_DELIVERY_STATUS, status, status.message_sid)

@@ -71,7 +71,7 @@ def _valid_params() -> dict[str, dict[str, str]]:
         "/webhooks/acme/whatsapp": inbound_params("+15551230000"),
         f"/webhooks/acme/whatsapp/status/{KEY}": {
             "MessageSid": "SM" + "1" * 32,
-            "MessageStatus": "delivered",
+            "MessageStatus": "failed",  # only failures are signalled
             "AccountSid": ACME_ACCOUNT,
             "ErrorCode": "",
         },
@@ -236,6 +236,30 @@ def test_each_valid_event_is_signalled_once(path: str) -> None:
     )
     assert response.status_code in (200, 204) and IGNORED_HEADER not in response.headers
     assert len(fake.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "changes"),
+    [
+        (f"/webhooks/acme/whatsapp/status/{KEY}", {"MessageStatus": "delivered"}),
+        (f"/webhooks/acme/whatsapp/status/{KEY}", {"MessageStatus": "read"}),
+        ("/webhooks/acme/taskrouter", {"EventType": "task.updated"}),
+        ("/webhooks/acme/taskrouter", {"EventType": "task.created"}),
+    ],
+)
+def test_events_the_workflow_does_not_use_are_not_signalled(path: str, changes: dict[str, str]) -> None:
+    client, fake = _client()
+    params = VALID[path] | changes
+    response = client.post(
+        path,
+        content=urlencode(params),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign(ACME_BASE + path, params),
+        },
+    )
+    assert response.status_code == 204 and response.headers[IGNORED_HEADER]
+    assert fake.calls == []
 
 
 def test_oversized_body_is_413() -> None:

@@ -14,6 +14,7 @@ from api.logs import mask_number
 from api.parse import Ignored, parse_conversation_event, parse_taskrouter_event
 from api.signature import public_url
 from tests.api.twilio_signing import ACME_ACCOUNT, ACME_WORKSPACE, make_orgs
+from workflows.rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ORGS = make_orgs()
@@ -54,13 +55,42 @@ def test_bad_timestamp_is_named() -> None:
 def _task(**extra: str) -> Fields:
     base = {
         "Sid": "EV" + "1" * 32,
-        "EventType": "task.created",
+        "EventType": "task.completed",
         "AccountSid": ACME_ACCOUNT,
         "WorkspaceSid": ACME_WORKSPACE,
         "TaskSid": "WT" + "2" * 32,
         "TaskAttributes": '{"waHandoff": {"workflowId": "wa-conv:acme:' + "a" * 32 + '"}}',
     }
     return _fields(**(base | extra))
+
+
+@pytest.mark.parametrize("event_type", sorted(SIGNALLED_EVENT_TYPES))
+def test_taskrouter_event_types_the_workflow_acts_on_are_routed(event_type: str) -> None:
+    routed = parse_taskrouter_event(_task(EventType=event_type), ORGS.get("acme"), NOW)  # type: ignore[arg-type]
+    assert not isinstance(routed, Ignored) and routed.event.event_type == event_type
+
+
+@pytest.mark.parametrize("event_type", ["task.created", "task.updated", "task-queue.entered", "workflow.entered"])
+def test_other_taskrouter_event_types_of_our_task_are_ignored(event_type: str) -> None:
+    routed = parse_taskrouter_event(_task(EventType=event_type), ORGS.get("acme"), NOW)  # type: ignore[arg-type]
+    assert routed == Ignored(f"{event_type} is not used by the workflow")
+
+
+def test_unused_taskrouter_event_of_ours_that_is_broken_is_still_refused() -> None:
+    org = ORGS.get("acme")
+    with pytest.raises(ApiError) as err:
+        parse_taskrouter_event(_task(EventType="task.updated", Timestamp="yesterday"), org, NOW)  # type: ignore[arg-type]
+    assert (err.value.status, err.value.field) == (422, "Timestamp")
+    with pytest.raises(ApiError) as err:
+        parse_taskrouter_event(_task(EventType="task.updated", TaskSid="XX1"), org, NOW)  # type: ignore[arg-type]
+    assert (err.value.status, err.value.field) == (422, "TaskSid")
+    with pytest.raises(ApiError) as err:
+        parse_taskrouter_event(
+            _task(EventType="task.updated", TaskAttributes='{"waHandoff": {"workflowId": "nope"}}'),
+            org,  # type: ignore[arg-type]
+            NOW,
+        )
+    assert (err.value.status, err.value.field) == (400, "TaskAttributes")
 
 
 def test_conversation_state_events_get_their_own_dedup_id() -> None:

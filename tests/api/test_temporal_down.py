@@ -52,7 +52,7 @@ async def _all_webhooks(http: httpx.AsyncClient) -> list[httpx.Response]:
         await post_signed(
             http,
             f"/webhooks/acme/whatsapp/status/{key}",
-            {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT},
+            {"MessageSid": sid("SM"), "MessageStatus": "undelivered", "AccountSid": ACME_ACCOUNT},
         ),
         await post_signed(
             http,
@@ -105,6 +105,6 @@ async def test_temporal_stopping_after_connect_answers_503() -> None:
         status = await post_signed(
             http,
             f"/webhooks/acme/whatsapp/status/{'b' * 32}",
-            {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT},
+            {"MessageSid": sid("SM"), "MessageStatus": "failed", "AccountSid": ACME_ACCOUNT},
         )
     assert (inbound.status_code, status.status_code) == (503, 503)

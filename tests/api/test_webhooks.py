@@ -200,24 +200,27 @@ async def test_status_callback_signals_the_running_conversation(http: httpx.Asyn
     assert status["payload"]["status"] == "undelivered" and status["payload"]["error_code"] == 63016
 
 
-@pytest.mark.parametrize("status", ["queued", "sent", "read"])
-async def test_status_that_is_not_final_is_not_signalled(
+@pytest.mark.parametrize("status", ["queued", "sent", "delivered", "read", "canceled"])
+async def test_status_that_is_no_failure_is_not_signalled(
     http: httpx.AsyncClient, temporal: Client, status: str
 ) -> None:
+    """Only failures are signalled: the workflow reads back the status of its sends (delivery check)."""
     _, key, wid = await _start_conversation(http, temporal)
     path = f"/webhooks/acme/whatsapp/status/{key}"
     params = {"MessageSid": sid("SM"), "MessageStatus": status, "AccountSid": ACME_ACCOUNT}
     response = await post_signed(http, path, params)
-    assert response.status_code == 204 and "not final" in response.headers[IGNORED_HEADER]
-    final = {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT}
-    assert (await post_signed(http, path, final)).status_code == 204
+    assert response.status_code == 204 and "needs no signal" in response.headers[IGNORED_HEADER]
+    failed = {"MessageSid": sid("SM"), "MessageStatus": "failed", "ErrorCode": "63019", "AccountSid": ACME_ACCOUNT}
+    response = await post_signed(http, path, failed)
+    assert response.status_code == 204 and IGNORED_HEADER not in response.headers
     got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 2)
-    assert [s["payload"].get("status") for s in got["signals"][1:]] == ["delivered"]
+    # Signals of one client to one workflow arrive in order: had the first been signalled, it would show first.
+    assert [(s["name"], s["payload"].get("status")) for s in got["signals"][1:]] == [(SIGNAL_DELIVERY_STATUS, "failed")]
 
 
 async def test_status_for_no_running_conversation_is_ignored(http: httpx.AsyncClient) -> None:
     path = f"/webhooks/acme/whatsapp/status/{'0' * 32}"
-    params = {"MessageSid": sid("SM"), "MessageStatus": "delivered", "AccountSid": ACME_ACCOUNT}
+    params = {"MessageSid": sid("SM"), "MessageStatus": "undelivered", "AccountSid": ACME_ACCOUNT}
     response = await post_signed(http, path, params)
     assert response.status_code == 204
     assert "not running" in response.headers[IGNORED_HEADER]
@@ -334,6 +337,43 @@ async def test_taskrouter_event_routes_by_task_attributes(http: httpx.AsyncClien
     assert payload["event_sid"] == params["Sid"] and payload["reservation_sid"] == params["ReservationSid"]
     assert payload["task_attributes"]["order_id"] == 42
     assert payload["occurred_at"].startswith("2025-11-25T12:00:00")
+
+
+async def test_taskrouter_event_the_workflow_does_not_use_is_not_signalled(
+    http: httpx.AsyncClient, temporal: Client
+) -> None:
+    _, _, wid = await _start_conversation(http, temporal)
+    attributes = {"waHandoff": {"workflowId": wid, "org": "acme"}}
+    for event_type in ("task.created", "task.updated", "task-queue.entered"):
+        response = await post_signed(http, TASKROUTER, _task_event(attributes, EventType=event_type))
+        assert response.status_code == 204
+        assert response.headers[IGNORED_HEADER] == f"{event_type} is not used by the workflow"
+    response = await post_signed(http, TASKROUTER, _task_event(attributes, EventType="reservation.created"))
+    assert response.status_code == 204 and IGNORED_HEADER not in response.headers
+    got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 2)
+    # Signals of one client to one workflow arrive in order: had an ignored one been signalled, it would show first.
+    assert [(s["name"], s["payload"]["event_type"]) for s in got["signals"][1:]] == [
+        (SIGNAL_TASKROUTER_EVENT, "reservation.created")
+    ]
+
+
+async def test_taskrouter_event_the_workflow_does_not_use_is_still_refused_when_broken(
+    http: httpx.AsyncClient,
+) -> None:
+    wid = workflow_id_for_key("acme", "a" * 32)
+    broken = _task_event({"waHandoff": {"workflowId": "nope"}}, EventType="task.updated")
+    response = await post_signed(http, TASKROUTER, broken)
+    assert (response.status_code, response.json()["field"]) == (400, "TaskAttributes")
+    other_workspace = _task_event(
+        {"waHandoff": {"workflowId": wid}}, EventType="task.updated", WorkspaceSid="WS" + "9" * 32
+    )
+    response = await post_signed(http, TASKROUTER, other_workspace)
+    assert response.status_code == 403 and "WorkspaceSid" in response.json()["detail"]
+    beta_task = _task_event(
+        {"waHandoff": {"workflowId": workflow_id_for_key("beta", "a" * 32)}}, EventType="task.updated"
+    )
+    response = await post_signed(http, TASKROUTER, beta_task)
+    assert response.status_code == 403 and "routed to the wrong org" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
