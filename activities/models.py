@@ -97,6 +97,13 @@ class PostToFlexInput(BaseModel):
 
 class PostToFlexResult(BaseModel):
     message_sid: str  # IM…
+    body: str | None = None  # as Flex holds it (an earlier attempt's post, found again, may differ in wording)
+
+
+# The workflow passes the SIDs of its last KNOWN_SIDS_PASSED recorded sends; a send that may be a re-run looks
+# at exactly that many newest outbound messages to the contact. Any recorded send among them is then one of the
+# known SIDs, so an unknown one with the same body can only be the re-run's own earlier send.
+KNOWN_SIDS_PASSED = 10
 
 
 class SendWhatsAppInput(BaseModel):
@@ -113,7 +120,7 @@ class SendWhatsAppInput(BaseModel):
     idempotency_id: str
     # SIDs of messages the workflow already knows it sent: a retry looking for its own earlier send (after a
     # lost answer) never takes one of these for it (a template's rendered body cannot be compared).
-    known_sids: list[str] = Field(default_factory=list, max_length=50)
+    known_sids: list[str] = Field(default_factory=list, max_length=KNOWN_SIDS_PASSED)
 
 
 class SendWhatsAppResult(BaseModel):

@@ -38,6 +38,7 @@ from activities.models import (
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_TO_HUMANS,
+    KNOWN_SIDS_PASSED,
     MERGE_HANDOFF_ATTRIBUTES,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_ATTR = "waHandoffId"
 # How many recent Flex messages a retried post looks through for its own idempotency id.
 RECENT_FLEX_MESSAGES = 50
+# How far back a local activity's send looks for an earlier run of itself (see _may_have_run_before).
+LOCAL_RERUN_LOOKBACK = timedelta(days=1)
 # Reservation states in which TaskRouter has already taken the task back from the AI (it is routed again).
 RESERVATION_GONE = frozenset({"rejected", "timeout", "canceled", "rescinded"})
 
@@ -85,13 +88,20 @@ def _bad_input(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidActivityInput", non_retryable=True)
 
 
-def _attempt() -> tuple[int, datetime | None]:
-    """(attempt number, when the activity was first scheduled); (1, None) outside an activity (unit tests)."""
+def _may_have_run_before() -> tuple[bool, datetime | None]:
+    """(could an earlier run of this step have sent already, since when; None: look at the newest ones).
+
+    An ordinary activity's retry knows when it was first scheduled. A local activity can be a re-run that
+    nothing marks: its workflow task's record died with a killed worker and the next worker runs it afresh, as
+    attempt 1, scheduled now. So a local run always looks, at the newest KNOWN_SIDS_PASSED outbound messages.
+    Outside an activity (unit tests): a first run."""
     try:
         info = activity.info()
     except RuntimeError:
-        return 1, None
-    return info.attempt, info.scheduled_time
+        return False, None
+    if info.is_local:
+        return True, None
+    return info.attempt > 1, info.scheduled_time
 
 
 def _json_attrs(raw: Any) -> dict[str, Any]:
@@ -235,7 +245,7 @@ class TwilioActivities:
             # Idempotency: a retried post finds its own message among the last ones.
             for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
                 if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
-                    return PostToFlexResult(message_sid=str(m.sid))
+                    return PostToFlexResult(message_sid=str(m.sid), body=m.body)
             attributes = {**inp.attributes, IDEMPOTENCY_ATTR: inp.idempotency_id}
             kwargs: dict[str, Any] = {}
             if inp.body:
@@ -249,7 +259,7 @@ class TwilioActivities:
                 attributes=json.dumps(attributes, ensure_ascii=False),
                 **kwargs,
             )
-        return PostToFlexResult(message_sid=str(message.sid))
+        return PostToFlexResult(message_sid=str(message.sid), body=message.body)
 
     @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX)
     def copy_contact_media_to_flex(self, inp: CopyContactMediaInput) -> CopyContactMediaResult:
@@ -294,9 +304,9 @@ class TwilioActivities:
         to, from_ = _wa(inp.to_number), _wa(inp.from_number)
         messages = oc.client.api.v2010.account.messages
         with twilio_errors(oc, what=SEND_WHATSAPP):
-            attempt, first_scheduled = _attempt()
-            if attempt > 1:
-                found = self._find_sent(messages, inp, to, from_, first_scheduled)
+            rerun, since = _may_have_run_before()
+            if rerun:
+                found = self._find_sent(messages, inp, to, from_, since)
                 if found is not None:
                     self._sent.put(inp.idempotency_id, found)
                     return SendWhatsAppResult(message_sid=found[0], status=found[1])
@@ -350,8 +360,12 @@ class TwilioActivities:
         first scheduled, same body (text/media) or any outbound one (template: only the rendered body is
         visible). The workflow sends one message per conversation at a time, which keeps this unambiguous.
         """
-        after = (since or datetime.now(UTC)) - timedelta(seconds=5)
-        for m in messages.list(to=to, from_=from_, date_sent_after=after - timedelta(days=1), limit=50):
+        if since is None:
+            # A possible local re-run: only the newest KNOWN_SIDS_PASSED outbound messages (see the constant).
+            after, newest = datetime.now(UTC) - LOCAL_RERUN_LOOKBACK, KNOWN_SIDS_PASSED
+        else:
+            after, newest = since - timedelta(seconds=5), 50
+        for m in messages.list(to=to, from_=from_, date_sent_after=after - timedelta(days=1), limit=newest):
             created = m.date_created or m.date_sent
             if created is not None and created.tzinfo is None:
                 created = created.replace(tzinfo=UTC)

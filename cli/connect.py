@@ -19,24 +19,11 @@ from cli.errors import CliError
 from cli.routing_check import recommended_configuration, routing_problems
 from config.orgs import Org
 from twilio_rest.client import build_client
+from workflows.rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 
-# Events the service turns into workflow signals (task lifecycle and reservations of the AI and of reps).
-REQUIRED_EVENTS: tuple[str, ...] = (
-    "task.created",
-    "task.updated",
-    "task.canceled",
-    "task.completed",
-    "task.wrapup",
-    "task.deleted",
-    "reservation.created",
-    "reservation.accepted",
-    "reservation.rejected",
-    "reservation.timeout",
-    "reservation.canceled",
-    "reservation.rescinded",
-    "reservation.wrapup",
-    "reservation.completed",
-)
+# Events the service turns into workflow signals (task ends and reservations of the AI and of reps): exactly
+# those the API forwards, so Twilio does not call us for events that would be answered and dropped.
+REQUIRED_EVENTS: tuple[str, ...] = tuple(sorted(SIGNALLED_EVENT_TYPES))
 AI_WORKER_ATTRIBUTES: dict[str, Any] = {"ai": True}
 AVAILABLE_ACTIVITY = "Available"
 # A new worker's chat channel takes one task at a time; the AI holds many conversations at once.

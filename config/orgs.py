@@ -73,6 +73,7 @@ class OrgConfig(BaseModel):
     ai_session_idle_seconds: int = Field(default=3600, gt=0)
     ai_turn_timeout_seconds: int = Field(default=60, gt=0)
     delivery_check_seconds: int = Field(default=600, gt=0)
+    local_activities: bool = True  # see ConversationPolicy.local_activities
     # Concurrent AI-held conversations: the AI worker's chat capacity that `connect` sets.
     ai_chat_capacity: int = Field(default=50, gt=0)
 
@@ -130,6 +131,7 @@ class Org(BaseModel):
             ai_session_idle_seconds=c.ai_session_idle_seconds,
             ai_turn_timeout_seconds=c.ai_turn_timeout_seconds,
             delivery_check_seconds=c.delivery_check_seconds,
+            local_activities=c.local_activities,
         )
 
 

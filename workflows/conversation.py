@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult, TranscriptLine
@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         FETCH_MESSAGE_STATUSES,
         FETCH_TASK,
         HAND_TO_HUMANS,
+        KNOWN_SIDS_PASSED,
         MERGE_HANDOFF_ATTRIBUTES,
         OPEN_FLEX_CONVERSATION,
         POST_TO_FLEX,
@@ -182,8 +183,14 @@ MAX_RELEASE_ROUNDS = 5
 MAX_DELIVERY_CHECKS = 2
 DELIVERY_RECHECK_FACTOR = 6
 MAX_STATUS_FETCH = 50
-# The last sends a retried send must not mistake for its own (they all happened before it was scheduled).
-KNOWN_SIDS_PASSED = 10
+# Twilio steps run as local activities: all of them in one workflow task are one billed action on Temporal
+# Cloud (a steady AI turn: 1 instead of 4) and need no round trip through the server per step (issue 6). Every
+# step is idempotent from scratch, which local activities need: a worker that dies before its workflow task
+# completes leaves no record of them, and the next worker runs them again. Histories recorded before this
+# change replay with ordinary activities.
+LOCAL_ACTIVITIES_PATCH = "twilio-steps-as-local-activities"
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
+URGENT_SEARCH_ATTRIBUTES = frozenset({sa.CONVERSATION_STATE.name, sa.HANDOFF_STUCK.name, sa.HANDOFF_REQUESTED_AT.name})
 NOT_AI_TASK = "NotAiTask"
 
 
@@ -556,6 +563,7 @@ class ConversationWorkflow:
                         CopyContactMediaResult,
                         "copy contact media to Flex",
                         limit=timedelta(minutes=2),
+                        local=False,  # up to 16 MB through the worker: an ordinary, heartbeat-free activity
                     )
                 except ActivityError as err:
                     detail, is_4xx = _error_text(err)
@@ -796,9 +804,8 @@ class ConversationWorkflow:
     async def _ai_turn(self, sess: SessionState) -> None:
         batch = list(sess.ai_pending_sids)
         sess.ai_pending_sids.clear()
-        self._publish()
         try:
-            result: AiTurnResult = await workflow.execute_activity(
+            result = await self._act(
                 AI_TURN_ACTIVITY,
                 AiTurnInput(
                     backend=self.start.policy.ai_backend,
@@ -808,10 +815,10 @@ class ConversationWorkflow:
                     flex_context=flatten_flex_context(sess.task_attributes),
                     unanswered_turns=sess.ai_unanswered_turns,
                 ),
-                result_type=AiTurnResult,
-                start_to_close_timeout=timedelta(seconds=self.start.policy.ai_turn_timeout_seconds),
-                retry_policy=AI_RETRY,
-                summary=f"AI turn ({len(batch)} new message(s))",
+                AiTurnResult,
+                f"AI turn ({len(batch)} new message(s))",
+                timedelta(seconds=self.start.policy.ai_turn_timeout_seconds),
+                retry=AI_RETRY,
             )
         except ActivityError as err:
             detail, _ = _error_text(err)
@@ -828,14 +835,18 @@ class ConversationWorkflow:
         if result.reply:
             now = workflow.now()
             sess.ai_quiet_from = now
-            self._add_transcript("ai", result.reply, now)
+            reply = result.reply
             try:
-                await self._post(sess, AI_AUTHOR, result.reply, f"ai:{batch[-1]}")
+                posted = await self._post(sess, AI_AUTHOR, reply, f"ai:{batch[-1]}")
+                # A turn run again (its first run's record lost with a killed worker) may word the reply
+                # differently: what Flex already shows is what the contact gets, so the send dedups too.
+                reply = posted.body or reply
             except ActivityError as err:
                 # Flex missing the reply is bad; the contact missing it is worse: still send it.
                 self.s.last_error = f"posting the AI reply to Flex failed: {_error_text(err)[0]}"
+            self._add_transcript("ai", reply, now)
             if window_rules.is_open(self.s.window_expires_at, now):
-                await self._send_whatsapp("AI reply", f"ai:{batch[-1]}", body=result.reply)
+                await self._send_whatsapp("AI reply", f"ai:{batch[-1]}", body=reply)
             else:
                 await self._notice(
                     "ai_reply_not_sent",
@@ -1335,16 +1346,48 @@ class ConversationWorkflow:
         result_type: type[R],
         summary: str,
         limit: timedelta = TWILIO_TIMEOUT,
+        *,
+        local: bool = True,
+        retry: RetryPolicy = TWILIO_RETRY,
     ) -> R:
         # Publish state before any wait, so a slow or retrying step shows in search attributes (e.g. a handoff
-        # whose activities keep retrying is visible as handoff_requested, not as the previous state).
-        self._publish()
+        # whose activities keep retrying is visible as handoff_requested, not as the previous state). A local
+        # activity holds the workflow task: only a changed state is worth an upsert of its own then.
+        as_local = local and self.start.policy.local_activities and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+        self._publish(urgent_only=as_local)
+        if as_local:
+            try:
+                local_result: R = await workflow.execute_local_activity(
+                    name,
+                    arg,
+                    result_type=result_type,
+                    start_to_close_timeout=limit,
+                    retry_policy=retry,
+                    # Longer backoffs wait on a workflow timer: the workflow task is not held open meanwhile.
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                    summary=summary,
+                )
+            except ActivityError:
+                raise
+            except FailureError as err:
+                # A local activity's final failure can come back unwrapped (e.g. a non-retryable ApplicationError):
+                # every step's failure handling expects an ActivityError, as from an ordinary activity.
+                raise ActivityError(
+                    f"local activity {name} failed",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=name,
+                    activity_id="",
+                    retry_state=None,
+                ) from err
+            return local_result
         result: R = await workflow.execute_activity(
             name,
             arg,
             result_type=result_type,
             start_to_close_timeout=limit,
-            retry_policy=TWILIO_RETRY,
+            retry_policy=retry,
             summary=summary,
         )
         return result
@@ -1358,9 +1401,9 @@ class ConversationWorkflow:
         *,
         media_sid: str | None = None,
         attributes: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> PostToFlexResult:
         assert sess.conversation_sid is not None
-        await self._act(
+        return await self._act(
             POST_TO_FLEX,
             PostToFlexInput(
                 org=self.start.org,
@@ -1418,6 +1461,9 @@ class ConversationWorkflow:
                 ),
                 SendWhatsAppResult,
                 f"send {what} to WhatsApp",
+                # A template's sent body is not ours to compare: only an ordinary activity's retry (which knows
+                # when it was first scheduled) can tell its own earlier send from any other message.
+                local=content_sid is None,
             )
         except ActivityError as err:
             detail, _ = _error_text(err)
@@ -1505,8 +1551,12 @@ class ConversationWorkflow:
             awaiting=sess.awaiting if sess else None,
         )
 
-    def _publish(self) -> None:
-        """Search attributes (one upsert, only what changed; no PII) and the markdown current details."""
+    def _publish(self, *, urgent_only: bool = False) -> None:
+        """Search attributes (one upsert, only what changed; no PII) and the markdown current details.
+
+        urgent_only: upsert only if the state, stuck flag or handoff time changed (what finds a stuck
+        conversation). Every upsert is a billed action, and those of one workflow task all land together when
+        it completes; the rest (window, task SID) waits for the upsert at the end of the task."""
         s = self.s
         sess = s.session
         state: StateName = s.state
@@ -1519,6 +1569,8 @@ class ConversationWorkflow:
             sa.ORG_ID.name: self.start.org,
         }
         changed = {k: v for k, v in wanted.items() if k not in self._sa_last or self._sa_last[k] != v}
+        if urgent_only and not changed.keys() & URGENT_SEARCH_ATTRIBUTES:
+            changed = {}
         if changed:
             keys = {k.name: k for k in sa.ALL_KEYS}
             updates = [

@@ -95,11 +95,7 @@ class FaqVariant(BaseModel):
         return all(flex_context.get(key) for key in self.requires)
 
     def render(self, language: str, default_language: str, flex_context: dict[str, str]) -> str:
-        template = (
-            self.answers.get(language)
-            or self.answers.get(default_language)
-            or next(iter(self.answers.values()))
-        )
+        template = self.answers.get(language) or self.answers.get(default_language) or next(iter(self.answers.values()))
         return _PLACEHOLDER.sub(lambda m: flex_context[m.group(1)], template)
 
 

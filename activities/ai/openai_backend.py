@@ -119,9 +119,7 @@ def build_messages(inp: AiTurnInput, knowledge: str = "") -> list[dict[str, str]
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     if knowledge:
         messages.append({"role": "system", "content": "Business facts you may use:\n" + knowledge})
-    messages.append(
-        {"role": "system", "content": "Context (JSON): " + json.dumps(context, ensure_ascii=False)}
-    )
+    messages.append({"role": "system", "content": "Context (JSON): " + json.dumps(context, ensure_ascii=False)})
     messages.extend(_message(line) for line in inp.transcript)
     if inp.new_message_count > 1:
         messages.append(
@@ -159,9 +157,7 @@ def parse_completion(body: Any) -> AiTurnResult:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"the model's answer is not JSON ({exc.msg} at char {exc.pos}): {content[:120]!r}"
-        ) from exc
+        raise ValueError(f"the model's answer is not JSON ({exc.msg} at char {exc.pos}): {content[:120]!r}") from exc
     try:
         return ModelReply.model_validate(data).to_result()
     except ValidationError as exc:
@@ -193,9 +189,7 @@ class OpenAiBackend:
         )
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> OpenAiBackend:
+    def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> OpenAiBackend:
         return cls(
             base_url=settings.openai_base_url,
             model=settings.openai_model,
@@ -231,9 +225,7 @@ class OpenAiBackend:
                 return parse_completion(payload)
             except ValueError as exc:
                 problem = str(exc)
-        raise AiBackendError(
-            f"malformed answer from model {self.model} after {MALFORMED_ATTEMPTS} attempts: {problem}"
-        )
+        raise AiBackendError(f"malformed answer from model {self.model} after {MALFORMED_ATTEMPTS} attempts: {problem}")
 
     async def _post(self, body: dict[str, Any]) -> Any:
         try:
@@ -241,15 +233,11 @@ class OpenAiBackend:
         except httpx.TimeoutException as exc:
             raise AiBackendError(f"AI endpoint timed out: {type(exc).__name__}", retryable=True) from exc
         except httpx.HTTPError as exc:
-            raise AiBackendError(
-                f"AI endpoint unreachable: {type(exc).__name__}: {exc}", retryable=True
-            ) from exc
+            raise AiBackendError(f"AI endpoint unreachable: {type(exc).__name__}: {exc}", retryable=True) from exc
         if response.status_code >= 400:
             detail = response.text[:200].replace("\n", " ")
             retryable = response.status_code == 429 or response.status_code >= 500
-            raise AiBackendError(
-                f"AI endpoint answered HTTP {response.status_code}: {detail}", retryable=retryable
-            )
+            raise AiBackendError(f"AI endpoint answered HTTP {response.status_code}: {detail}", retryable=retryable)
         try:
             return response.json()
         except ValueError:

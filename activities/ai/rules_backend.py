@@ -50,9 +50,7 @@ class RuleSet:
 class RulesBackend:
     """`rules_path` replaces the packaged rules for every org; `org_rules` gives some orgs their own file."""
 
-    def __init__(
-        self, rules_path: Path | str | None = None, org_rules: Mapping[str, Path | str] | None = None
-    ) -> None:
+    def __init__(self, rules_path: Path | str | None = None, org_rules: Mapping[str, Path | str] | None = None) -> None:
         if rules_path is None or Path(rules_path) == DEFAULT_RULES_PATH:
             self.default = RuleSet(default_rules())
         else:
@@ -116,9 +114,7 @@ class RulesBackend:
             reply = rs.rules.reply("handoff", language)
 
         summary = build_summary(
-            self._facts(
-                rs, inp, contact, new_lines, matches, answered_now, answered, language, sentiment, reason
-            )
+            self._facts(rs, inp, contact, new_lines, matches, answered_now, answered, language, sentiment, reason)
         )
         return AiTurnResult(
             reply=reply,

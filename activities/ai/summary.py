@@ -49,9 +49,7 @@ def build_summary(facts: SummaryFacts) -> str:
     who = facts.who.strip() if facts.who and facts.who.strip() else "The contact"
     lang_name = LANGUAGE_NAMES.get(facts.language, facts.language)
     plural = "" if facts.contact_messages == 1 else "s"
-    parts = [
-        f"{who} sent {facts.contact_messages} WhatsApp message{plural}, in {lang_name} ({facts.language})."
-    ]
+    parts = [f"{who} sent {facts.contact_messages} WhatsApp message{plural}, in {lang_name} ({facts.language})."]
     if facts.asked_topics:
         parts.append(f"They asked about {join_words(facts.asked_topics)}.")
     if facts.answered_topics:

@@ -276,6 +276,45 @@ def test_send_whatsapp_once_even_after_a_worker_restart(sb: Sb) -> None:
     ]
 
 
+
+def test_a_local_send_run_again_by_a_new_worker_finds_its_own_message(sb: Sb) -> None:
+    """A local activity re-run after a killed worker is attempt 1, scheduled now: it must still find its send.
+    Among the newest outbound messages, one the workflow recorded (known_sids) is never taken for it."""
+    _contact_says(sb, "hola")
+    local = ActivityEnvironment()
+    local.info = dataclasses.replace(local.info, is_local=True, attempt=1, scheduled_time=datetime.now(UTC))
+    first = local.run(sb.acts.send_whatsapp, send_inp(sb, body="ok", idempotency_id="rep-1"))
+    # The workflow recorded "ok" (rep-1). The rep says "ok" again: a new message, even with the same text.
+    second = local.run(
+        TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp,
+        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid]),
+    )
+    assert second.message_sid != first.message_sid
+    # The worker that sent rep-2 dies before the workflow recorded it: the next worker runs the step again.
+    rerun = local.run(
+        TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp,
+        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid]),
+    )
+    assert rerun.message_sid == second.message_sid
+    assert [m["body"] for m in _inbox(sb, expect=2)] == ["ok", "ok"]
+
+
+def test_post_to_flex_found_again_returns_the_body_flex_holds(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = PostToFlexInput(
+        org="acme",
+        conversations_service_sid=sb.seed["conversations_service_sid"],
+        conversation_sid=conv.conversation_sid,
+        author="AI Support Agent",
+        body="We open at nine.",
+        idempotency_id="ai:SM1",
+    )
+    first = sb.acts.post_to_flex(inp)
+    assert first.body == "We open at nine."
+    # A re-run AI turn worded its reply differently: the post finds the first one and says what it holds.
+    again = TwilioActivities(TwilioClients(sb.orgs)).post_to_flex(inp.model_copy(update={"body": "Open at 9."}))
+    assert (again.message_sid, again.body) == (first.message_sid, "We open at nine.")
+
 def test_send_whatsapp_template_with_variables(sb: Sb) -> None:
     hx = sb.seed["templates"]["order_update"]
     sb.acts.send_whatsapp(send_inp(sb, body=None, content_sid=hx, content_variables={"1": "Ana", "2": "42"}))

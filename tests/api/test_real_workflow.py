@@ -1,5 +1,6 @@
-"""The API against the real ConversationWorkflow (no activity worker: it waits on its first activity, which is
-enough to check that what the API sends is what the workflow takes, and that the admin API reads its state)."""
+"""The API against the real ConversationWorkflow. No Twilio: its first step (opening the Flex conversation) is
+refused at once and the workflow waits to try again, which is enough to check that what the API sends is what
+the workflow takes, and that the admin API reads its state."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from pydantic import SecretStr
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from activities.models import OPEN_FLEX_CONVERSATION, OpenFlexConversationInput, OpenFlexConversationResult
 from api.app import create_app
 from config.settings import Settings
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, inbound_params, make_orgs, new_contact, post_signed
@@ -24,11 +28,16 @@ QUEUE = f"api-real-{uuid.uuid4().hex[:8]}"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+@activity.defn(name=OPEN_FLEX_CONVERSATION)
+async def no_twilio(inp: OpenFlexConversationInput) -> OpenFlexConversationResult:
+    raise ApplicationError("no Twilio in this test", {"code": 20003}, type="TwilioClientError", non_retryable=True)
+
+
 @pytest_asyncio.fixture
 async def real_http(temporal: Client) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(_env_file=None, task_queue=QUEUE, admin_token=SecretStr(ADMIN_TOKEN))
     app = create_app(settings, make_orgs(), temporal)
-    async with Worker(temporal, task_queue=QUEUE, workflows=[ConversationWorkflow]):
+    async with Worker(temporal, task_queue=QUEUE, workflows=[ConversationWorkflow], activities=[no_twilio]):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             yield http
 

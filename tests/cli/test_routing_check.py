@@ -77,8 +77,9 @@ def test_malformed_configuration_is_one_problem(bad: str) -> None:
 
 def test_events_filter() -> None:
     assert missing_events(None) == [] and missing_events("") == []  # no filter: every event is sent
-    assert missing_events("task.created") == [e for e in REQUIRED_EVENTS if e != "task.created"]
-    merged = merged_events_filter("worker.activity.update,task.created")
-    assert merged.split(",")[:2] == ["worker.activity.update", "task.created"]  # others' events are kept
+    assert missing_events("task.completed") == [e for e in REQUIRED_EVENTS if e != "task.completed"]
+    assert "task.updated" not in REQUIRED_EVENTS  # the workflow never acts on it: Twilio need not send it
+    merged = merged_events_filter("worker.activity.update,task.completed")
+    assert merged.split(",")[:2] == ["worker.activity.update", "task.completed"]  # others' events are kept
     assert missing_events(merged) == []
-    assert merged.count("task.created") == 1
+    assert merged.count("task.completed") == 1

@@ -53,6 +53,10 @@ def policy(**kw: Any) -> ConversationPolicy:
         human_queue_sid="WQhuman",
         public_base_url="https://svc.example.com",
         templates=TEMPLATES,
+        # Time skipping cannot see local activities (it may jump past a timer while one runs, and a local
+        # retry's backoff holds the workflow task open in real time): these tests pin each step's timing with
+        # ordinary activities; test_local_activities.py runs the same logic as local activities.
+        local_activities=False,
     )
     base.update(kw)
     return ConversationPolicy(**base)
@@ -265,10 +269,10 @@ class Conv:
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)
 
-    async def to_with_rep(self, opening: str = "SM1") -> ConversationView:
+    async def to_with_rep(self, opening: str = "SM1", **kw: Any) -> ConversationView:
         """begin → AI accepted → contact asks for a human → transferred → rep accepts."""
         sess = self.session_id(opening)
-        await self.begin(opening, "hi")
+        await self.begin(opening, "hi", **kw)
         await self.until(lambda v: v.task_sid is not None, "task created")
         await self.ai_offer(sess)
         await self.until_calls("send_whatsapp", 1)
