@@ -51,3 +51,10 @@ def test_a_zero_timeout_is_refused_naming_the_key() -> None:
 def test_the_example_orgs_file_loads() -> None:
     orgs = OrgRegistry.load(ROOT / "orgs.example.toml", env={"ACME_TWILIO_AUTH_TOKEN": "x"})
     assert orgs.names()
+
+
+def test_local_activities_is_on_unless_the_org_turns_it_off() -> None:
+    on = OrgRegistry.from_mapping({"orgs": {"acme": _org()}}, env={"T": "token"}).get("acme")
+    off = OrgRegistry.from_mapping({"orgs": {"acme": _org(local_activities=False)}}, env={"T": "token"}).get("acme")
+    assert on is not None and off is not None
+    assert (on.policy().local_activities, off.policy().local_activities) == (True, False)
