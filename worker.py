@@ -152,6 +152,18 @@ async def main_async(settings: Settings | None = None) -> None:
     await run_worker(client, settings, orgs, stop_event)
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger().setLevel(level.upper())  # also when something configured logging before us
+    # The twilio client logs every request's headers and query at INFO, phone numbers included (To=whatsapp:+…):
+    # personal data does not belong in logs, and the volume would drown ours.
+    logging.getLogger("twilio.http_client").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
 def main() -> int:
     from pydantic import ValidationError
 
@@ -164,11 +176,7 @@ def main() -> int:
     except ValidationError as exc:
         print(f"worker: {settings_error(exc)}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     try:
         asyncio.run(main_async(settings))
     except (StartupError, ConfigError, KeyRingError) as exc:

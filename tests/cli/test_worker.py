@@ -146,3 +146,13 @@ async def test_worker_cache_size_comes_from_settings(local_env: WorkflowEnvironm
     with ThreadPoolExecutor(max_workers=2) as executor:
         built = worker.build_worker(local_env.client, settings, example_orgs(), executor)
         assert built.config()["max_cached_workflows"] == 123
+
+
+def test_worker_logging_keeps_twilio_request_logs_with_phone_numbers_out() -> None:
+    import logging
+
+    from worker import configure_logging
+
+    configure_logging("INFO")
+    assert logging.getLogger("wa_flex_handoff.worker").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("twilio.http_client").isEnabledFor(logging.INFO)
