@@ -1,6 +1,10 @@
-"""Figure 4 — handoff latency: the AI's decision (its `ai_turn` activity completing, server time) → the six
-attributes written on the AI's task, the handoff note posted, and the human task created (Flex invite), each
-as the sandbox recorded it (`/_sandbox/record`, wall clock). Handoffs run one after another on open sessions.
+"""Figure 4 — handoff latency: the AI's decision → the six attributes written on the AI's task, the handoff
+note posted, and the human task created (Flex invite), each as the sandbox recorded it (`/_sandbox/record`, wall
+clock). Handoffs run one after another on open sessions.
+
+The decision is the AI's escalation reply landing in Flex, its first visible effect: the AI turn runs as a local
+activity, so the history only records it when the whole workflow task completes, handoff steps included. (With
+`local_activities = false` the `ai_turn` activity's completion would be the earlier, server-side mark.)
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from bench.stack import Stack
 from bench.stats import Row, fmt_ms, percentile
 
 ESCALATION = "I want to talk to a human agent, please."
+AI_AUTHOR = "AI Support Agent"
 E = EventType
 
 
@@ -50,7 +55,19 @@ async def one_handoff(stack: Stack, contacts: Contacts, contact: str) -> dict[st
             if names.get(ev.activity_task_completed_event_attributes.scheduled_event_id) == "ai_turn":
                 decided = ev.event_time.ToDatetime().replace(tzinfo=sent.tzinfo)
     if decided is None:
-        raise RuntimeError(f"no ai_turn completion in the history of {s.workflow_id}")
+        reply = next(
+            (
+                e
+                for e in record
+                if e["kind"] == "conversation.message"
+                and e.get("conversation_sid") == conversation_sid
+                and e.get("author") == AI_AUTHOR
+            ),
+            None,
+        )
+        if reply is None:
+            raise RuntimeError(f"no AI decision (ai_turn activity or AI reply in Flex) for {s.workflow_id}")
+        decided = _wall(reply)
 
     def first(pred: Any) -> datetime | None:
         return next((_wall(e) for e in record if pred(e) and _wall(e) >= decided), None)

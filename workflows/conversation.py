@@ -168,6 +168,15 @@ AI_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_attempts=3, maximum_interval=timedelta(seconds=10)
 )
 
+# Reading back delivery statuses is routine (every send once its callback is not needed to be signalled) and
+# holds the conversation's other events while it runs: a short retry, then simply again at the next check.
+STATUS_READBACK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_attempts=3,
+    non_retryable_error_types=[TWILIO_CLIENT_ERROR],
+)
+
 RECONCILE_FIRST = timedelta(seconds=60)
 # The AI's offer is checked well before TaskRouter's reservation timeout (120 s by default): a missed
 # reservation.created is accepted in time, not left to time out (which takes the AI worker offline).
@@ -1143,11 +1152,17 @@ class ConversationWorkflow:
                 FetchMessageStatusesInput(org=self.start.org, message_sids=due),
                 FetchMessageStatusesResult,
                 f"read back {len(due)} delivery status(es) never reported",
+                retry=STATUS_READBACK_RETRY,
             )
             statuses = {st.message_sid: st for st in res.statuses}
         except ActivityError as err:
+            # Not a look at them: read them again later (the conversation is not held up retrying meanwhile).
             self.s.last_error = f"reading delivery statuses failed: {_error_text(err)[0]}"
-            statuses = {}
+            for sid in due:
+                if sid in pending:
+                    pending[sid].check_at = recheck
+            self._arm_delivery()
+            return
         for sid in due:
             p = pending.get(sid)
             st = statuses.get(sid)

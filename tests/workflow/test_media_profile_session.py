@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.exceptions import ApplicationError
 
 from tests.workflow.harness import Conv
 from workflows.signals import InboundMedia
@@ -158,3 +159,24 @@ async def last_event_type(conv: Conv) -> int:
     async for event in conv.handle.fetch_history_events():
         last = event.event_type
     return last
+
+
+async def test_a_failed_status_read_back_is_tried_again_not_counted_as_a_look(conv: Conv) -> None:
+    """Twilio failing two whole read-backs (3 attempts each) must not end the tracking of the send (two looks is
+    the limit): the third check still finds the failure its lost callback never reported."""
+    conv.fake.message_statuses["SMout1"] = ("undelivered", 63019)
+    down = ApplicationError("Twilio 503", type="TwilioRetryableError")
+    conv.fake.fail["fetch_message_statuses"] = [down] * 6
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(timedelta(minutes=11))
+    await conv.until_calls("fetch_message_statuses", 3)
+    view = await conv.until(lambda v: "reading delivery statuses failed" in (v.last_error or ""), "failure noted")
+    assert view.delivery_failures == []
+    await conv.skip(timedelta(minutes=61))  # the re-check, one period × DELIVERY_RECHECK_FACTOR later
+    await conv.until_calls("fetch_message_statuses", 6)
+    await conv.skip(timedelta(minutes=61))
+    view = await conv.until(lambda v: len(v.delivery_failures) == 1, "failure read back on the third check")
+    assert view.delivery_failures[0].error_code == 63019
