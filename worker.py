@@ -102,10 +102,12 @@ def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor
         task_queue=settings.task_queue,
         workflows=[ConversationWorkflow],
         activities=build_activities(orgs, settings),
-        # The twilio client is blocking: sync activities run here, and the slot count matches the pool so an
-        # activity never waits for a thread while its start-to-close timeout runs.
+        # The twilio client is blocking: sync activities run here. Local and ordinary activities each get
+        # `activity_threads` slots and the pool has a thread for every slot, so none waits for a thread while
+        # its start-to-close timeout runs.
         activity_executor=executor,
         max_concurrent_activities=settings.activity_threads,
+        max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
@@ -121,7 +123,7 @@ async def run_worker(
 ) -> None:
     """Poll until `stop_event` is set, then shut down gracefully (in-flight work gets GRACEFUL_SHUTDOWN)."""
     await check_search_attributes(client)
-    with ThreadPoolExecutor(max_workers=settings.activity_threads, thread_name_prefix="activity") as executor:
+    with ThreadPoolExecutor(max_workers=2 * settings.activity_threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, orgs, executor)
         async with worker:
             log.info(
