@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, Field
+
+# Workflow task timeout of a conversation (start option; continue-as-new inherits it). A workflow task runs its
+# local activities (a turn's Flex posts, AI and WhatsApp send; a handoff's steps) and is heartbeated by the SDK
+# at 80 % of this: the default 10 s left 2 s of margin, which a loaded worker or a slow Twilio missed (the task
+# timed out, ran again, timed out…). 30 s gives 6 s; a task on a worker that died is retried after 30 s.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 
 
 class ConversationPolicy(BaseModel):
