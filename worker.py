@@ -109,6 +109,7 @@ def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.workflow_task_slots,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 

@@ -139,13 +139,15 @@ async def test_prometheus_metrics_are_served(local_env: WorkflowEnvironment) -> 
         await asyncio.wait_for(task, 30)
 
 
-async def test_worker_cache_size_comes_from_settings(local_env: WorkflowEnvironment) -> None:
+async def test_worker_sizes_come_from_settings(local_env: WorkflowEnvironment) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    settings = Settings(_env_file=None, max_cached_workflows=123, activity_threads=2)
-    with ThreadPoolExecutor(max_workers=2) as executor:
+    settings = Settings(_env_file=None, max_cached_workflows=123, activity_threads=2, workflow_task_slots=77)
+    with ThreadPoolExecutor(max_workers=4) as executor:
         built = worker.build_worker(local_env.client, settings, example_orgs(), executor)
-        assert built.config()["max_cached_workflows"] == 123
+        config = built.config()
+        assert config["max_cached_workflows"] == 123
+        assert (config["max_concurrent_workflow_tasks"], config["max_concurrent_local_activities"]) == (77, 2)
 
 
 def test_worker_logging_keeps_twilio_request_logs_with_phone_numbers_out() -> None:
