@@ -199,6 +199,9 @@ MAX_STATUS_FETCH = 50
 # change replay with ordinary activities.
 LOCAL_ACTIVITIES_PATCH = "twilio-steps-as-local-activities"
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
+# A steady AI turn is 4 steps (contact post, AI, reply post, send); the turn that hands off adds 3 (attributes,
+# note, hand to humans): one workflow task each.
+LOCAL_STEPS_PER_TASK = 7
 URGENT_SEARCH_ATTRIBUTES = frozenset({sa.CONVERSATION_STATE.name, sa.HANDOFF_STUCK.name, sa.HANDOFF_REQUESTED_AT.name})
 NOT_AI_TASK = "NotAiTask"
 
@@ -264,6 +267,10 @@ class ConversationWorkflow:
         self._details_last = ""
         self._processed_this_run = 0
         self._timers: dict[str, _LazyTimer] = {}
+        # Local activities run so far in the current workflow task (told apart by workflow.now(), which only
+        # moves from one workflow task to the next).
+        self._local_task_at: datetime | None = None
+        self._local_in_task = 0
 
     # ---------------------------------------------------------------- signals & queries (record only)
     def _record(self, dedup_id: str, item: InboxItem) -> None:
@@ -1369,6 +1376,8 @@ class ConversationWorkflow:
         # whose activities keep retrying is visible as handoff_requested, not as the previous state). A local
         # activity holds the workflow task: only a changed state is worth an upsert of its own then.
         as_local = local and self.start.policy.local_activities and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+        if as_local:
+            as_local = self._local_step_allowed()
         self._publish(urgent_only=as_local)
         if as_local:
             try:
@@ -1406,6 +1415,18 @@ class ConversationWorkflow:
             summary=summary,
         )
         return result
+
+    def _local_step_allowed(self) -> bool:
+        """At most LOCAL_STEPS_PER_TASK local activities per workflow task; the next step is an ordinary
+        activity, which ends the task. A backlog (a burst of rep messages, a worker back after a crash) is then
+        worked off in several short tasks instead of one that outlives its timeout on a slow Twilio."""
+        now = workflow.now()
+        if now != self._local_task_at:
+            self._local_task_at, self._local_in_task = now, 0
+        if self._local_in_task >= LOCAL_STEPS_PER_TASK:
+            return False
+        self._local_in_task += 1
+        return True
 
     async def _post(
         self,
