@@ -7,10 +7,12 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 
 # Workflow task timeout of a conversation (start option; continue-as-new inherits it). A workflow task runs its
-# local activities (a turn's Flex posts, AI and WhatsApp send; a handoff's steps) and is heartbeated by the SDK
-# at 80 % of this: the default 10 s left 2 s of margin, which a loaded worker or a slow Twilio missed (the task
-# timed out, ran again, timed out…). 30 s gives 6 s; a task on a worker that died is retried after 30 s.
-WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
+# local activities (a turn's Flex posts, AI and WhatsApp send; a handoff's steps: up to ~15 Twilio calls). The
+# SDK heartbeats a long task at 80 % of this, but the fault run showed retried tasks (attempt ≥ 2) that were not
+# heartbeated time out again and again when their steps took longer than the timeout (2 s per Twilio call and
+# 5xx retries): the timeout must cover a whole task's steps on a slow Twilio. Cost: a task on a worker that died
+# is taken over after this long.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=60)
 
 
 class ConversationPolicy(BaseModel):
