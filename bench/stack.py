@@ -32,12 +32,16 @@ from payload_encryption.converter import build_data_converter
 class Stack:
     """A fresh `run` in a temporary data dir on free ports. Use as an async context manager."""
 
-    def __init__(self, console: Console, *, label: str = "bench") -> None:
+    def __init__(
+        self, console: Console, *, label: str = "bench", org_settings: dict[str, int | bool] | None = None
+    ) -> None:
         self.console = console
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"wafh-{label}-"))
         self.settings = Settings()
         self.session = RunSession(
-            RunOptions(data_dir=self.data_dir, free_ports=True), Console(quiet=True), self.settings
+            RunOptions(data_dir=self.data_dir, free_ports=True, org_settings=org_settings or {}),
+            Console(quiet=True),
+            self.settings,
         )
         self.extra: list[ManagedProcess] = []
         self._client: Client | None = None

@@ -73,7 +73,7 @@ class OrgConfig(BaseModel):
     ai_session_idle_seconds: int = Field(default=3600, gt=0)
     ai_turn_timeout_seconds: int = Field(default=60, gt=0)
     delivery_check_seconds: int = Field(default=600, gt=0)
-    local_activities: bool = True  # see ConversationPolicy.local_activities
+    local_activities: bool = False  # opt-in, see ConversationPolicy.local_activities
     # Concurrent AI-held conversations: the AI worker's chat capacity that `connect` sets.
     ai_chat_capacity: int = Field(default=50, gt=0)
 

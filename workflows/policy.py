@@ -6,13 +6,12 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
-# Workflow task timeout of a conversation (start option; continue-as-new inherits it). A workflow task runs its
-# local activities (a turn's Flex posts, AI and WhatsApp send; a handoff's steps: up to ~15 Twilio calls). The
-# SDK heartbeats a long task at 80 % of this, but the fault run showed retried tasks (attempt ≥ 2) that were not
-# heartbeated time out again and again when their steps took longer than the timeout (2 s per Twilio call and
-# 5xx retries): the timeout must cover a whole task's steps on a slow Twilio. Cost: a task on a worker that died
-# is taken over after this long.
-WORKFLOW_TASK_TIMEOUT = timedelta(seconds=60)
+# Workflow task timeout of a conversation whose org runs local activities (start option; continue-as-new
+# inherits it). Such a task runs its steps inside (a handoff turn: up to ~15 Twilio calls); the SDK heartbeats
+# a long task at 80 % of the timeout, but the fault run showed retried tasks that were not heartbeated time
+# out again and again when their steps outlasted it. Ordinary activities keep the server's default (10 s):
+# a task on a worker that died is taken over sooner.
+LOCAL_ACTIVITIES_TASK_TIMEOUT = timedelta(seconds=60)
 
 
 class ConversationPolicy(BaseModel):
@@ -41,7 +40,14 @@ class ConversationPolicy(BaseModel):
     ai_turn_timeout_seconds: int = Field(default=60, ge=1)
     # A sent message without a final status callback after this long is read back from Twilio (Messages fetch).
     delivery_check_seconds: int = Field(default=600, ge=1)
-    # Twilio steps and the AI turn as local activities: all those of one workflow task are one billed action
-    # and no server round trip each (a steady AI turn costs 3 actions instead of 6). False: ordinary
-    # activities, each its own row in the Temporal UI with its own retries (easier to watch, costlier).
-    local_activities: bool = True
+    # Opt-in: Twilio steps and the AI turn as local activities. All those of one workflow task are one billed
+    # action with no server round trip each (a steady AI turn: 3 actions instead of 6, bench figure 5). Off by
+    # default: under the fault suite (2 s per Twilio call, 5xx, worker kills) long tasks of local steps timed
+    # out and were redone whole, and conversations stalled; ordinary activities lose at most one step to a
+    # dying worker. For orgs whose Twilio answers fast and workers rarely die.
+    local_activities: bool = False
+
+
+def workflow_task_timeout(policy: ConversationPolicy) -> timedelta | None:
+    """The start option for a conversation of this policy (None: the server's default)."""
+    return LOCAL_ACTIVITIES_TASK_TIMEOUT if policy.local_activities else None

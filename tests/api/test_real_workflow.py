@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +24,6 @@ from config.settings import Settings
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, inbound_params, make_orgs, new_contact, post_signed
 from workflows.conversation import ConversationWorkflow
 from workflows.ids import workflow_id
-from workflows.policy import WORKFLOW_TASK_TIMEOUT
 
 QUEUE = f"api-real-{uuid.uuid4().hex[:8]}"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -70,8 +70,8 @@ async def test_inbound_reaches_the_real_workflow_and_admin_reads_its_state(
     handoff = await real_http.post(f"/conversations/{wid}/handoff", headers=AUTH | {"Idempotency-Key": "h1"})
     assert handoff.status_code == 202
     desc = await temporal.get_workflow_handle(wid).describe()
-    # Local activities run inside workflow tasks: the conversation gets the longer task timeout.
-    assert desc.raw_description.execution_config.default_workflow_task_timeout.ToTimedelta() == WORKFLOW_TASK_TIMEOUT
+    # Ordinary activities (the default): the server's 10 s task timeout, not the one local activities need.
+    assert desc.raw_description.execution_config.default_workflow_task_timeout.ToTimedelta() == timedelta(seconds=10)
     history = await temporal.get_workflow_handle(wid).fetch_history()
     failed_tasks = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
     assert failed_tasks == []

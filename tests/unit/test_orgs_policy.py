@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from config.orgs import ConfigError, OrgRegistry
+from workflows.policy import workflow_task_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +55,10 @@ def test_the_example_orgs_file_loads() -> None:
     assert orgs.names()
 
 
-def test_local_activities_is_on_unless_the_org_turns_it_off() -> None:
-    on = OrgRegistry.from_mapping({"orgs": {"acme": _org()}}, env={"T": "token"}).get("acme")
-    off = OrgRegistry.from_mapping({"orgs": {"acme": _org(local_activities=False)}}, env={"T": "token"}).get("acme")
+def test_local_activities_is_off_unless_the_org_turns_it_on() -> None:
+    off = OrgRegistry.from_mapping({"orgs": {"acme": _org()}}, env={"T": "token"}).get("acme")
+    on = OrgRegistry.from_mapping({"orgs": {"acme": _org(local_activities=True)}}, env={"T": "token"}).get("acme")
     assert on is not None and off is not None
     assert (on.policy().local_activities, off.policy().local_activities) == (True, False)
+    # Their steps run inside workflow tasks: those conversations start with the longer task timeout.
+    assert (workflow_task_timeout(on.policy()), workflow_task_timeout(off.policy())) == (timedelta(seconds=60), None)
