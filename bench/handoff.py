@@ -2,9 +2,9 @@
 note posted, and the human task created (Flex invite), each as the sandbox recorded it (`/_sandbox/record`, wall
 clock). Handoffs run one after another on open sessions.
 
-The decision is the AI's escalation reply landing in Flex, its first visible effect: the AI turn runs as a local
-activity, so the history only records it when the whole workflow task completes, handoff steps included. (With
-`local_activities = false` the `ai_turn` activity's completion would be the earlier, server-side mark.)
+The decision is the `ai_turn` activity completing (server time). With `local_activities = true` the history
+records the AI turn only when its whole workflow task completes, handoff steps included, so the decision is
+then the AI's escalation reply landing in Flex, its first visible effect.
 """
 
 from __future__ import annotations
