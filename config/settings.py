@@ -23,10 +23,10 @@ class Settings(BaseSettings):
     # baseline, so 1,000 keeps a worker near 650 MiB; an evicted conversation replays on its next event (~0.55 ms
     # per history event).
     max_cached_workflows: int = 1000
-    # Workflow tasks in progress at once (SDK default 100). A task stays in progress while its local activities
-    # (Twilio calls, the AI turn) run, mostly waiting on the network: with slow Twilio answers 100 slots were the
-    # bottleneck (tasks queued over a minute, then timed out). A waiting task costs little memory and no CPU.
-    workflow_task_slots: int = 400
+    # Workflow tasks in progress at once (the SDK's default, 100). With ordinary activities a task is CPU work:
+    # more slots on a small machine only make each task slower (400 timed tasks out in a fault run). Orgs on
+    # local activities may raise it: their task stays in progress while its steps wait on Twilio.
+    workflow_task_slots: int = 100
     # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.
     codec_keys: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
