@@ -23,9 +23,9 @@ class Settings(BaseSettings):
     # baseline, so 1,000 keeps a worker near 650 MiB; an evicted conversation replays on its next event (~0.55 ms
     # per history event).
     max_cached_workflows: int = 1000
-    # Workflow tasks in progress at once (the SDK's default, 100). With ordinary activities a task is CPU work:
-    # more slots on a small machine only make each task slower (400 timed tasks out in a fault run). Orgs on
-    # local activities may raise it: their task stays in progress while its steps wait on Twilio.
+    # Workflow tasks in progress at once (the SDK's default, 100). With ordinary activities a task is short CPU
+    # work, and more slots on a small machine gain nothing. Orgs on local activities may raise it: their task
+    # stays in progress while its steps wait on Twilio.
     workflow_task_slots: int = 100
     # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.
     codec_keys: SecretStr | None = None
