@@ -1375,9 +1375,12 @@ class ConversationWorkflow:
         # Publish state before any wait, so a slow or retrying step shows in search attributes (e.g. a handoff
         # whose activities keep retrying is visible as handoff_requested, not as the previous state). A local
         # activity holds the workflow task: only a changed state is worth an upsert of its own then.
-        as_local = local and self.start.policy.local_activities and workflow.patched(LOCAL_ACTIVITIES_PATCH)
-        if as_local:
-            as_local = self._local_step_allowed()
+        as_local = (
+            local
+            and self.start.policy.local_activities
+            and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+            and self._local_step_allowed()
+        )
         self._publish(urgent_only=as_local)
         if as_local:
             try:

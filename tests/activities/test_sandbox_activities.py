@@ -192,12 +192,20 @@ def test_accept_refused_when_no_longer_pending(sb: Sb) -> None:
     assert not result.accepted and result.reservation_status == "rejected" and result.participant_sid is None
 
 
-def test_post_to_flex_once_without_webhooks(sb: Sb) -> None:
-    conv = sb.acts.open_flex_conversation(open_inp(sb))
-    inp = PostToFlexInput(
+def post_inp(sb: Sb, conversation_sid: str, **kw: Any) -> PostToFlexInput:
+    return PostToFlexInput(
         org="acme",
         conversations_service_sid=sb.seed["conversations_service_sid"],
-        conversation_sid=conv.conversation_sid,
+        conversation_sid=conversation_sid,
+        **kw,
+    )
+
+
+def test_post_to_flex_once_without_webhooks(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = post_inp(
+        sb,
+        conv.conversation_sid,
         author=f"whatsapp:{CONTACT}",
         body="hola, quiero cancelar",
         attributes={"waMessageSid": "SM" + "1" * 32},
@@ -276,7 +284,6 @@ def test_send_whatsapp_once_even_after_a_worker_restart(sb: Sb) -> None:
     ]
 
 
-
 def test_a_local_send_run_again_by_a_new_worker_finds_its_own_message(sb: Sb) -> None:
     """A local activity re-run after a killed worker is attempt 1, scheduled now: it must still find its send.
     Among the newest outbound messages, one the workflow recorded (known_sids) is never taken for it."""
@@ -301,10 +308,9 @@ def test_a_local_send_run_again_by_a_new_worker_finds_its_own_message(sb: Sb) ->
 
 def test_post_to_flex_found_again_returns_the_body_flex_holds(sb: Sb) -> None:
     conv = sb.acts.open_flex_conversation(open_inp(sb))
-    inp = PostToFlexInput(
-        org="acme",
-        conversations_service_sid=sb.seed["conversations_service_sid"],
-        conversation_sid=conv.conversation_sid,
+    inp = post_inp(
+        sb,
+        conv.conversation_sid,
         author="AI Support Agent",
         body="We open at nine.",
         idempotency_id="ai:SM1",
@@ -314,6 +320,7 @@ def test_post_to_flex_found_again_returns_the_body_flex_holds(sb: Sb) -> None:
     # A re-run AI turn worded its reply differently: the post finds the first one and says what it holds.
     again = TwilioActivities(TwilioClients(sb.orgs)).post_to_flex(inp.model_copy(update={"body": "Open at 9."}))
     assert (again.message_sid, again.body) == (first.message_sid, "We open at nine.")
+
 
 def test_send_whatsapp_template_with_variables(sb: Sb) -> None:
     hx = sb.seed["templates"]["order_update"]
@@ -342,10 +349,9 @@ def test_copy_contact_media_then_post_it(sb: Sb) -> None:
     uploads = _uploads(sb)
     assert len(uploads) == 1
     post = sb.acts.post_to_flex(
-        PostToFlexInput(
-            org="acme",
-            conversations_service_sid=sb.seed["conversations_service_sid"],
-            conversation_sid=conv.conversation_sid,
+        post_inp(
+            sb,
+            conv.conversation_sid,
             author=f"whatsapp:{CONTACT}",
             media_sid=copied.media_sid,
             idempotency_id="media-1",
@@ -560,10 +566,9 @@ def test_own_posts_never_echo_but_the_reps_messages_reach_our_webhook(sb: Sb) ->
     rep = "alice" if rep_pending(sb, "alice") else "bob"
     assert offer["task_sid"] == handed.human_task_sid
     sb.ctl.post(f"/_sandbox/reps/{rep}/reservations/{offer['reservation_sid']}/accept").raise_for_status()
-    post = PostToFlexInput(
-        org="acme",
-        conversations_service_sid=sb.seed["conversations_service_sid"],
-        conversation_sid=conv.conversation_sid,
+    post = post_inp(
+        sb,
+        conv.conversation_sid,
         author="system",
         body="Handoff: cancel",
         idempotency_id="note-1",

@@ -153,6 +153,17 @@ class _Client:
 
         return asyncio.run(_go())
 
+    def post_signed(self, path: str, params: dict[str, str]) -> httpx.Response:
+        """Form-encoded and signed with acme's token over the public URL, as Twilio sends it."""
+        return self.post(
+            path,
+            content=urlencode(list(params.items())),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": sign(ACME_BASE + path, params),
+            },
+        )
+
 
 def _client() -> tuple[_Client, FakeTemporal]:
     fake = FakeTemporal()
@@ -177,14 +188,7 @@ def _check(response: Any, fake: FakeTemporal, calls_before: int) -> None:
 def test_signed_mutations_never_5xx(case: tuple[str, dict[str, str]]) -> None:
     path, params = case
     client, fake = _client()
-    response = client.post(
-        path,
-        content=urlencode(list(params.items())),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(ACME_BASE + path, params),
-        },
-    )
+    response = client.post_signed(path, params)
     _check(response, fake, 0)
 
 
@@ -226,14 +230,7 @@ def test_unsigned_or_garbage_bodies_are_refused(
 def test_each_valid_event_is_signalled_once(path: str) -> None:
     client, fake = _client()
     params = VALID[path]
-    response = client.post(
-        path,
-        content=urlencode(params),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(ACME_BASE + path, params),
-        },
-    )
+    response = client.post_signed(path, params)
     assert response.status_code in (200, 204) and IGNORED_HEADER not in response.headers
     assert len(fake.calls) == 1
 
@@ -250,14 +247,7 @@ def test_each_valid_event_is_signalled_once(path: str) -> None:
 def test_events_the_workflow_does_not_use_are_not_signalled(path: str, changes: dict[str, str]) -> None:
     client, fake = _client()
     params = VALID[path] | changes
-    response = client.post(
-        path,
-        content=urlencode(params),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": sign(ACME_BASE + path, params),
-        },
-    )
+    response = client.post_signed(path, params)
     assert response.status_code == 204 and response.headers[IGNORED_HEADER]
     assert fake.calls == []
 
