@@ -8,6 +8,8 @@ file), so a local dev server, a self-hosted cluster and Temporal Cloud all work 
 from __future__ import annotations
 
 import asyncio
+import compileall
+import importlib.util
 import logging
 import signal
 import sys
@@ -30,9 +32,25 @@ from workflows.search_attributes import ALL_KEYS, CLI_TYPES
 log = logging.getLogger("wa_flex_handoff.worker")
 
 # Activities in flight get this long to finish after SIGTERM before they are cancelled (they are idempotent
-# and
-# retried elsewhere, so a short grace is enough and keeps rolling deploys quick).
+# and retried elsewhere, so a short grace is enough and keeps rolling deploys quick).
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
+def write_workflow_bytecode() -> bool:
+    """Write the workflow module's .pyc even under PYTHONDONTWRITEBYTECODE (set in our image and on CI).
+
+    The sandbox re-imports the workflow module for every conversation it loads (a new one, or one evicted from
+    the cache): without bytecode each load compiles the source again, about a third of a replay's CPU (measured
+    with py-spy). After a worker restart every open conversation replays at once, so that third decides whether
+    the replays finish inside the workflow task timeout. False (and a warning) if the directory is read-only.
+    """
+    spec = importlib.util.find_spec("workflows.conversation")
+    if spec is None or spec.origin is None:
+        return False
+    if compileall.compile_file(spec.origin, quiet=2):
+        return True
+    log.warning("could not write bytecode for %s: every workflow load compiles it again", spec.origin)
+    return False
 
 
 class StartupError(Exception):
@@ -124,6 +142,7 @@ async def run_worker(
 ) -> None:
     """Poll until `stop_event` is set, then shut down gracefully (in-flight work gets GRACEFUL_SHUTDOWN)."""
     await check_search_attributes(client)
+    write_workflow_bytecode()
     with ThreadPoolExecutor(max_workers=2 * settings.activity_threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, orgs, executor)
         async with worker:

@@ -264,7 +264,7 @@ class RunSession:
         with self.console.status("Starting the worker and the API…"):
             wait_until(
                 "The worker",
-                lambda: _worker_polling(temporal_address, self.settings.task_queue),
+                lambda: _worker_polling(temporal_address, self.settings.task_queue, worker.pid),
                 o.start_timeout,
                 alive=self._alive(worker),
                 fix=f"see {worker.log_path}.",
@@ -441,7 +441,10 @@ def _temporal_ready(address: str) -> bool:
     return asyncio.run(check())
 
 
-def _worker_polling(address: str, task_queue: str) -> bool:
+def _worker_polling(address: str, task_queue: str, pid: int | None = None) -> bool:
+    """Someone polls the task queue; with `pid`, that process itself. The server lists pollers seen in the last
+    minutes, so after a restart only the new process's identity (the SDK's default, "pid@host") proves it is up."""
+
     async def check() -> bool:
         try:
             client = await Client.connect(address, namespace=NAMESPACE)
@@ -454,7 +457,9 @@ def _worker_polling(address: str, task_queue: str) -> bool:
             )
         except Exception:
             return False
-        return len(resp.pollers) > 0
+        if pid is None:
+            return len(resp.pollers) > 0
+        return any(p.identity.startswith(f"{pid}@") for p in resp.pollers)
 
     return asyncio.run(check())
 

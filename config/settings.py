@@ -23,10 +23,12 @@ class Settings(BaseSettings):
     # baseline, so 1,000 keeps a worker near 650 MiB; an evicted conversation replays on its next event (~0.55 ms
     # per history event).
     max_cached_workflows: int = 1000
-    # Workflow tasks in progress at once (the SDK's default, 100). With ordinary activities a task is short CPU
-    # work, and more slots on a small machine gain nothing. Orgs on local activities may raise it: their task
-    # stays in progress while its steps wait on Twilio.
-    workflow_task_slots: int = 100
+    # Workflow tasks in progress at once. Python runs them on one interpreter (GIL), so on a small machine more
+    # slots only make each one slower. After a worker restart every open conversation replays at once: with the
+    # SDK's 100 slots on 2 cores those replays outlasted the 10 s workflow task timeout and were all redone
+    # (200-conversation fault run: 1,049 timed-out tasks, 190 conversations stalled); with 8, none timed out.
+    # Orgs on local activities hold a slot while their steps wait on Twilio: raise it for them.
+    workflow_task_slots: int = 8
     # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.
     codec_keys: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"

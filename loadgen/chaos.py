@@ -44,6 +44,9 @@ class Chaos:
         self.rng = rng
         self.counts: Counter[str] = Counter()
         self.errors: list[str] = []
+        # (seconds into the run, action, seconds until the process was ready again): an outage is then readable.
+        self.journal: list[tuple[float, str, float]] = []
+        self._t0 = time.monotonic()
         self._lock = asyncio.Lock()
         self._last_targeted = float("-inf")
         self._stop = asyncio.Event()
@@ -96,35 +99,47 @@ class Chaos:
         async with self._lock:
             if self._stop.is_set():
                 return
+            began = time.monotonic()
             self.stack.sigkill("worker")
             self.counts[kind] += 1
             await asyncio.sleep(self.rng.uniform(*self.cfg.worker_down))
             self.stack.spawn("worker")
-            await self._ready("worker")
+            await self._ready("worker", kind, began)
 
     async def restart_api(self) -> None:
         async with self._lock:
             if self._stop.is_set():
                 return
+            began = time.monotonic()
             self.stack.terminate("api")
             self.counts["API restart"] += 1
             self.stack.spawn("api")
-            await self._ready("api")
+            await self._ready("api", "API restart", began)
 
     async def restart_temporal(self) -> None:
         async with self._lock:
             if self._stop.is_set():
                 return
+            began = time.monotonic()
             self.stack.terminate("temporal")
             self.counts["Temporal dev server restart"] += 1
             self.stack.spawn("temporal")
-            await self._ready("temporal")
+            await self._ready("temporal", "Temporal dev server restart", began)
 
-    async def _ready(self, name: str) -> None:
+    async def _ready(self, name: str, kind: str, began: float) -> None:
         try:
             await self.stack.wait_ready(name)
         except Exception as exc:  # recorded and re-raised by ensure_running at the end
             self.errors.append(f"{name}: {exc}")
+        self.journal.append((began - self._t0, kind, time.monotonic() - began))
+
+    def downtime(self) -> dict[str, dict[str, float]]:
+        """Per kind of action: how many, and the median and longest seconds until the process was ready again."""
+        out: dict[str, dict[str, float]] = {}
+        for kind in sorted({k for _, k, _ in self.journal}):
+            took = sorted(d for _, k, d in self.journal if k == kind)
+            out[kind] = {"count": len(took), "median_s": round(took[len(took) // 2], 1), "max_s": round(took[-1], 1)}
+        return out
 
     async def ensure_running(self) -> None:
         for name in ("temporal", "worker", "api"):

@@ -285,9 +285,11 @@ class FaultRun:
             done_a = sum(1 for c in convs if c.phase_a_done)
             stalled = sum(1 for c in convs if c.stalled)
             kills = dict(chaos.counts) if chaos else {}
+            last = chaos.journal[-1] if chaos and chaos.journal else None
+            latest = f"; last: {last[1]} at {last[0]:.0f} s, ready after {last[2]:.1f} s" if last else ""
             self.progress(
                 f"[{time.monotonic() - started:5.0f} s] phase {self.phase}: {done_a}/{len(convs)} through phase A, "
-                f"{stalled} with a stalled step, record seq {follower.max_seq}, process faults {kills}"
+                f"{stalled} with a stalled step, record seq {follower.max_seq}, process faults {kills}{latest}"
             )
 
     def _conv(self, i: int, run_tag: str, block: int, business: str) -> ConvLog:
@@ -526,4 +528,5 @@ class FaultRun:
             "replayed webhook answers": dict(replayer.statuses),
             "injected faults": dict(faults),
             "record entries missed (sandbox trimmed them)": follower.gaps,
+            "process faults: seconds until ready again": chaos.downtime() if chaos else {},
         }

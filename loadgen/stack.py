@@ -123,7 +123,7 @@ class Stack:
     async def wait_ready(self, name: str, within: float = 90.0) -> None:
         info = self.info
         probes: dict[str, Callable[[], bool]] = {
-            "worker": lambda: _worker_polling(info.temporal_address, info.task_queue),
+            "worker": lambda: _worker_polling(info.temporal_address, info.task_queue, self.proc("worker").pid),
             "api": lambda: http_ok(f"{info.api_url}/readyz"),
             "temporal": lambda: _temporal_ready(info.temporal_address),
         }

@@ -6,6 +6,7 @@ rewrites `https://{product}.twilio.com/...` to the sandbox base URL (see `hosts.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from twilio.http.http_client import TwilioHttpClient
@@ -13,6 +14,32 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from twilio_rest.hosts import resolve_url
+
+# Repeats of one request inside the activity before its failure goes to the activity's retry policy. Each call
+# of an activity that makes several fails independently (429 under concurrency limits, a 5xx now and then):
+# without these, one bad answer redoes every call of the activity, and at a few percent per call the whole
+# activity fails far more often than any of its calls (fault run: an open_flex_conversation needed 8 attempts).
+IN_PLACE_RETRIES = 2
+IN_PLACE_BACKOFF = 0.25  # seconds, doubled per repeat
+MAX_IN_PLACE_WAIT = 2.0  # a longer Retry-After is left to the activity's next_retry_delay: no thread parked
+
+
+def in_place_retry_delay(method: str, status: int, retry_after: str | None, repeat: int) -> float | None:
+    """Seconds to wait before sending this request again in place, or None to give up to the activity.
+
+    - 429: Twilio refused the request without acting on it, so any method may be repeated.
+    - 5xx: only reads. A POST that got a 5xx may have taken effect; the activity's idempotency handles it.
+    """
+    if repeat >= IN_PLACE_RETRIES:
+        return None
+    if status != 429 and not (status >= 500 and method.upper() in ("GET", "HEAD")):
+        return None
+    if retry_after is not None and retry_after.strip():
+        value = retry_after.strip()
+        if not value.isdigit() or int(value) > MAX_IN_PLACE_WAIT:
+            return None  # an HTTP-date or a long wait: the activity's retry honours it
+        return float(int(value))
+    return IN_PLACE_BACKOFF * 2**repeat
 
 
 class RoutingHttpClient(TwilioHttpClient):
@@ -38,18 +65,26 @@ class RoutingHttpClient(TwilioHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        response: Response = super().request(
-            method,
-            resolve_url(url, self.sandbox_base_url),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
-        self.last_response_headers = {k.lower(): v for k, v in dict(response.headers or {}).items()}
-        return response
+        repeat = 0
+        while True:
+            response: Response = super().request(
+                method,
+                resolve_url(url, self.sandbox_base_url),
+                params=params,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            )
+            self.last_response_headers = {k.lower(): v for k, v in dict(response.headers or {}).items()}
+            delay = in_place_retry_delay(
+                method, response.status_code, self.last_response_headers.get("retry-after"), repeat
+            )
+            if delay is None:
+                return response
+            time.sleep(delay)
+            repeat += 1
 
 
 def build_client(

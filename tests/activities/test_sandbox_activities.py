@@ -584,3 +584,34 @@ def test_own_posts_never_echo_but_the_reps_messages_reach_our_webhook(sb: Sb) ->
     assert {e["params"].get("Body") for e in _hook_deliveries(sb)} == {"Hola Ana"}
     # The rep's task is untouched by the service; the conversation stayed open for the rep.
     assert sb.ws().tasks(handed.human_task_sid).fetch().assignment_status == "assigned"
+
+
+def _rest_calls(sb: Sb, method: str, path_part: str) -> list[dict[str, Any]]:
+    entries = sb.ctl.get("/_sandbox/record", params={"kind": "rest"}).json()["entries"]
+    return [e for e in entries if e.get("method") == method and path_part in str(e.get("path"))]
+
+
+def test_a_rate_limited_call_is_repeated_in_place_and_the_activity_succeeds(sb: Sb) -> None:
+    """One 429 among an activity's calls no longer fails the whole activity (and redoes its other calls)."""
+    sb.ctl.post("/_sandbox/faults", json={"rest_429_rate": 0.3, "retry_after_seconds": 0, "seed": 7})
+    try:
+        opened = sb.acts.open_flex_conversation(open_inp(sb))
+    finally:
+        sb.ctl.delete("/_sandbox/faults")
+    assert opened.conversation_sid.startswith("CH")
+    calls = sb.ctl.get("/_sandbox/record", params={"kind": "rest"}).json()["entries"]
+    limited = [i for i, e in enumerate(calls) if e.get("status") == 429]
+    assert limited, "the seed must inject at least one 429 for this test to mean anything"
+    for i in limited:  # each refused call was sent again at once, by the same thread
+        assert (calls[i + 1]["method"], calls[i + 1]["path"]) == (calls[i]["method"], calls[i]["path"])
+
+
+def test_a_post_answered_by_a_server_error_is_not_repeated_in_place(sb: Sb) -> None:
+    sb.ctl.post("/_sandbox/faults", json={"rest_5xx_rate": 1.0, "seed": 2}).raise_for_status()
+    try:
+        with pytest.raises(ApplicationError):
+            sb.acts.send_whatsapp(send_inp(sb, idempotency_id="once"))
+    finally:
+        sb.ctl.delete("/_sandbox/faults")
+    posts = _rest_calls(sb, "POST", "/Messages")
+    assert len(posts) == 1 and posts[0]["status"] == 503

@@ -220,12 +220,16 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
 
     from cli.demo import run_demo
     from cli.errors import CliError
-    from cli.run import RunOptions, RunSession
+    from cli.run import RunOptions, RunSession, _worker_polling
 
     session = RunSession(RunOptions(data_dir=tmp_path / "data", free_ports=True), Console(quiet=True))
     try:
         info = session.start()
         worker = next(p for p in session.procs if p.name == "worker")
+        # Readiness after a restart looks for the new process itself among the pollers the server remembers.
+        assert worker.pid is not None
+        assert _worker_polling(info.temporal_address, info.task_queue, worker.pid)
+        assert not _worker_polling(info.temporal_address, info.task_queue, worker.pid + 1_000_000)
         worker.stop()
         with pytest.raises(CliError) as failure:
             run_demo(info, Console(quiet=True), timeout=3)

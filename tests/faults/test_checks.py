@@ -179,3 +179,19 @@ def test_runs_on_one_stack_never_share_contact_numbers(tmp_path: Any) -> None:
     first, second = Stack(tmp_path), Stack(tmp_path)  # a second process on a reused data directory counts on
     blocks = [first.next_contact_block(), first.next_contact_block(), second.next_contact_block()]
     assert blocks == [0, 1, 2]
+
+
+def test_downtime_reports_median_and_longest_recovery_per_kind_of_fault(tmp_path: Any) -> None:
+    """An outage after a restart must show up in the figures, not only as stalled steps."""
+    import random
+
+    from loadgen.chaos import Chaos, ChaosConfig
+    from loadgen.stack import Stack
+
+    chaos = Chaos(Stack(tmp_path), ChaosConfig(), random.Random(0))
+    chaos.journal = [(10.0, "worker SIGKILL", 4.0), (60.0, "worker SIGKILL", 81.5), (70.0, "API restart", 2.0)]
+    chaos.journal.append((90.0, "worker SIGKILL", 5.0))
+    assert chaos.downtime() == {
+        "API restart": {"count": 1, "median_s": 2.0, "max_s": 2.0},
+        "worker SIGKILL": {"count": 3, "median_s": 5.0, "max_s": 81.5},
+    }
