@@ -33,7 +33,8 @@ Decisions where the issue is silent (written here because a contact-center engin
 - A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
 - An AI reservation that times out puts the AI worker into TaskRouter's TimeoutActivity (Offline), which
   would stall the whole org: on `reservation.timeout` for the AI (or a timed-out offer found when
-  reconciling) the AI worker is set back to an available activity (idempotent).
+  reconciling) the AI worker is set back to an available activity (idempotent). If the task then stays pending
+  without a new offer, TaskRouter is not offering it to the AI again: the conversation goes to the humans.
 - Rep attachments go to WhatsApp as their MCS URL (`rules.media.mcs_media_url`); the send activity resolves it
   to the short-lived public URL. The media limits are checked here first, with a notice for what cannot go.
 - A handoff or template request with no session is noted in state (`skipped` / `notices`), not failed.
@@ -151,6 +152,7 @@ R = TypeVar("R", bound=BaseModel)
 AI_AUTHOR = "AI Support Agent"
 SYSTEM_AUTHOR = "system"
 AI_UNAVAILABLE = "AI unavailable"
+AI_OFFER_TIMED_OUT = "AI could not take the conversation (its TaskRouter offer timed out)"
 TWILIO_CLIENT_ERROR = "TwilioClientError"
 
 # Twilio activities: bounded retries with backoff (429/5xx honour Retry-After through next_retry_delay in the
@@ -640,6 +642,8 @@ class ConversationWorkflow:
             if ev.reservation_sid == sess.ai_reservation_sid and sess.ai_reservation_status != "accepted":
                 sess.ai_reservation_status = "released"
             if ev.event_type == "reservation.timeout" and ev.worker_sid:
+                if ev.task_sid == sess.task_sid and sess.ai_offer_timed_out_at is None:
+                    sess.ai_offer_timed_out_at = workflow.now()
                 await self._ensure_ai_available(ev.worker_sid)
         elif action == "human_accepted":
             await self._rep_accepted(sess, ev.task_sid, ev.worker_sid, ev.reservation_sid)
@@ -1110,6 +1114,17 @@ class ConversationWorkflow:
                 # An offer that timed out (its webhooks missed too) left the AI worker offline: bring it back.
                 timed_out = [w for _, w, rstatus in task.reservations if rstatus == "timeout"]
                 if timed_out and status in ("pending", "reserved"):
+                    if self._offer_lost_for_good(sess, status):
+                        # TaskRouter need not offer a task again to a worker whose offer timed out: with the
+                        # AI worker available and still no offer, the contact would wait for nobody.
+                        self._request_handoff(
+                            source="ai_offer_timeout",
+                            reason=AI_OFFER_TIMED_OUT,
+                            summary=self._fallback_summary(AI_OFFER_TIMED_OUT),
+                        )
+                        return
+                    if sess.ai_offer_timed_out_at is None:
+                        sess.ai_offer_timed_out_at = workflow.now()
                     await self._ensure_ai_available(timed_out[0])
                 elif status == "pending":
                     # No offer at all after the check: the AI worker may have been sent Offline by another
@@ -1135,6 +1150,16 @@ class ConversationWorkflow:
                 return
         if self.s.session is sess and sess.awaiting is not None:
             self._rearm_reconcile(sess)
+
+    def _offer_lost_for_good(self, sess: SessionState, status: str) -> bool:
+        """The AI's offer timed out a while ago, the AI worker has been made available since, and the task is
+        still pending with no offer: it will not come back to the AI."""
+        since = sess.ai_offer_timed_out_at
+        if status != "pending" or since is None or sess.handoff is not None:
+            return False
+        if workflow.now() - since < AI_OFFER_CHECK_FIRST:
+            return False
+        return workflow.patched("ai-offer-timeout-goes-to-humans")
 
     def _arm_delivery(self) -> None:
         """One lazily re-armed timer for all sent messages awaiting a final status: the earliest check."""

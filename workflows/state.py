@@ -24,7 +24,7 @@ from workflows.signals import (
 )
 
 StateName = Literal["ai", "handoff_requested", "queued", "with_rep", "closed"]
-HandoffSource = Literal["ai", "api", "ai_failure"]
+HandoffSource = Literal["ai", "api", "ai_failure", "ai_offer_timeout"]
 AiReservationStatus = Literal["none", "pending", "accepted", "released"]
 AwaitingKind = Literal["ai_reservation", "human_acceptance", "rep_task_end"]
 
@@ -85,6 +85,8 @@ class SessionState(BaseModel):
     ai_worker_sid: str | None = None
     ai_reservation_status: AiReservationStatus = "none"
     ai_participant_sid: str | None = None
+    # When the AI's offer for this task was first seen timed out: TaskRouter may never offer it to the AI again.
+    ai_offer_timed_out_at: datetime | None = None
     human_task_sid: str | None = None
     rep_worker_sid: str | None = None
     rep_reservation_sid: str | None = None

@@ -162,3 +162,44 @@ async def test_a_task_never_offered_makes_sure_the_ai_worker_is_available(conv: 
     [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
     assert ensured.worker_sid is None and ensured.worker_name == "AI Support Agent"  # found by name
     assert (await conv.view()).awaiting == "ai_reservation"
+
+
+async def test_an_offer_that_never_comes_back_after_its_timeout_goes_to_the_humans(conv: Conv) -> None:
+    """Fault run: a missed reservation.created plus a killed worker let the AI's offer time out; TaskRouter kept
+    the task pending without offering it to the AI again, and the contact waited for nobody until the task TTL."""
+    timed_out = FetchTaskResult(
+        task_sid="WT1",
+        assignment_status="pending",
+        attributes={},
+        task_queue_sid="WQai",
+        reservations=[("WR1", "WKai", "timeout")],
+    )
+    conv.fake.fetch_results = [timed_out, timed_out.model_copy()]
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.skip(timedelta(seconds=31))
+    await conv.until_calls("ensure_ai_worker_available", 1)
+    assert conv.fake.of("merge_handoff_attributes") == []  # first the AI gets its chance to be offered it again
+    await conv.skip(timedelta(seconds=61))
+    [handed] = await conv.until_calls("hand_to_humans", 1)
+    assert handed.task_sid == "WT1"
+    [merged] = conv.fake.of("merge_handoff_attributes")
+    assert "offer timed out" in merged.handoff_attributes["handoffReason"]
+    assert len(conv.fake.of("ensure_ai_worker_available")) == 1
+    view = await conv.view()
+    assert view.state == "queued" and view.awaiting == "human_acceptance"
+
+
+async def test_an_offer_made_again_after_its_timeout_keeps_the_conversation_with_the_ai(conv: Conv) -> None:
+    sess = conv.session_id("SM1")
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.tr(
+        "reservation.timeout", "WT1", reservation="WR1", worker_sid="WKai", worker_name="AI Support Agent", session=sess
+    )
+    await conv.until_calls("ensure_ai_worker_available", 1)
+    await conv.ai_offer(sess, reservation="WR2")
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(timedelta(minutes=5))
+    await conv.settle()
+    assert conv.fake.of("merge_handoff_attributes") == [] and (await conv.view()).state == "ai"
