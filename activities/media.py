@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.clients import OrgClient
 from activities.twilio_errors import CLIENT_ERROR_TYPE, classify
+from twilio_rest.client import InPlaceRetryTransport
 from twilio_rest.hosts import MCS_BASE_URL
 from workflows.rules.media import (
     FLEX_ATTACHMENT_LIMIT,
@@ -71,7 +72,9 @@ def download_media(oc: OrgClient, media_url: str, max_bytes: int, *, timeout: fl
     try:
         # httpx drops Authorization on a redirect to another origin (Twilio's CDN URL is pre-signed).
         with (
-            httpx.Client(auth=oc.basic_auth, follow_redirects=True, timeout=timeout) as http,
+            httpx.Client(
+                auth=oc.basic_auth, follow_redirects=True, timeout=timeout, transport=InPlaceRetryTransport()
+            ) as http,
             http.stream("GET", url) as resp,
         ):
             if resp.status_code >= 400:
@@ -109,7 +112,7 @@ def upload_to_mcs(
         # Twilio's raw upload takes no filename field; the header is what browsers send and MCS records.
         headers["Content-Disposition"] = f'attachment; filename="{filename.replace(chr(34), "")}"'
     try:
-        with httpx.Client(auth=oc.basic_auth, timeout=timeout) as http:
+        with httpx.Client(auth=oc.basic_auth, timeout=timeout, transport=InPlaceRetryTransport()) as http:
             resp = http.post(url, content=data, headers=headers)
             resp.raise_for_status()
     except (httpx.HTTPStatusError, httpx.TransportError) as exc:
@@ -127,7 +130,7 @@ def is_mcs_url(url: str) -> bool:
 def fetch_mcs_media(oc: OrgClient, media_url: str, *, timeout: float = 15.0) -> dict[str, Any]:
     """The MCS media object (size, type, links) behind an MCS media URL."""
     try:
-        with httpx.Client(auth=oc.basic_auth, timeout=timeout) as http:
+        with httpx.Client(auth=oc.basic_auth, timeout=timeout, transport=InPlaceRetryTransport()) as http:
             resp = http.get(oc.url(media_url))
             resp.raise_for_status()
     except (httpx.HTTPStatusError, httpx.TransportError) as exc:

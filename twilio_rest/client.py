@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -40,6 +41,23 @@ def in_place_retry_delay(method: str, status: int, retry_after: str | None, repe
             return None  # an HTTP-date or a long wait: the activity's retry honours it
         return float(int(value))
     return IN_PLACE_BACKOFF * 2**repeat
+
+
+class InPlaceRetryTransport(httpx.HTTPTransport):
+    """The same in-place repeats for the calls made with httpx (media download and upload, MCS lookups)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        repeat = 0
+        while True:
+            response = super().handle_request(request)
+            delay = in_place_retry_delay(
+                request.method, response.status_code, response.headers.get("retry-after"), repeat
+            )
+            if delay is None:
+                return response
+            response.close()
+            time.sleep(delay)
+            repeat += 1
 
 
 class RoutingHttpClient(TwilioHttpClient):

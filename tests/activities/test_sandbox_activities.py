@@ -615,3 +615,19 @@ def test_a_post_answered_by_a_server_error_is_not_repeated_in_place(sb: Sb) -> N
         sb.ctl.delete("/_sandbox/faults")
     posts = _rest_calls(sb, "POST", "/Messages")
     assert len(posts) == 1 and posts[0]["status"] == 503
+
+
+def test_media_calls_made_with_httpx_repeat_a_429_in_place_too(sb: Sb) -> None:
+    oc = sb.acts.clients.get("acme")
+    service = sb.seed["conversations_service_sid"]
+    sb.ctl.post("/_sandbox/faults", json={"rest_429_rate": 1.0, "retry_after_seconds": 0, "seed": 3})
+    try:
+        with pytest.raises(ApplicationError) as limited:
+            upload_to_mcs(oc, service, b"\xff\xd8" + b"x" * 100, "image/jpeg", "a.jpg")
+    finally:
+        sb.ctl.delete("/_sandbox/faults")
+    assert limited.value.details[0]["status"] == 429 and not limited.value.non_retryable
+    uploads = _rest_calls(sb, "POST", f"/Services/{service}/Media")
+    assert [e["status"] for e in uploads] == [429, 429, 429]  # the first try and two repeats, then the activity
+    stored = upload_to_mcs(oc, service, b"\xff\xd8" + b"x" * 100, "image/jpeg", "a.jpg")
+    assert str(stored["sid"]).startswith("ME")
