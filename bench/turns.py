@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import sys
 import time
 
@@ -162,11 +163,32 @@ async def measure_floor(
     }
 
 
+# A workflow task of local steps holds its slot while they wait on Twilio (README, `local_activities`).
+LOCAL_ACTIVITIES_TASK_SLOTS = "100"
+
+
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     await stack.raise_ai_capacity(1000)  # connect's 50 would leave conversations past the 50th unanswered
     svc = await measure_service(stack, args.n, args.rate, args.duration, console, args.in_flight)
     flo = await measure_floor(stack, args.n, args.rate, args.duration, console, args.in_flight)
-    return rows(svc, flo, args)
+    out = rows(svc, flo, args)
+    if getattr(args, "local_activities", False):
+        # The same turns on a second stack whose org runs its steps as local activities, against the same floor.
+        saved = os.environ.get("WAFH_WORKFLOW_TASK_SLOTS")
+        os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = LOCAL_ACTIVITIES_TASK_SLOTS
+        try:
+            async with Stack(console, label="turns-local", org_settings={"local_activities": True}) as local:
+                await local.raise_ai_capacity(1000)
+                la = await measure_service(local, args.n, args.rate, args.duration, console, args.in_flight)
+        finally:
+            if saved is None:
+                os.environ.pop("WAFH_WORKFLOW_TASK_SLOTS", None)
+            else:
+                os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = saved
+        for row in rows(la, flo, args):
+            row.metric = f"{row.metric} — local_activities = true"
+            out.append(row)
+    return out
 
 
 def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespace) -> list[Row]:
@@ -230,6 +252,11 @@ def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
     p.add_argument(
         "--in-flight", type=int, default=32, help="conversations awaiting a reply at once, sustained phase"
+    )
+    p.add_argument(
+        "--local-activities",
+        action="store_true",
+        help="also measure an org with local_activities = true (second stack, same floor)",
     )
     return p
 

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     # Workflow tasks in progress at once. Python runs them on one interpreter (GIL), so on a small machine more
     # slots only make each one slower. After a worker restart every open conversation replays at once: with the
     # SDK's 100 slots on 2 cores those replays outlasted the 10 s workflow task timeout and were all redone
-    # (200-conversation fault run: 1,049 timed-out tasks, 190 conversations stalled); with 8, none timed out.
+    # (200-conversation fault run: 1,853 task completions came too late, 190 conversations stalled); with 8: none.
     # Orgs on local activities hold a slot while their steps wait on Twilio: raise it for them.
     workflow_task_slots: int = 8
     # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.

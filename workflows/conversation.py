@@ -1152,8 +1152,8 @@ class ConversationWorkflow:
             self._rearm_reconcile(sess)
 
     def _offer_lost_for_good(self, sess: SessionState, status: str) -> bool:
-        """The AI's offer timed out a while ago, the AI worker has been made available since, and the task is
-        still pending with no offer: it will not come back to the AI."""
+        """The AI's offer timed out at least AI_OFFER_CHECK_FIRST ago (the AI worker was put back to available
+        then) and the task is still pending with no offer: it will not come back to the AI."""
         since = sess.ai_offer_timed_out_at
         if status != "pending" or since is None or sess.handoff is not None:
             return False

@@ -59,7 +59,10 @@ async def test_continue_as_new_mid_handoff_loses_nothing(conv: Conv) -> None:
     await conv.contact_msg("SM2", "I need a human")
     # Third event processed: handoff merged and noted, hand_to_humans failed → retry pending → continue-as-new.
     view = await conv.until(lambda v: v.runs == 2, "continued as new")
-    assert view.state == "handoff_requested" and view.stuck and view.task_sid == "WT1"
+    # The new run carries the pending retry (on a loaded machine it may already have run it: the counts below
+    # show it ran in the new run, exactly once more).
+    assert view.task_sid == "WT1"
+    assert (view.state == "handoff_requested" and view.stuck) or view.state == "queued", view
     transcript = await conv.handle.query("transcript")
     assert [line["text"] for line in transcript] == ["hello", "AI: hello", "I need a human", "Let me get you a person."]
     # Duplicates from before the continue-as-new are still recognised.
