@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="every n-th conversation sends a 17 MiB video (the sandbox keeps its bytes; default: at most 50)",
     )
+    p.add_argument("--local-activities", action="store_true", help="the org runs its steps as local activities")
     p.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
     if args.conversations < 1:
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         webhook_drop_rate=args.webhook_drop_rate,
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,
+        local_activities=args.local_activities,
         oversize_every=args.oversize_every or max(10, args.conversations // 50),
     )
     result = run_faults(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -59,6 +59,7 @@ class FaultRunConfig(BaseModel):
     chaos: ChaosConfig | None = Field(default_factory=ChaosConfig)  # None: no process faults
     ramp_seconds: float | None = None  # conversations start spread over this (default N/10 s)
     step_timeout: float = 300.0  # one script step (covers the 60 s reconciliation and restarts)
+    local_activities: bool = False  # the org opt-in: Twilio steps and the AI turn as local activities
     settle_seconds: float = 20.0  # quiet time after the faults stop, before checking
     # Play the operator who puts the AI worker back to Available when TaskRouter sends it Offline after a
     # reservation timeout (a defect pinned by a strict xfail test): without it, one timeout stalls every later
@@ -136,7 +137,7 @@ def run_faults(
             data_dir = Path(tmp.name)
         else:
             data_dir = cfg.data_dir
-        stack = Stack(data_dir)
+        stack = Stack(data_dir, local_activities=cfg.local_activities)
         stack.start()
     try:
         return asyncio.run(FaultRun(cfg, stack, progress).run())

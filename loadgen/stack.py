@@ -34,6 +34,7 @@ class Stack:
         *,
         activity_threads: int = 64,
         delivery_check_seconds: int = 30,
+        local_activities: bool = False,
     ) -> None:
         # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
         # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
@@ -41,9 +42,13 @@ class Stack:
         self.data_dir = data_dir
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
-        options = RunOptions(
-            data_dir=data_dir, free_ports=True, org_settings={"delivery_check_seconds": delivery_check_seconds}
-        )
+        org_settings: dict[str, int | bool] = {"delivery_check_seconds": delivery_check_seconds}
+        # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.
+        self.worker_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
+        if local_activities:
+            org_settings["local_activities"] = True
+            self.worker_env["WAFH_WORKFLOW_TASK_SLOTS"] = "100"
+        options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings)
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
         self._seed: SandboxSeedInfo | None = None
@@ -51,15 +56,16 @@ class Stack:
     # -- lifecycle
     def start(self) -> RunInfo:
         # Children copy this process's environment when they are created (and keep it across restarts).
-        saved = os.environ.get("WAFH_ACTIVITY_THREADS")
-        os.environ["WAFH_ACTIVITY_THREADS"] = str(self.activity_threads)
+        saved = {k: os.environ.get(k) for k in self.worker_env}
+        os.environ.update(self.worker_env)
         try:
             self._info = self.session.start()
         finally:
-            if saved is None:
-                os.environ.pop("WAFH_ACTIVITY_THREADS", None)
-            else:
-                os.environ["WAFH_ACTIVITY_THREADS"] = saved
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         if self._info.sandbox_url is None:
             raise StackError("the fault suite needs the Twilio sandbox; unset WAFH_ORGS_FILE")
         self._seed = fetch_seed(self._info.sandbox_url)
