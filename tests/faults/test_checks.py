@@ -189,8 +189,12 @@ def test_downtime_reports_median_and_longest_recovery_per_kind_of_fault(tmp_path
     from loadgen.stack import Stack
 
     chaos = Chaos(Stack(tmp_path), ChaosConfig(), random.Random(0))
-    chaos.journal = [(10.0, "worker SIGKILL", 4.0), (60.0, "worker SIGKILL", 81.5), (70.0, "API restart", 2.0)]
-    chaos.journal.append((90.0, "worker SIGKILL", 5.0))
+    chaos.journal = [
+        (10.0, "worker SIGKILL", 4.0),
+        (60.0, "worker SIGKILL", 81.5),
+        (70.0, "API restart", 2.0),
+        (90.0, "worker SIGKILL", 5.0),
+    ]
     assert chaos.downtime() == {
         "API restart": {"count": 1, "median_s": 2.0, "max_s": 2.0},
         "worker SIGKILL": {"count": 3, "median_s": 5.0, "max_s": 81.5},
