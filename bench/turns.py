@@ -25,6 +25,7 @@ from bench.floor_workflow import FLOOR_SIGNAL, FLOOR_TASK_QUEUE, FLOOR_WORKFLOW
 from bench.stack import Stack, cpu_per
 from bench.stats import Row, fmt_ms, fmt_rate, percentile, verdict
 from cli.net import free_port
+from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 TARGET = 1.0
 
@@ -163,10 +164,6 @@ async def measure_floor(
     }
 
 
-# A workflow task of local steps holds its slot while they wait on Twilio (README, `local_activities`).
-LOCAL_ACTIVITIES_TASK_SLOTS = "100"
-
-
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     await stack.raise_ai_capacity(1000)  # connect's 50 would leave conversations past the 50th unanswered
     svc = await measure_service(stack, args.n, args.rate, args.duration, console, args.in_flight)
@@ -175,7 +172,7 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     if getattr(args, "local_activities", False):
         # The same turns on a second stack whose org runs its steps as local activities, against the same floor.
         saved = os.environ.get("WAFH_WORKFLOW_TASK_SLOTS")
-        os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = LOCAL_ACTIVITIES_TASK_SLOTS
+        os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
         try:
             async with Stack(console, label="turns-local", org_settings={"local_activities": True}) as local:
                 await local.raise_ai_capacity(1000)

@@ -7,6 +7,10 @@ from functools import lru_cache
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What workers serving orgs on local activities should run with (their tasks wait on Twilio in their slots);
+# the fault run and figure 3 use it for such orgs.
+LOCAL_ACTIVITIES_TASK_SLOTS = 100
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WAFH_", env_file=".env", extra="ignore")

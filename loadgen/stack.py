@@ -20,6 +20,7 @@ from cli.net import http_ok
 from cli.procs import ManagedProcess
 from cli.run import RunInfo, RunOptions, RunSession, _temporal_ready, _worker_polling
 from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
+from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 
 class StackError(RuntimeError):
@@ -47,7 +48,7 @@ class Stack:
         self.worker_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
         if local_activities:
             org_settings["local_activities"] = True
-            self.worker_env["WAFH_WORKFLOW_TASK_SLOTS"] = "100"
+            self.worker_env["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
         options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings)
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
