@@ -173,6 +173,9 @@ class HandToHumansInput(BaseModel):
     channel_sid: str
     ai_participant_sid: str | None
     task_attributes: dict[str, Any]  # routing attributes of the human task (six handoff attributes included)
+    # Without a reservation sid, only this worker's reservation can be the AI's: a task already routed to the
+    # humans (after an AI offer timed out) may hold a rep's, which must not be transferred again.
+    ai_worker_sid: str | None = None
 
 
 class HandToHumansResult(BaseModel):

@@ -576,6 +576,7 @@ class TwilioActivities:
             r
             for r in tr.tasks(inp.task_sid).reservations.list(limit=20)
             if r.reservation_status in ("pending", "accepted")
+            and (inp.ai_worker_sid is None or r.worker_sid == inp.ai_worker_sid)
         ]
         return live[0] if live else None
 

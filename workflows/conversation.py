@@ -644,6 +644,7 @@ class ConversationWorkflow:
             if ev.event_type == "reservation.timeout" and ev.worker_sid:
                 if ev.task_sid == sess.task_sid and sess.ai_offer_timed_out_at is None:
                     sess.ai_offer_timed_out_at = workflow.now()
+                    sess.ai_worker_sid = sess.ai_worker_sid or ev.worker_sid
                 await self._ensure_ai_available(ev.worker_sid)
         elif action == "human_accepted":
             await self._rep_accepted(sess, ev.task_sid, ev.worker_sid, ev.reservation_sid)
@@ -992,6 +993,7 @@ class ConversationWorkflow:
                     channel_sid=sess.channel_sid,
                     ai_participant_sid=sess.ai_participant_sid,
                     task_attributes=sess.task_attributes,
+                    ai_worker_sid=sess.ai_worker_sid,
                 ),
                 HandToHumansResult,
                 "hand the task to the humans",
@@ -1125,6 +1127,7 @@ class ConversationWorkflow:
                         return
                     if sess.ai_offer_timed_out_at is None:
                         sess.ai_offer_timed_out_at = workflow.now()
+                    sess.ai_worker_sid = sess.ai_worker_sid or timed_out[0]
                     await self._ensure_ai_available(timed_out[0])
                 elif status == "pending":
                     # No offer at all after the check: the AI worker may have been sent Offline by another
