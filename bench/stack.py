@@ -33,13 +33,23 @@ class Stack:
     """A fresh `run` in a temporary data dir on free ports. Use as an async context manager."""
 
     def __init__(
-        self, console: Console, *, label: str = "bench", org_settings: dict[str, int | bool] | None = None
+        self,
+        console: Console,
+        *,
+        label: str = "bench",
+        org_settings: dict[str, int | bool] | None = None,
+        service_env: dict[str, str] | None = None,
     ) -> None:
         self.console = console
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"wafh-{label}-"))
         self.settings = Settings()
         self.session = RunSession(
-            RunOptions(data_dir=self.data_dir, free_ports=True, org_settings=org_settings or {}),
+            RunOptions(
+                data_dir=self.data_dir,
+                free_ports=True,
+                org_settings=org_settings or {},
+                service_env=service_env or {},
+            ),
             Console(quiet=True),
             self.settings,
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import sys
 import time
 
@@ -171,17 +170,14 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     out = rows(svc, flo, args)
     if getattr(args, "local_activities", False):
         # The same turns on a second stack whose org runs its steps as local activities, against the same floor.
-        saved = os.environ.get("WAFH_WORKFLOW_TASK_SLOTS")
-        os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
-        try:
-            async with Stack(console, label="turns-local", org_settings={"local_activities": True}) as local:
-                await local.raise_ai_capacity(1000)
-                la = await measure_service(local, args.n, args.rate, args.duration, console, args.in_flight)
-        finally:
-            if saved is None:
-                os.environ.pop("WAFH_WORKFLOW_TASK_SLOTS", None)
-            else:
-                os.environ["WAFH_WORKFLOW_TASK_SLOTS"] = saved
+        async with Stack(
+            console,
+            label="turns-local",
+            org_settings={"local_activities": True},
+            service_env={"WAFH_WORKFLOW_TASK_SLOTS": str(LOCAL_ACTIVITIES_TASK_SLOTS)},
+        ) as local:
+            await local.raise_ai_capacity(1000)
+            la = await measure_service(local, args.n, args.rate, args.duration, console, args.in_flight)
         for row in rows(la, flo, args):
             row.metric = f"{row.metric} — local_activities = true"
             out.append(row)

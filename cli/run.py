@@ -50,6 +50,8 @@ class RunOptions(BaseModel):
     start_timeout: float = 90.0
     # Extra settings of the sandbox org (e.g. a short `delivery_check_seconds` for the fault suite).
     org_settings: dict[str, int | bool] = Field(default_factory=dict)
+    # Extra environment of the worker and the API (e.g. WAFH_* settings for a benchmark or the fault suite).
+    service_env: dict[str, str] = Field(default_factory=dict)
 
 
 class StartInterrupted(CliError):
@@ -247,6 +249,7 @@ class RunSession:
                 "WAFH_TEMPORAL_UI_ORIGIN": ui_url,  # the UI's browser calls the codec endpoint from there
                 "WAFH_ADMIN_TOKEN": admin_token,
                 "PYTHONUNBUFFERED": "1",
+                **o.service_env,
             }
         )
         # A dev server has no TLS and no API key: do not let a Cloud profile in the environment leak in.

@@ -39,34 +39,24 @@ class Stack:
     ) -> None:
         # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
         # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
-        self.activity_threads = activity_threads
         self.data_dir = data_dir
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
         org_settings: dict[str, int | bool] = {"delivery_check_seconds": delivery_check_seconds}
-        # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.
-        self.worker_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
+        service_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
         if local_activities:
+            # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.
             org_settings["local_activities"] = True
-            self.worker_env["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
-        options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings)
+            service_env["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
+        options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings, service_env=service_env)
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
         self._seed: SandboxSeedInfo | None = None
 
     # -- lifecycle
     def start(self) -> RunInfo:
-        # Children copy this process's environment when they are created (and keep it across restarts).
-        saved = {k: os.environ.get(k) for k in self.worker_env}
-        os.environ.update(self.worker_env)
-        try:
-            self._info = self.session.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        # Restarted children keep the environment they were first given (service_env included).
+        self._info = self.session.start()
         if self._info.sandbox_url is None:
             raise StackError("the fault suite needs the Twilio sandbox; unset WAFH_ORGS_FILE")
         self._seed = fetch_seed(self._info.sandbox_url)

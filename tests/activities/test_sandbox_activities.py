@@ -633,7 +633,7 @@ def test_media_calls_made_with_httpx_repeat_a_429_in_place_too(sb: Sb) -> None:
     assert str(stored["sid"]).startswith("ME")
 
 
-def test_without_a_reservation_sid_only_the_ai_workers_reservation_counts_as_the_ais() -> None:
+def test_without_a_reservation_sid_only_the_ai_workers_reservation_counts_as_the_ais(sb: Sb) -> None:
     """500-conversation fault run: after an AI offer timed out, the re-routed task was already accepted by a rep;
     taking the rep's reservation for the AI's made a transfer and a second human task."""
     from types import SimpleNamespace
@@ -641,17 +641,8 @@ def test_without_a_reservation_sid_only_the_ai_workers_reservation_counts_as_the
     rep = SimpleNamespace(sid="WRrep", worker_sid="WKrep", reservation_status="accepted")
     reservations = SimpleNamespace(list=lambda limit: [rep])
     tr = SimpleNamespace(tasks=lambda sid: SimpleNamespace(reservations=reservations))
-    base: dict[str, Any] = dict(
-        org="acme",
-        workspace_sid="WS1",
-        workflow_sid="WW1",
-        task_sid="WT1",
-        reservation_sid=None,
-        interaction_sid="KD1",
-        channel_sid="UO1",
-        ai_participant_sid=None,
-        task_attributes={},
-    )
-    assert TwilioActivities._ai_reservation(tr, HandToHumansInput(**base, ai_worker_sid="WKai")) is None
-    assert TwilioActivities._ai_reservation(tr, HandToHumansInput(**base, ai_worker_sid="WKrep")) is rep
-    assert TwilioActivities._ai_reservation(tr, HandToHumansInput(**base)) is rep  # older callers: any live one
+    it = CreateInteractionResult(interaction_sid="KD1", channel_sid="UO1", task_sid="WT1")
+    inp = hand_inp(sb, it, None, {}, None)
+    assert TwilioActivities._ai_reservation(tr, inp.model_copy(update={"ai_worker_sid": "WKai"})) is None
+    assert TwilioActivities._ai_reservation(tr, inp.model_copy(update={"ai_worker_sid": "WKrep"})) is rep
+    assert TwilioActivities._ai_reservation(tr, inp) is rep  # older callers: any live one

@@ -222,10 +222,12 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
     from cli.errors import CliError
     from cli.run import RunOptions, RunSession, _worker_polling
 
-    session = RunSession(RunOptions(data_dir=tmp_path / "data", free_ports=True), Console(quiet=True))
+    options = RunOptions(data_dir=tmp_path / "data", free_ports=True, service_env={"WAFH_WORKFLOW_TASK_SLOTS": "9"})
+    session = RunSession(options, Console(quiet=True))
     try:
         info = session.start()
         worker = next(p for p in session.procs if p.name == "worker")
+        assert worker.env["WAFH_WORKFLOW_TASK_SLOTS"] == "9"  # kept across the restarts the fault suite makes
         # Readiness after a restart looks for the new process itself among the pollers the server remembers.
         assert worker.pid is not None
         assert _worker_polling(info.temporal_address, info.task_queue, worker.pid)
