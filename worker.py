@@ -119,7 +119,7 @@ def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor
         client,
         task_queue=settings.task_queue,
         workflows=[ConversationWorkflow],
-        activities=build_activities(orgs, settings),
+        activities=build_activities(orgs, settings, executor),
         # The twilio client is blocking: sync activities run here. Local and ordinary activities each get
         # `activity_threads` slots and the pool has a thread for every slot, so none waits for a thread while
         # its start-to-close timeout runs.

@@ -6,9 +6,12 @@ Inputs carry the org *name*; credentials are resolved worker-side and never ente
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from activities.ai.models import AiTurnInput, AiTurnResult
 
 # Activity names (the workflow calls them by name; tests register fakes under the same names).
 OPEN_FLEX_CONVERSATION = "open_flex_conversation"
@@ -23,6 +26,7 @@ FETCH_TASK = "fetch_task"
 RELEASE_AI_TASK = "release_ai_task"
 FETCH_MESSAGE_STATUSES = "fetch_message_statuses"
 ENSURE_AI_WORKER_AVAILABLE = "ensure_ai_worker_available"
+ANSWER_CONTACT = "answer_contact"
 
 
 class OpenFlexConversationInput(BaseModel):
@@ -121,11 +125,41 @@ class SendWhatsAppInput(BaseModel):
     # SIDs of messages the workflow already knows it sent: a retry looking for its own earlier send (after a
     # lost answer) never takes one of these for it (a template's rendered body cannot be compared).
     known_sids: list[str] = Field(default_factory=list, max_length=KNOWN_SIDS_PASSED)
+    # An earlier step (a failed `answer_contact`) may have sent this message since then: look for it first, as
+    # a retry would (added with a default: backward compatible).
+    may_have_sent_since: datetime | None = None
 
 
 class SendWhatsAppResult(BaseModel):
     message_sid: str  # SM…/MM…
     status: str
+
+
+class AnswerContactInput(BaseModel):
+    """One steady AI turn in one activity (a lean turn: one round trip to the server instead of four): post the
+    contact's text messages into Flex, run the AI, post its reply into Flex and send it to WhatsApp.
+
+    Each part is the idempotent step of the same name (`post_to_flex`, `ai_turn`, `send_whatsapp`), so a retry
+    after a killed worker redoes nothing that took effect: the reply already in Flex is the one sent.
+    """
+
+    contact_posts: list[PostToFlexInput]
+    ai: AiTurnInput
+    ai_timeout_seconds: float = Field(gt=0)
+    ai_attempts: int = Field(default=3, ge=1)
+    reply_post: PostToFlexInput  # the body comes from the AI
+    reply_send: SendWhatsAppInput  # the body is the reply as Flex shows it
+    send_until: datetime  # the WhatsApp window's end: after it the reply is not sent (the workflow notices)
+
+
+class AnswerContactResult(BaseModel):
+    ai: AiTurnResult | None = None  # None: the AI failed for good (`ai_error` says why)
+    ai_error: str | None = None
+    reply: str | None = None  # the reply as Flex shows it (or as the AI gave it when the post failed)
+    reply_post_error: str | None = None  # a refused Flex post (4xx); the reply is still sent
+    sent: SendWhatsAppResult | None = None
+    send_error: str | None = None  # a refused send (4xx)
+    window_closed: bool = False  # the reply was not sent: the window had closed
 
 
 class CopyContactMediaInput(BaseModel):

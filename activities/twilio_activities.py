@@ -12,6 +12,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -155,6 +157,35 @@ class _SentMessages:
                 self._items.popitem(last=False)
 
 
+class _KeyedLocks:
+    """One lock per key while someone holds it: makes a step's look-then-create atomic within this process.
+
+    Two runs of one step can overlap in a worker: a local activity's thread cannot be interrupted, so a workflow
+    task retried after a failure runs the step again while the first run is still creating; likewise an
+    activity cancelled on a missed heartbeat. Serialised, the second run finds what the first one created.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
 class TwilioActivities:
     """All Twilio-facing activities; one instance per worker, shared by the activity threads."""
 
@@ -163,6 +194,7 @@ class TwilioActivities:
         self.merge_max_attempts = merge_max_attempts
         self._sent = _SentMessages()
         self._media_copies = _SentMessages()
+        self._in_progress = _KeyedLocks()
 
     # ------------------------------------------------------------------ Conversations
     @activity.defn(name=OPEN_FLEX_CONVERSATION)
@@ -241,7 +273,9 @@ class TwilioActivities:
             raise _bad_input("post_to_flex needs a body or a media_sid")
         oc = self.clients.get(inp.org)
         conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(inp.conversation_sid)
-        with twilio_errors(oc, what=POST_TO_FLEX):
+        with self._in_progress.hold(f"post|{inp.conversation_sid}|{inp.idempotency_id}"), twilio_errors(
+            oc, what=POST_TO_FLEX
+        ):
             # Idempotency: a retried post finds its own message among the last ones.
             for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
                 if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
@@ -297,6 +331,10 @@ class TwilioActivities:
             raise _bad_input("send_whatsapp: a template send carries no body or media (they would be ignored)")
         if not (inp.body or inp.media_url or inp.content_sid):
             raise _bad_input("send_whatsapp needs a body, a media_url or a content_sid")
+        with self._in_progress.hold(f"send|{inp.org}|{inp.to_number}|{inp.idempotency_id}"):
+            return self._send_whatsapp_once(inp)
+
+    def _send_whatsapp_once(self, inp: SendWhatsAppInput) -> SendWhatsAppResult:
         known = self._sent.get(inp.idempotency_id)
         if known is not None:
             return SendWhatsAppResult(message_sid=known[0], status=known[1])
@@ -305,6 +343,8 @@ class TwilioActivities:
         messages = oc.client.api.v2010.account.messages
         with twilio_errors(oc, what=SEND_WHATSAPP):
             rerun, since = _may_have_run_before()
+            if inp.may_have_sent_since is not None:
+                rerun, since = True, min(since or inp.may_have_sent_since, inp.may_have_sent_since)
             if rerun:
                 found = self._find_sent(messages, inp, to, from_, since)
                 if found is not None:

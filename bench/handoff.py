@@ -2,9 +2,10 @@
 note posted, and the human task created (Flex invite), each as the sandbox recorded it (`/_sandbox/record`, wall
 clock). Handoffs run one after another on open sessions.
 
-The decision is the `ai_turn` activity completing (server time). With `local_activities = true` the history
-records the AI turn only when its whole workflow task completes, handoff steps included, so the decision is
-then the AI's escalation reply landing in Flex, its first visible effect.
+The decision is the `ai_turn` activity completing (server time) when the turn ran step by step. A lean turn
+(`answer_contact`, the default) completes only after the reply is posted and sent, and with `local_activities =
+true` the history records the AI turn only when its whole workflow task completes, handoff steps included: the
+decision is then the AI's escalation reply landing in Flex, its first visible effect.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult, TranscriptLine
     from activities.models import (
         ACCEPT_AI_RESERVATION,
+        ANSWER_CONTACT,
         COPY_CONTACT_MEDIA_TO_FLEX,
         CREATE_INTERACTION,
         ENSURE_AI_WORKER_AVAILABLE,
@@ -73,6 +74,8 @@ with workflow.unsafe.imports_passed_through():
         SEND_WHATSAPP,
         AcceptAiReservationInput,
         AcceptAiReservationResult,
+        AnswerContactInput,
+        AnswerContactResult,
         CopyContactMediaInput,
         CopyContactMediaResult,
         CreateInteractionInput,
@@ -201,6 +204,12 @@ MAX_STATUS_FETCH = 50
 # change replay with ordinary activities.
 LOCAL_ACTIVITIES_PATCH = "twilio-steps-as-local-activities"
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
+# A steady AI turn as one ordinary activity (`answer_contact`: contact posts, AI, reply post, send): one round
+# trip to the server and one action instead of four (issue 6, figures 3 and 5). Histories recorded before this
+# change replay step by step.
+LEAN_TURN_PATCH = "lean-ai-turn"
+# The lean turn heartbeats every 2 s: a killed worker's turn is retried after this, not after its whole limit.
+ANSWER_CONTACT_HEARTBEAT = timedelta(seconds=20)
 # A steady AI turn is 4 steps (contact post, AI, reply post, send); the turn that hands off adds 3 (attributes,
 # note, hand to humans): one workflow task each.
 LOCAL_STEPS_PER_TASK = 7
@@ -416,6 +425,9 @@ class ConversationWorkflow:
         if sess is None:
             return False
         now = workflow.now()
+        if self._lean_turn_due(sess):
+            await self._lean_turn(sess)
+            return True
         if sess.task_sid is None or sess.backlog:
             if sess.open_retry_at is not None and sess.open_retry_at > now:
                 return False
@@ -822,34 +834,107 @@ class ConversationWorkflow:
         )
 
     # ---------------------------------------------------------------- AI turns and handoff
+    def _lean_turn_due(self, sess: SessionState) -> bool:
+        """A steady AI turn that one `answer_contact` activity can do: the session is open and the AI holds the
+        task, the contact's waiting messages are text only (media copies are long steps of their own), no
+        earlier step failed, and the org runs ordinary activities (local ones are one action per task anyway)."""
+        return (
+            self.s.state == "ai"
+            and sess.handoff is None
+            and sess.ai_reservation_status == "accepted"
+            and bool(sess.ai_pending_sids)
+            and sess.task_sid is not None
+            and sess.conversation_sid is not None
+            and sess.open_attempts == 0
+            and sess.lean_failed_at is None
+            and self.s.window_expires_at is not None
+            and all(not m.media for m in sess.backlog)
+            and not self.start.policy.local_activities
+            and workflow.patched(LEAN_TURN_PATCH)
+        )
+
+    def _ai_input(self, sess: SessionState, new_messages: int) -> AiTurnInput:
+        return AiTurnInput(
+            backend=self.start.policy.ai_backend,
+            org=self.start.org,
+            transcript=list(self.s.transcript),
+            new_message_count=new_messages,
+            flex_context=flatten_flex_context(sess.task_attributes),
+            unanswered_turns=sess.ai_unanswered_turns,
+        )
+
+    async def _lean_turn(self, sess: SessionState) -> None:
+        batch = list(sess.ai_pending_sids)
+        backlog = list(sess.backlog)
+        assert self.s.window_expires_at is not None
+        pol = self.start.policy
+        attempts = AI_RETRY.maximum_attempts
+        scheduled_at = workflow.now()
+        try:
+            res = await self._act(
+                ANSWER_CONTACT,
+                AnswerContactInput(
+                    contact_posts=[
+                        self._post_input(
+                            sess, self._contact_identity, m.body or "(empty message)", f"contact:{m.message_sid}"
+                        )
+                        for m in backlog
+                    ],
+                    ai=self._ai_input(sess, len(batch)),
+                    ai_timeout_seconds=pol.ai_turn_timeout_seconds,
+                    ai_attempts=attempts,
+                    reply_post=self._post_input(sess, AI_AUTHOR, None, f"ai:{batch[-1]}"),
+                    reply_send=self._send_input(f"ai:{batch[-1]}", body=None),
+                    send_until=self.s.window_expires_at,
+                ),
+                AnswerContactResult,
+                f"AI turn ({len(batch)} new message(s)) with its Flex posts and WhatsApp send",
+                timedelta(seconds=pol.ai_turn_timeout_seconds * attempts + 6) + TWILIO_TIMEOUT * (2 + len(backlog)),
+                local=False,
+                heartbeat=ANSWER_CONTACT_HEARTBEAT,
+            )
+        except ActivityError as err:
+            # Every part is idempotent: the step path picks up where the lean turn stopped.
+            self.s.last_error = f"AI turn failed ({_error_text(err)[0]}): going step by step"
+            sess.lean_failed_at = scheduled_at
+            return
+        del sess.backlog[: len(backlog)]
+        del sess.ai_pending_sids[: len(batch)]
+        if res.ai is None:
+            self._ai_failed(res.ai_error or "no answer")
+            return
+        self._note_ai_result(sess, res.ai)
+        if res.reply:
+            now = workflow.now()
+            sess.ai_quiet_from = now
+            if res.reply_post_error:
+                self.s.last_error = f"posting the AI reply to Flex failed: {res.reply_post_error}"
+            self._add_transcript("ai", res.reply, now)
+            if res.window_closed:
+                await self._reply_not_sent(batch)
+            elif res.send_error:
+                await self._send_failed("AI reply", f"ai:{batch[-1]}", res.send_error)
+            elif res.sent is not None:
+                self._record_send(res.sent, "AI reply")
+        self._escalate_if_asked(res.ai)
+
     async def _ai_turn(self, sess: SessionState) -> None:
         batch = list(sess.ai_pending_sids)
         sess.ai_pending_sids.clear()
         try:
             result = await self._act(
                 AI_TURN_ACTIVITY,
-                AiTurnInput(
-                    backend=self.start.policy.ai_backend,
-                    org=self.start.org,
-                    transcript=list(self.s.transcript),
-                    new_message_count=len(batch),
-                    flex_context=flatten_flex_context(sess.task_attributes),
-                    unanswered_turns=sess.ai_unanswered_turns,
-                ),
+                self._ai_input(sess, len(batch)),
                 AiTurnResult,
                 f"AI turn ({len(batch)} new message(s))",
                 timedelta(seconds=self.start.policy.ai_turn_timeout_seconds),
                 retry=AI_RETRY,
             )
         except ActivityError as err:
-            detail, _ = _error_text(err)
-            self.s.last_error = f"AI turn failed: {detail}"
-            self._request_handoff(
-                source="ai_failure", reason=AI_UNAVAILABLE, summary=self._fallback_summary(AI_UNAVAILABLE)
-            )
+            sess.lean_failed_at = None
+            self._ai_failed(_error_text(err)[0])
             return
-        sess.language = result.language
-        sess.ai_unanswered_turns = 0 if result.answered else sess.ai_unanswered_turns + 1
+        self._note_ai_result(sess, result)
         # Contact messages that came in during the turn go into Flex before its reply (a chronological thread
         # for the rep); the next turn answers them together.
         await self._take_contact_messages(sess)
@@ -867,13 +952,32 @@ class ConversationWorkflow:
                 self.s.last_error = f"posting the AI reply to Flex failed: {_error_text(err)[0]}"
             self._add_transcript("ai", reply, now)
             if window_rules.is_open(self.s.window_expires_at, now):
-                await self._send_whatsapp("AI reply", f"ai:{batch[-1]}", body=reply)
-            else:
-                await self._notice(
-                    "ai_reply_not_sent",
-                    notices.send_failed("The AI reply", "the WhatsApp window is closed"),
-                    f"ai:{batch[-1]}:refused",
+                await self._send_whatsapp(
+                    "AI reply", f"ai:{batch[-1]}", body=reply, may_have_sent_since=sess.lean_failed_at
                 )
+            else:
+                await self._reply_not_sent(batch)
+        sess.lean_failed_at = None
+        self._escalate_if_asked(result)
+
+    def _ai_failed(self, detail: str) -> None:
+        self.s.last_error = f"AI turn failed: {detail}"
+        self._request_handoff(
+            source="ai_failure", reason=AI_UNAVAILABLE, summary=self._fallback_summary(AI_UNAVAILABLE)
+        )
+
+    def _note_ai_result(self, sess: SessionState, result: AiTurnResult) -> None:
+        sess.language = result.language
+        sess.ai_unanswered_turns = 0 if result.answered else sess.ai_unanswered_turns + 1
+
+    async def _reply_not_sent(self, batch: list[str]) -> None:
+        await self._notice(
+            "ai_reply_not_sent",
+            notices.send_failed("The AI reply", "the WhatsApp window is closed"),
+            f"ai:{batch[-1]}:refused",
+        )
+
+    def _escalate_if_asked(self, result: AiTurnResult) -> None:
         if result.escalate:
             self._request_handoff(
                 source="ai",
@@ -1399,6 +1503,7 @@ class ConversationWorkflow:
         *,
         local: bool = True,
         retry: RetryPolicy = TWILIO_RETRY,
+        heartbeat: timedelta | None = None,
     ) -> R:
         # Publish state before any wait, so a slow or retrying step shows in search attributes (e.g. a handoff
         # whose activities keep retrying is visible as handoff_requested, not as the previous state). A local
@@ -1442,6 +1547,7 @@ class ConversationWorkflow:
             arg,
             result_type=result_type,
             start_to_close_timeout=limit,
+            heartbeat_timeout=heartbeat,
             retry_policy=retry,
             summary=summary,
         )
@@ -1459,6 +1565,28 @@ class ConversationWorkflow:
         self._local_in_task += 1
         return True
 
+    def _post_input(
+        self,
+        sess: SessionState,
+        author: str,
+        body: str | None,
+        idempotency_id: str,
+        *,
+        media_sid: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> PostToFlexInput:
+        assert sess.conversation_sid is not None
+        return PostToFlexInput(
+            org=self.start.org,
+            conversations_service_sid=self.start.policy.conversations_service_sid,
+            conversation_sid=sess.conversation_sid,
+            author=author,
+            body=body,
+            media_sid=media_sid,
+            attributes=attributes or {},
+            idempotency_id=idempotency_id,
+        )
+
     async def _post(
         self,
         sess: SessionState,
@@ -1469,19 +1597,9 @@ class ConversationWorkflow:
         media_sid: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> PostToFlexResult:
-        assert sess.conversation_sid is not None
         return await self._act(
             POST_TO_FLEX,
-            PostToFlexInput(
-                org=self.start.org,
-                conversations_service_sid=self.start.policy.conversations_service_sid,
-                conversation_sid=sess.conversation_sid,
-                author=author,
-                body=body,
-                media_sid=media_sid,
-                attributes=attributes or {},
-                idempotency_id=idempotency_id,
-            ),
+            self._post_input(sess, author, body, idempotency_id, media_sid=media_sid, attributes=attributes),
             PostToFlexResult,
             f"post to Flex as {'contact' if author == self._contact_identity else author}",
         )
@@ -1500,6 +1618,32 @@ class ConversationWorkflow:
             detail, _ = _error_text(err)
             self.s.last_error = f"posting a notice failed: {detail}"
 
+    def _send_input(
+        self,
+        idempotency_id: str,
+        *,
+        body: str | None = None,
+        media_url: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, str] | None = None,
+        may_have_sent_since: datetime | None = None,
+    ) -> SendWhatsAppInput:
+        return SendWhatsAppInput(
+            org=self.start.org,
+            from_number=self.start.business_number,
+            to_number=self.start.contact_number,
+            body=body,
+            media_url=media_url,
+            content_sid=content_sid,
+            content_variables=content_variables or {},
+            status_callback_url=(
+                f"{self.start.policy.public_base_url}/webhooks/{self.start.org}/whatsapp/status/{self.start.key}"
+            ),
+            idempotency_id=idempotency_id,
+            known_sids=list(self.s.sent)[-KNOWN_SIDS_PASSED:],
+            may_have_sent_since=may_have_sent_since,
+        )
+
     async def _send_whatsapp(
         self,
         what: str,
@@ -1509,22 +1653,18 @@ class ConversationWorkflow:
         media_url: str | None = None,
         content_sid: str | None = None,
         content_variables: dict[str, str] | None = None,
+        may_have_sent_since: datetime | None = None,
     ) -> bool:
-        pol = self.start.policy
         try:
             res = await self._act(
                 SEND_WHATSAPP,
-                SendWhatsAppInput(
-                    org=self.start.org,
-                    from_number=self.start.business_number,
-                    to_number=self.start.contact_number,
+                self._send_input(
+                    idempotency_id,
                     body=body,
                     media_url=media_url,
                     content_sid=content_sid,
-                    content_variables=content_variables or {},
-                    status_callback_url=f"{pol.public_base_url}/webhooks/{self.start.org}/whatsapp/status/{self.start.key}",
-                    idempotency_id=idempotency_id,
-                    known_sids=list(self.s.sent)[-KNOWN_SIDS_PASSED:],
+                    content_variables=content_variables,
+                    may_have_sent_since=may_have_sent_since,
                 ),
                 SendWhatsAppResult,
                 f"send {what} to WhatsApp",
@@ -1533,25 +1673,31 @@ class ConversationWorkflow:
                 local=content_sid is None,
             )
         except ActivityError as err:
-            detail, _ = _error_text(err)
-            self.s.last_error = f"{what} not sent: {detail}"
-            await self._notice(
-                "send_failed", notices.send_failed(what[:1].upper() + what[1:], detail), f"{idempotency_id}:send-failed"
-            )
+            await self._send_failed(what, idempotency_id, _error_text(err)[0])
             return False
+        self._record_send(res, what)
+        return True
+
+    async def _send_failed(self, what: str, idempotency_id: str, detail: str) -> None:
+        self.s.last_error = f"{what} not sent: {detail}"
+        await self._notice(
+            "send_failed", notices.send_failed(what[:1].upper() + what[1:], detail), f"{idempotency_id}:send-failed"
+        )
+
+    def _record_send(self, res: SendWhatsAppResult, what: str) -> None:
+        """A send Twilio took: known by its SID (not taken for a re-run's own), its delivery watched."""
         self.s.sent[res.message_sid] = what
         if len(self.s.sent) > MAX_SENT:
             for old in list(self.s.sent)[: len(self.s.sent) - MAX_SENT]:
                 del self.s.sent[old]
         pending = self.s.pending_deliveries
         pending[res.message_sid] = PendingDelivery(
-            what=what, check_at=workflow.now() + timedelta(seconds=pol.delivery_check_seconds)
+            what=what, check_at=workflow.now() + timedelta(seconds=self.start.policy.delivery_check_seconds)
         )
         if len(pending) > MAX_PENDING_DELIVERIES:
             for old in list(pending)[: len(pending) - MAX_PENDING_DELIVERIES]:
                 del pending[old]
         self._arm_delivery()
-        return True
 
     # ---------------------------------------------------------------- helpers
     @property

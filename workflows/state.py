@@ -87,6 +87,9 @@ class SessionState(BaseModel):
     ai_participant_sid: str | None = None
     # When the AI's offer for this task was first seen timed out: TaskRouter may never offer it to the AI again.
     ai_offer_timed_out_at: datetime | None = None
+    # When a lean turn (`answer_contact`) failed: the turn is then done step by step, and its send first looks
+    # for one the lean turn may have made since then.
+    lean_failed_at: datetime | None = None
     human_task_sid: str | None = None
     rep_worker_sid: str | None = None
     rep_reservation_sid: str | None = None

@@ -37,4 +37,4 @@ def test_every_activity_registered_once() -> None:
     assert len(names) == len(set(names))
     assert TWILIO_NAMES <= set(names)
     has_ai = importlib.util.find_spec("activities.ai.activity") is not None
-    assert (len(names) == len(TWILIO_NAMES) + 1) == has_ai
+    assert (len(names) == len(TWILIO_NAMES) + 2) == has_ai  # ai_turn and answer_contact

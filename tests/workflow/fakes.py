@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 from activities.models import (
     ACCEPT_AI_RESERVATION,
+    ANSWER_CONTACT,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
     ENSURE_AI_WORKER_AVAILABLE,
@@ -27,6 +28,8 @@ from activities.models import (
     SEND_WHATSAPP,
     AcceptAiReservationInput,
     AcceptAiReservationResult,
+    AnswerContactInput,
+    AnswerContactResult,
     CopyContactMediaInput,
     CopyContactMediaResult,
     CreateInteractionInput,
@@ -51,6 +54,7 @@ from activities.models import (
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
+from activities.turn import TurnSteps, answer_contact
 
 
 def client_error(message: str, code: int = 21211) -> ApplicationError:
@@ -203,7 +207,15 @@ class FakeTwilio:
                 raise ApplicationError(self.ai_error, type="AiBackendError")
             return self.ai(inp)
 
+        @activity.defn(name=ANSWER_CONTACT)
+        async def answer_contact_activity(inp: AnswerContactInput) -> AnswerContactResult:
+            # The real composition over this fake's own steps (each recorded under its name as well).
+            self._record(ANSWER_CONTACT, inp)
+            steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp)
+            return await answer_contact(inp, steps, ai_backoff=0.0)
+
         return [
+            answer_contact_activity,
             open_flex_conversation,
             create_interaction,
             accept_ai_reservation,

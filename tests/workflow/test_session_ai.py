@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from activities.ai.models import AiTurnInput
+from tests.workflow.fakes import client_error
 from tests.workflow.harness import BUSINESS, ORG, Conv
 
 
@@ -79,8 +80,10 @@ async def test_burst_during_an_ai_turn_is_answered_once_together(conv: Conv) -> 
     assert contact_posts == ["first", "more 0", "more 1", "more 2"]
 
 
-async def test_flex_gets_the_burst_before_the_reply_to_the_first_message(conv: Conv) -> None:
-    """The rep inherits a chronological thread: messages that came in during a turn precede its reply."""
+async def test_flex_shows_each_reply_right_after_the_messages_it_answers(conv: Conv) -> None:
+    """A lean turn (one `answer_contact` activity) posts its reply as soon as the AI gives it: messages that came
+    in meanwhile follow it in Flex, before the reply that answers them (the rep reads question, answer,
+    question, answer). They are answered together by the next turn, once."""
     conv.fake.ai_gate = asyncio.Event()
     await conv.begin("SM1", "first")
     await conv.until(lambda v: v.task_sid is not None, "task")
@@ -95,11 +98,12 @@ async def test_flex_gets_the_burst_before_the_reply_to_the_first_message(conv: C
     who = f"whatsapp:{conv.contact}"
     assert flex == [
         (who, "first"),
+        ("AI Support Agent", "AI: first"),
         (who, "second"),
         (who, "third"),
-        ("AI Support Agent", "AI: first"),
         ("AI Support Agent", "AI: second / third"),
     ]
+    assert len(conv.fake.of("answer_contact")) == 2
     assert [t.new_message_count for t in conv.fake.of("ai_turn")] == [1, 2]
     assert [s.idempotency_id for s in conv.fake.of("send_whatsapp")] == ["ai:SM1", "ai:SM3"]
 
@@ -111,3 +115,29 @@ async def test_reservation_offered_before_the_task_is_known_is_not_lost(conv: Co
     await conv.ai_offer(sess)  # may be processed before create_interaction returns
     await conv.until_calls("send_whatsapp", 1)
     assert len(conv.fake.of("accept_ai_reservation")) == 1
+
+
+async def test_a_failed_lean_turn_is_done_step_by_step_and_the_reply_goes_out_once(conv: Conv) -> None:
+    """`answer_contact` fails (its contact post refused once): the workflow does the same turn step by step, and
+    that send first looks for one the lean turn may have made; the next turn is lean again."""
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    assert [p.body for p in conv.fake.of("post_to_flex")] == ["hello", "AI: hello"]
+    conv.fake.fail["post_to_flex"] = [client_error("Conversation busy", 50400)]  # the next: SM2, in the lean turn
+    await conv.contact_msg("SM2", "second")
+    await conv.until_calls("send_whatsapp", 2)
+    await conv.contact_msg("SM3", "third")
+    await conv.until_calls("send_whatsapp", 3)
+    await conv.settle()
+    fake = conv.fake
+    assert len(fake.of("answer_contact")) == 3  # SM1, SM2 (failed), SM3
+    assert len(fake.of("ai_turn")) == 3  # the failed lean turn never reached its AI
+    sends = fake.of("send_whatsapp")
+    assert [s.idempotency_id for s in sends] == ["ai:SM1", "ai:SM2", "ai:SM3"]
+    assert [s.may_have_sent_since is not None for s in sends] == [False, True, False]
+    contact_posts = [p.body for p in fake.of("post_to_flex") if p.author.startswith("whatsapp:")]
+    assert contact_posts == ["hello", "second", "second", "third"]  # refused once, then posted by the step path
+    view = await conv.view()
+    assert view.state == "ai" and not view.stuck

@@ -1,0 +1,151 @@
+"""The `answer_contact` activity: one steady AI turn in one round trip to the server (a lean turn).
+
+The workflow would otherwise run four activities per contact message (post it to Flex, AI turn, post the reply,
+send it), each a workflow task and an action of its own. Here they run back to back in one activity, each as
+the idempotent step it always was, so a retry (a killed worker, a 5xx) redoes nothing that took effect:
+- the contact's posts and the reply's post find themselves in Flex by their idempotency id;
+- a reply already in Flex is what gets sent, even when the AI words it differently the second time;
+- the send looks for its own earlier send on a retry (`send_whatsapp`).
+Refusals (4xx) of the reply post or of the send, and an AI that fails for good, come back in the result for
+the workflow to act on (notice, handoff); anything else fails the activity, and the workflow then goes step by
+step. The activity heartbeats, so a killed worker's turn is retried within the heartbeat timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.ai.models import AiTurnInput, AiTurnResult
+from activities.models import (
+    ANSWER_CONTACT,
+    AnswerContactInput,
+    AnswerContactResult,
+    PostToFlexInput,
+    PostToFlexResult,
+    SendWhatsAppInput,
+    SendWhatsAppResult,
+)
+from activities.twilio_activities import TwilioActivities
+
+T = TypeVar("T")
+# Well inside the heartbeat timeout the workflow sets (ANSWER_CONTACT_HEARTBEAT).
+HEARTBEAT_EVERY_SECONDS = 2.0
+AI_BACKOFF_SECONDS = 2.0  # doubled per attempt, as the ai_turn activity's retry policy
+
+
+@dataclass(frozen=True)
+class TurnSteps:
+    """The three steps a turn is made of; the activity passes the real ones, workflow tests their fakes."""
+
+    post: Callable[[PostToFlexInput], Awaitable[PostToFlexResult]]
+    ai: Callable[[AiTurnInput], Awaitable[AiTurnResult]]
+    send: Callable[[SendWhatsAppInput], Awaitable[SendWhatsAppResult]]
+
+
+def _refusal(exc: ApplicationError) -> str | None:
+    """The text of a final refusal (a non-retryable error); None for one worth a retry."""
+    return f"{exc.type or 'error'}: {exc.message}" if exc.non_retryable else None
+
+
+async def _ask_ai(inp: AnswerContactInput, steps: TurnSteps, backoff: float) -> AiTurnResult | str:
+    """The AI's answer, or why it failed for good (as the ai_turn activity's retry policy would decide)."""
+    error = "no attempt"
+    for attempt in range(1, inp.ai_attempts + 1):
+        try:
+            return await asyncio.wait_for(steps.ai(inp.ai), inp.ai_timeout_seconds)
+        except TimeoutError:
+            error = f"AiTimeout: no answer within {inp.ai_timeout_seconds:g} s"
+        except ApplicationError as exc:
+            refused = _refusal(exc)
+            if refused is not None:
+                return refused
+            error = f"{exc.type or 'error'}: {exc.message}"
+        if attempt < inp.ai_attempts:
+            await asyncio.sleep(backoff * 2 ** (attempt - 1))
+    return error
+
+
+async def _heartbeat_while_running() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+
+async def answer_contact(
+    inp: AnswerContactInput, steps: TurnSteps, *, ai_backoff: float = AI_BACKOFF_SECONDS
+) -> AnswerContactResult:
+    """The turn itself (see the module doc); heartbeats when it runs inside an activity."""
+    beat = asyncio.create_task(_heartbeat_while_running()) if activity.in_activity() else None
+    try:
+        return await _answer(inp, steps, ai_backoff)
+    finally:
+        if beat is not None:
+            beat.cancel()
+
+
+async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float) -> AnswerContactResult:
+    for post in inp.contact_posts:
+        await steps.post(post)  # a refusal fails the turn: the workflow's step path deals with it
+    answer = await _ask_ai(inp, steps, ai_backoff)
+    if isinstance(answer, str):
+        return AnswerContactResult(ai_error=answer)
+    out = AnswerContactResult(ai=answer, reply=answer.reply)
+    if not answer.reply:
+        return out
+    try:
+        posted = await steps.post(inp.reply_post.model_copy(update={"body": answer.reply}))
+        out.reply = posted.body or answer.reply
+    except ApplicationError as exc:
+        # Flex missing the reply is bad; the contact missing it is worse: still send it.
+        out.reply_post_error = _refusal(exc)
+        if out.reply_post_error is None:
+            raise
+    if datetime.now(UTC) >= inp.send_until:
+        out.window_closed = True
+        return out
+    try:
+        out.sent = await steps.send(inp.reply_send.model_copy(update={"body": out.reply}))
+    except ApplicationError as exc:
+        out.send_error = _refusal(exc)
+        if out.send_error is None:
+            raise
+    return out
+
+
+class AnswerContactActivity:
+    """The real steps: the Twilio activities' methods (blocking: run on the worker's activity threads) and the
+    AI activity's backend call (async)."""
+
+    def __init__(
+        self,
+        twilio: TwilioActivities,
+        ai_turn: Callable[[AiTurnInput], Awaitable[AiTurnResult]],
+        executor: Executor | None = None,
+    ) -> None:
+        self._twilio = twilio
+        self._ai_turn = ai_turn
+        self._executor = executor
+
+    async def _in_thread(self, fn: Callable[[Any], T], arg: Any) -> T:
+        # The activity context travels with the call: the send reads activity.info() to tell a retry.
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(ctx.run, fn, arg))
+
+    @activity.defn(name=ANSWER_CONTACT)
+    async def answer_contact(self, inp: AnswerContactInput) -> AnswerContactResult:
+        steps = TurnSteps(
+            post=lambda p: self._in_thread(self._twilio.post_to_flex, p),
+            ai=self._ai_turn,
+            send=lambda s: self._in_thread(self._twilio.send_whatsapp, s),
+        )
+        return await answer_contact(inp, steps)
