@@ -17,6 +17,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 E = EventType
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # sdk-core's marker names; patches are "core_patch"
+CHANGE_VERSION = "TemporalChangeVersion"
 
 
 class Segment(BaseModel):
@@ -80,10 +82,16 @@ def count(events: list[HistoryEvent], name: str, first: int, last: int) -> Segme
             a["timer"] += 1
             seg.timers.append(_summary(ev) or ev.timer_started_event_attributes.timer_id)
         elif t == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-            a["upsert"] += 1
+            fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            # Temporal Cloud bills no upsert of TemporalChangeVersion alone (the SDK's record of a patch taken).
+            if set(fields) - {CHANGE_VERSION}:
+                a["upsert"] += 1
         elif t == E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
             a["memo upsert"] += 1
         elif t == E.EVENT_TYPE_MARKER_RECORDED:
+            # Only local activities are billed (once per workflow task); a patch marker is not an action.
+            if ev.marker_recorded_event_attributes.marker_name != LOCAL_ACTIVITY_MARKER:
+                continue
             if last_wft not in marker_wfts:
                 marker_wfts.add(last_wft)
                 a["local activities (per WFT)"] += 1

@@ -6,12 +6,14 @@ import asyncio
 import math
 from typing import Any
 
-from temporalio.api.common.v1 import ActivityType, Payload
+from temporalio.api.common.v1 import ActivityType, Payload, SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import (
     ActivityTaskScheduledEventAttributes,
     ActivityTaskStartedEventAttributes,
     HistoryEvent,
+    MarkerRecordedEventAttributes,
+    UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
 )
 from temporalio.api.sdk.v1 import UserMetadata
@@ -53,6 +55,15 @@ def _ev(event_id: int, event_type: int, **kw: Any) -> HistoryEvent:
     return HistoryEvent(event_id=event_id, event_type=event_type, **kw)  # type: ignore[arg-type]
 
 
+LA = MarkerRecordedEventAttributes(marker_name="core_local_activity")
+
+
+def upsert(name: str) -> UpsertWorkflowSearchAttributesEventAttributes:
+    return UpsertWorkflowSearchAttributesEventAttributes(
+        search_attributes=SearchAttributes(indexed_fields={name: Payload(data=b'"x"')})
+    )
+
+
 def test_count_actions_per_segment() -> None:
     events = [
         _ev(1, E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
@@ -77,18 +88,33 @@ def test_count_actions_per_segment() -> None:
             E.EVENT_TYPE_ACTIVITY_TASK_STARTED,
             activity_task_started_event_attributes=ActivityTaskStartedEventAttributes(attempt=3),
         ),
-        _ev(7, E.EVENT_TYPE_MARKER_RECORDED),
-        _ev(8, E.EVENT_TYPE_MARKER_RECORDED),  # same workflow task: one action
+        _ev(7, E.EVENT_TYPE_MARKER_RECORDED, marker_recorded_event_attributes=LA),
+        _ev(8, E.EVENT_TYPE_MARKER_RECORDED, marker_recorded_event_attributes=LA),  # same workflow task: one action
         _ev(9, E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-        _ev(10, E.EVENT_TYPE_MARKER_RECORDED),  # next workflow task: another
+        _ev(10, E.EVENT_TYPE_MARKER_RECORDED, marker_recorded_event_attributes=LA),  # next workflow task: another
         _ev(
             11,
             E.EVENT_TYPE_TIMER_STARTED,
             user_metadata=UserMetadata(summary=Payload(data=b'"24h WhatsApp window"')),
         ),
-        _ev(12, E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES),
+        _ev(
+            12,
+            E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            upsert_workflow_search_attributes_event_attributes=upsert("ConversationState"),
+        ),
+        # A patch taken: its marker and its TemporalChangeVersion upsert are not billed.
+        _ev(
+            13,
+            E.EVENT_TYPE_MARKER_RECORDED,
+            marker_recorded_event_attributes=MarkerRecordedEventAttributes(marker_name="core_patch"),
+        ),
+        _ev(
+            14,
+            E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            upsert_workflow_search_attributes_event_attributes=upsert("TemporalChangeVersion"),
+        ),
     ]
-    whole = count(events, "all", 1, 12)
+    whole = count(events, "all", 1, 14)
     assert whole.actions["start"] == 1
     assert whole.actions["signal"] == 1
     assert whole.actions["activity"] == 1
@@ -99,7 +125,7 @@ def test_count_actions_per_segment() -> None:
     assert whole.total == 9
     assert whole.activities == ["ai_turn"]
     assert whole.timers == ["24h WhatsApp window"]
-    later = count(events, "after the signal", 4, 12)
+    later = count(events, "after the signal", 4, 14)
     assert later.actions["signal"] == 0 and later.actions["start"] == 0
     assert later.total == 7
 
