@@ -39,6 +39,8 @@ from workflows.ids import workflow_id
 from workflows.signals import WORKFLOW_NAME
 
 WINDOW_JUMP_SECONDS = 25 * 3600
+# TaskRouter's largest worker-channel capacity: the two seeded reps hold 2,000 conversations at once, the AI worker
+# 1,000 (the larger run ramps its conversations in, so fewer are with the AI at any moment).
 REP_CAPACITY = 1000
 BENIGN_TASK_FAILURES = {"WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND"}
 
@@ -321,8 +323,7 @@ class FaultRun:
         for sid in workers:
             for ch in ws.workers(sid).worker_channels.list():
                 if ch.task_channel_unique_name == self.stack.seed.task_channel:
-                    capacity = max(REP_CAPACITY, self.cfg.conversations)
-                    ws.workers(sid).worker_channels(ch.sid).update(capacity=capacity, available=True)
+                    ws.workers(sid).worker_channels(ch.sid).update(capacity=REP_CAPACITY, available=True)
 
     async def _set_faults(self, http: httpx.AsyncClient) -> None:
         cfg = self.cfg
