@@ -27,6 +27,7 @@ RELEASE_AI_TASK = "release_ai_task"
 FETCH_MESSAGE_STATUSES = "fetch_message_statuses"
 ENSURE_AI_WORKER_AVAILABLE = "ensure_ai_worker_available"
 ANSWER_CONTACT = "answer_contact"
+HAND_OFF = "hand_off"
 
 
 class OpenFlexConversationInput(BaseModel):
@@ -216,6 +217,21 @@ class HandToHumansResult(BaseModel):
     path: Literal["rejected", "transferred"]
     human_task_sid: str | None = None  # known at once for "transferred"; via events for "rejected"
     invite_sid: str | None = None
+
+
+class HandOffInput(BaseModel):
+    """The handoff's three steps in one activity (one round trip to the server instead of three): merge the six
+    attributes, post the handoff note, hand the task to the humans. Each is the idempotent step of the same name,
+    so a retry redoes nothing that took effect. `merge` / `note` are None once the workflow has them done."""
+
+    merge: MergeHandoffAttributesInput | None
+    note: PostToFlexInput | None
+    hand: HandToHumansInput  # its task_attributes become the merge's result when the merge runs here
+
+
+class HandOffResult(BaseModel):
+    attributes: dict[str, Any] | None = None  # the task's attributes as the merge wrote them (None: no merge ran)
+    handed: HandToHumansResult
 
 
 class FetchTaskInput(BaseModel):

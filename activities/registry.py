@@ -9,6 +9,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from activities.clients import TwilioClients
+from activities.hand_off import HandOffActivity
 from activities.turn import AnswerContactActivity
 from activities.twilio_activities import TwilioActivities
 from config.orgs import OrgRegistry
@@ -22,7 +23,7 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     """`executor`: the worker's activity threads, on which the lean turn runs its Twilio calls."""
     twilio = TwilioActivities(TwilioClients(orgs))
-    activities: list[Callable[..., Any]] = twilio.all()
+    activities: list[Callable[..., Any]] = [*twilio.all(), HandOffActivity(twilio, executor).hand_off]
     try:
         # Lazy: the AI module pulls in language/sentiment libraries and may be absent in a partial build.
         ai_module = importlib.import_module("activities.ai.activity")

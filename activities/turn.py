@@ -14,18 +14,16 @@ step. The activity heartbeats, so a killed worker's turn is retried within the h
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ai.models import AiTurnInput, AiTurnResult
+from activities.blocking import heartbeating, in_thread
 from activities.models import (
     ANSWER_CONTACT,
     AnswerContactInput,
@@ -37,9 +35,6 @@ from activities.models import (
 )
 from activities.twilio_activities import TwilioActivities
 
-T = TypeVar("T")
-# Well inside the heartbeat timeout the workflow sets (ANSWER_CONTACT_HEARTBEAT).
-HEARTBEAT_EVERY_SECONDS = 2.0
 AI_BACKOFF_SECONDS = 2.0  # doubled per attempt, as the ai_turn activity's retry policy
 
 
@@ -75,22 +70,12 @@ async def _ask_ai(inp: AnswerContactInput, steps: TurnSteps, backoff: float) -> 
     return error
 
 
-async def _heartbeat_while_running() -> None:
-    while True:
-        activity.heartbeat()
-        await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
-
-
 async def answer_contact(
     inp: AnswerContactInput, steps: TurnSteps, *, ai_backoff: float = AI_BACKOFF_SECONDS
 ) -> AnswerContactResult:
     """The turn itself (see the module doc); heartbeats when it runs inside an activity."""
-    beat = asyncio.create_task(_heartbeat_while_running()) if activity.in_activity() else None
-    try:
+    async with heartbeating():
         return await _answer(inp, steps, ai_backoff)
-    finally:
-        if beat is not None:
-            beat.cancel()
 
 
 async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float) -> AnswerContactResult:
@@ -136,16 +121,11 @@ class AnswerContactActivity:
         self._ai_turn = ai_turn
         self._executor = executor
 
-    async def _in_thread(self, fn: Callable[[Any], T], arg: Any) -> T:
-        # The activity context travels with the call: the send reads activity.info() to tell a retry.
-        ctx = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(ctx.run, fn, arg))
-
     @activity.defn(name=ANSWER_CONTACT)
     async def answer_contact(self, inp: AnswerContactInput) -> AnswerContactResult:
         steps = TurnSteps(
-            post=lambda p: self._in_thread(self._twilio.post_to_flex, p),
+            post=lambda p: in_thread(self._executor, self._twilio.post_to_flex, p),
             ai=self._ai_turn,
-            send=lambda s: self._in_thread(self._twilio.send_whatsapp, s),
+            send=lambda s: in_thread(self._executor, self._twilio.send_whatsapp, s),
         )
         return await answer_contact(inp, steps)

@@ -273,8 +273,9 @@ class TwilioActivities:
             raise _bad_input("post_to_flex needs a body or a media_sid")
         oc = self.clients.get(inp.org)
         conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(inp.conversation_sid)
-        with self._in_progress.hold(f"post|{inp.conversation_sid}|{inp.idempotency_id}"), twilio_errors(
-            oc, what=POST_TO_FLEX
+        with (
+            self._in_progress.hold(f"post|{inp.conversation_sid}|{inp.idempotency_id}"),
+            twilio_errors(oc, what=POST_TO_FLEX),
         ):
             # Idempotency: a retried post finds its own message among the last ones.
             for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):

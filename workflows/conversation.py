@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         ENSURE_AI_WORKER_AVAILABLE,
         FETCH_MESSAGE_STATUSES,
         FETCH_TASK,
+        HAND_OFF,
         HAND_TO_HUMANS,
         KNOWN_SIDS_PASSED,
         MERGE_HANDOFF_ATTRIBUTES,
@@ -86,6 +87,8 @@ with workflow.unsafe.imports_passed_through():
         FetchMessageStatusesResult,
         FetchTaskInput,
         FetchTaskResult,
+        HandOffInput,
+        HandOffResult,
         HandToHumansInput,
         HandToHumansResult,
         MergeHandoffAttributesInput,
@@ -208,8 +211,12 @@ LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)
 # trip to the server and one action instead of four (issue 6, figures 3 and 5). Histories recorded before this
 # change replay step by step.
 LEAN_TURN_PATCH = "lean-ai-turn"
-# The lean turn heartbeats every 2 s: a killed worker's turn is retried after this, not after its whole limit.
-ANSWER_CONTACT_HEARTBEAT = timedelta(seconds=20)
+# The handoff's three steps as one ordinary activity (`hand_off`): one round trip and one action instead of
+# three (issue 6, figures 4 and 5). Histories recorded before this change replay step by step.
+ONE_HANDOFF_ACTIVITY_PATCH = "one-handoff-activity"
+# Activities made of several steps heartbeat every 2 s: a killed worker's run is retried after this, not after
+# its whole limit.
+STEPS_HEARTBEAT = timedelta(seconds=20)
 # A steady AI turn is 4 steps (contact post, AI, reply post, send); the turn that hands off adds 3 (attributes,
 # note, hand to humans): one workflow task each.
 LOCAL_STEPS_PER_TASK = 7
@@ -891,7 +898,7 @@ class ConversationWorkflow:
                 f"AI turn ({len(batch)} new message(s)) with its Flex posts and WhatsApp send",
                 timedelta(seconds=pol.ai_turn_timeout_seconds * attempts + 6) + TWILIO_TIMEOUT * (2 + len(backlog)),
                 local=False,
-                heartbeat=ANSWER_CONTACT_HEARTBEAT,
+                heartbeat=STEPS_HEARTBEAT,
             )
         except ActivityError as err:
             # Every part is idempotent: the step path picks up where the lean turn stopped.
@@ -1058,50 +1065,71 @@ class ConversationWorkflow:
     async def _run_handoff(self, sess: SessionState, hp: HandoffProgress) -> None:
         assert sess.task_sid and sess.interaction_sid and sess.channel_sid
         pol = self.start.policy
-        try:
-            if not hp.merged:
-                merged = await self._act(
-                    MERGE_HANDOFF_ATTRIBUTES,
-                    MergeHandoffAttributesInput(
-                        org=self.start.org,
-                        workspace_sid=pol.workspace_sid,
-                        task_sid=sess.task_sid,
-                        handoff_attributes=hp.attributes,
-                    ),
-                    MergeHandoffAttributesResult,
-                    "merge handoff attributes (If-Match)",
-                )
-                sess.task_attributes = merged.attributes
-                hp.merged = True
-            if not hp.noted:
-                await self._post(
-                    sess,
-                    SYSTEM_AUTHOR,
-                    notices.handoff_note(
-                        summary=hp.summary, sentiment=hp.sentiment, reason=hp.reason, language=hp.language
-                    ),
-                    f"handoff-note:{sess.session_id}:{hp.number}",
-                    attributes={"waHandoffNote": True},
-                )
-                hp.noted = True
-            handed = await self._act(
-                HAND_TO_HUMANS,
-                HandToHumansInput(
-                    org=self.start.org,
-                    workspace_sid=pol.workspace_sid,
-                    workflow_sid=pol.workflow_sid,
-                    task_channel=pol.task_channel,
-                    task_sid=sess.task_sid,
-                    reservation_sid=sess.ai_reservation_sid,
-                    interaction_sid=sess.interaction_sid,
-                    channel_sid=sess.channel_sid,
-                    ai_participant_sid=sess.ai_participant_sid,
-                    task_attributes=sess.task_attributes,
-                    ai_worker_sid=sess.ai_worker_sid,
-                ),
-                HandToHumansResult,
-                "hand the task to the humans",
+        merge = MergeHandoffAttributesInput(
+            org=self.start.org,
+            workspace_sid=pol.workspace_sid,
+            task_sid=sess.task_sid,
+            handoff_attributes=hp.attributes,
+        )
+        note = self._post_input(
+            sess,
+            SYSTEM_AUTHOR,
+            notices.handoff_note(summary=hp.summary, sentiment=hp.sentiment, reason=hp.reason, language=hp.language),
+            f"handoff-note:{sess.session_id}:{hp.number}",
+            attributes={"waHandoffNote": True},
+        )
+
+        def hand(attributes: dict[str, Any]) -> HandToHumansInput:
+            assert sess.task_sid and sess.interaction_sid and sess.channel_sid
+            return HandToHumansInput(
+                org=self.start.org,
+                workspace_sid=pol.workspace_sid,
+                workflow_sid=pol.workflow_sid,
+                task_channel=pol.task_channel,
+                task_sid=sess.task_sid,
+                reservation_sid=sess.ai_reservation_sid,
+                interaction_sid=sess.interaction_sid,
+                channel_sid=sess.channel_sid,
+                ai_participant_sid=sess.ai_participant_sid,
+                task_attributes=attributes,
+                ai_worker_sid=sess.ai_worker_sid,
             )
+
+        try:
+            if not pol.local_activities and workflow.patched(ONE_HANDOFF_ACTIVITY_PATCH):
+                done = await self._act(
+                    HAND_OFF,
+                    HandOffInput(
+                        merge=None if hp.merged else merge,
+                        note=None if hp.noted else note,
+                        hand=hand(sess.task_attributes),
+                    ),
+                    HandOffResult,
+                    "hand off: merge the attributes (If-Match), post the note, hand the task to the humans",
+                    TWILIO_TIMEOUT * 3,
+                    local=False,
+                    heartbeat=STEPS_HEARTBEAT,
+                )
+                if done.attributes is not None:
+                    sess.task_attributes = done.attributes
+                hp.merged = hp.noted = True
+                handed = done.handed
+            else:
+                if not hp.merged:
+                    merged = await self._act(
+                        MERGE_HANDOFF_ATTRIBUTES,
+                        merge,
+                        MergeHandoffAttributesResult,
+                        "merge handoff attributes (If-Match)",
+                    )
+                    sess.task_attributes = merged.attributes
+                    hp.merged = True
+                if not hp.noted:
+                    await self._act(POST_TO_FLEX, note, PostToFlexResult, "post to Flex as system")
+                    hp.noted = True
+                handed = await self._act(
+                    HAND_TO_HUMANS, hand(sess.task_attributes), HandToHumansResult, "hand the task to the humans"
+                )
         except ActivityError as err:
             detail, _ = _error_text(err)
             hp.attempts += 1

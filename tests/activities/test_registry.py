@@ -13,6 +13,7 @@ from tests.activities.fakes import org_registry
 
 TWILIO_NAMES = {
     models.OPEN_FLEX_CONVERSATION,
+    models.HAND_OFF,
     models.CREATE_INTERACTION,
     models.ACCEPT_AI_RESERVATION,
     models.POST_TO_FLEX,

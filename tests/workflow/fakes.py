@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
+from activities.hand_off import HandOffSteps, hand_off
 from activities.models import (
     ACCEPT_AI_RESERVATION,
     ANSWER_CONTACT,
@@ -20,6 +21,7 @@ from activities.models import (
     ENSURE_AI_WORKER_AVAILABLE,
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
+    HAND_OFF,
     HAND_TO_HUMANS,
     MERGE_HANDOFF_ATTRIBUTES,
     OPEN_FLEX_CONVERSATION,
@@ -40,6 +42,8 @@ from activities.models import (
     FetchMessageStatusesResult,
     FetchTaskInput,
     FetchTaskResult,
+    HandOffInput,
+    HandOffResult,
     HandToHumansInput,
     HandToHumansResult,
     MergeHandoffAttributesInput,
@@ -214,8 +218,16 @@ class FakeTwilio:
             steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp)
             return await answer_contact(inp, steps, ai_backoff=0.0)
 
+        @activity.defn(name=HAND_OFF)
+        async def hand_off_activity(inp: HandOffInput) -> HandOffResult:
+            self._record(HAND_OFF, inp)
+            return await hand_off(
+                inp, HandOffSteps(merge=merge_handoff_attributes, post=post_to_flex, hand=hand_to_humans)
+            )
+
         return [
             answer_contact_activity,
+            hand_off_activity,
             open_flex_conversation,
             create_interaction,
             accept_ai_reservation,

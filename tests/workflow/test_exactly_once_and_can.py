@@ -57,7 +57,7 @@ async def test_continue_as_new_mid_handoff_loses_nothing(conv: Conv) -> None:
     offer = await conv.ai_offer(sess)
     await conv.until_calls("send_whatsapp", 1)
     await conv.contact_msg("SM2", "I need a human")
-    # Third event processed: handoff merged and noted, hand_to_humans failed → retry pending → continue-as-new.
+    # Third event processed: hand_off failed (at hand_to_humans) → retry pending → continue-as-new.
     view = await conv.until(lambda v: v.runs == 2, "continued as new")
     # The new run carries the pending retry (on a loaded machine it may already have run it: the counts below
     # show it ran in the new run, exactly once more).
@@ -73,8 +73,12 @@ async def test_continue_as_new_mid_handoff_loses_nothing(conv: Conv) -> None:
     await conv.rep_accepts(sess, "WThuman")
     view = await conv.until(lambda v: v.state == "with_rep", "with_rep")
     fake = conv.fake
-    assert len(fake.of("merge_handoff_attributes")) == 1
-    assert len([p for p in fake.of("post_to_flex") if p.attributes.get("waHandoffNote")]) == 1
+    # One handoff, retried once in the new run: its steps ran twice, each under its idempotency (same merge,
+    # the note's id).
+    assert len(fake.of("hand_off")) == 2
+    merges = fake.of("merge_handoff_attributes")
+    assert len(merges) == 2 and merges[0] == merges[1]
+    assert len({p.idempotency_id for p in fake.of("post_to_flex") if p.attributes.get("waHandoffNote")}) == 1
     assert len(fake.of("hand_to_humans")) == 2
     assert len(fake.of("accept_ai_reservation")) == 1 and len(fake.of("ai_turn")) == 2
     assert view.duplicates_ignored == 2 and view.handoff_count == 1 and view.runs >= 2

@@ -107,14 +107,17 @@ async def test_failing_handoff_raises_stuck_then_recovers(conv: Conv) -> None:
     assert any("Handing this conversation to a rep failed" in n for n in view.notices)
     desc: WorkflowExecutionDescription = await conv.handle.describe()
     assert desc.typed_search_attributes.get(sa.HANDOFF_STUCK) is True
-    # The retry resumes at the failed step: no second merge, no second note.
+    # The retry runs the one `hand_off` activity again: the same merge (it writes the same six values) and the
+    # same note, which finds itself in Flex by its idempotency id.
     await conv.skip(timedelta(seconds=31))
     view = await conv.until(lambda v: v.state == "queued", "queued after retry")
     assert not view.stuck
-    assert len(conv.fake.of("merge_handoff_attributes")) == 1
+    assert len(conv.fake.of("hand_off")) == 2
+    merges = conv.fake.of("merge_handoff_attributes")
+    assert len(merges) == 2 and merges[0] == merges[1]
     assert len(conv.fake.of("hand_to_humans")) == 2
     notes = [p for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNote")]
-    assert len(notes) == 1
+    assert len(notes) == 2 and len({n.idempotency_id for n in notes}) == 1
 
 
 async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) -> None:

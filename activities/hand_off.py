@@ -1,0 +1,60 @@
+"""The `hand_off` activity: merge the six handoff attributes, post the handoff note, hand the task to the humans,
+in one round trip to the server (see `HandOffInput`). A failure of any step fails the activity; its retry (or
+the workflow's next handoff round) redoes the steps, each idempotent, and nothing is done twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from temporalio import activity
+
+from activities.blocking import heartbeating, in_thread
+from activities.models import (
+    HAND_OFF,
+    HandOffInput,
+    HandOffResult,
+    HandToHumansInput,
+    HandToHumansResult,
+    MergeHandoffAttributesInput,
+    MergeHandoffAttributesResult,
+    PostToFlexInput,
+    PostToFlexResult,
+)
+from activities.twilio_activities import TwilioActivities
+
+
+@dataclass(frozen=True)
+class HandOffSteps:
+    """The activity passes the real steps, workflow tests their fakes."""
+
+    merge: Callable[[MergeHandoffAttributesInput], Awaitable[MergeHandoffAttributesResult]]
+    post: Callable[[PostToFlexInput], Awaitable[PostToFlexResult]]
+    hand: Callable[[HandToHumansInput], Awaitable[HandToHumansResult]]
+
+
+async def hand_off(inp: HandOffInput, steps: HandOffSteps) -> HandOffResult:
+    async with heartbeating():
+        attributes = (await steps.merge(inp.merge)).attributes if inp.merge is not None else None
+        if inp.note is not None:
+            await steps.post(inp.note)
+        # The human task is routed on the attributes as written (the six included), not as the workflow knew them.
+        hand = inp.hand if attributes is None else inp.hand.model_copy(update={"task_attributes": attributes})
+        return HandOffResult(attributes=attributes, handed=await steps.hand(hand))
+
+
+class HandOffActivity:
+    def __init__(self, twilio: TwilioActivities, executor: Executor | None = None) -> None:
+        self._twilio = twilio
+        self._executor = executor
+
+    @activity.defn(name=HAND_OFF)
+    async def hand_off(self, inp: HandOffInput) -> HandOffResult:
+        t, ex = self._twilio, self._executor
+        steps = HandOffSteps(
+            merge=lambda m: in_thread(ex, t.merge_handoff_attributes, m),
+            post=lambda p: in_thread(ex, t.post_to_flex, p),
+            hand=lambda h: in_thread(ex, t.hand_to_humans, h),
+        )
+        return await hand_off(inp, steps)
