@@ -9,8 +9,9 @@ Decisions where the issue is silent (written here because a contact-center engin
   the interaction's idempotency key).
 - Contact messages are put into Flex in order, before any AI turn or handoff note that follows them.
 - A handoff requested before the task exists waits for the task; a second request while one is in progress is
-  ignored (noted). Handoff steps are recorded one by one: a failure retries from the failed step with backoff,
-  raises the stuck flag, and posts one notice in Flex.
+  ignored (noted). The handoff's steps (merge, note, hand to humans) run as one `hand_off` activity: a failed
+  round is retried whole with backoff (each step is idempotent), raises the stuck flag, and posts one notice in
+  Flex. Histories from before that change (and `local_activities` orgs) record the steps one by one.
 - The window timer is lazily re-armed: when it fires and the deadline moved, it sleeps for the remainder.
 - An AI-held session ends after `ai_session_idle_seconds` without a contact message or AI reply (default 1 h),
   at the latest when the window closes: `release_ai_task` completes the AI's task (freeing its chat capacity)
@@ -27,9 +28,12 @@ Decisions where the issue is silent (written here because a contact-center engin
 - Delivery statuses: every sent message is tracked until a final status callback (delivered, read, failed,
   undelivered); one lazily re-armed timer reads back those still without one after `delivery_check_seconds`
   (one batched Messages fetch), a failure becoming the usual notice; still in flight → one more look later.
-- Contact messages that arrive while an AI turn runs are put into Flex as soon as the turn's answer is back,
-  before its reply is posted, then answered together by the next turn: the rep inherits a chronological
-  thread (burst, reply to the first message, reply to the burst).
+- A steady AI turn is one `answer_contact` activity (contact posts, AI, reply post, send): one round trip to
+  the server instead of four. In Flex its reply follows the messages it answers; contact messages that arrived
+  while it ran come right after it and are answered together by the next turn (question, answer, burst, answer
+  to the burst). If the activity fails, the same turn is done step by step, and that send first looks for one
+  the lean turn may have made. Step by step (histories before that change, `local_activities` orgs, a contact
+  message with media), messages that arrived during the AI call are put into Flex before its reply instead.
 - A pending AI reservation is never accepted once a handoff is requested, so the handoff rejects it.
 - An AI reservation that times out puts the AI worker into TaskRouter's TimeoutActivity (Offline), which
   would stall the whole org: on `reservation.timeout` for the AI (or a timed-out offer found when

@@ -13,6 +13,7 @@ from loadgen.checks import (
     status_callbacks_answered,
 )
 from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Sent
+from workflows.conversation import AI_OFFER_TIMED_OUT
 
 CONTACT = "+34600000001"
 HUMAN_Q, AI_Q, TEMPLATE = "WQhuman", "WQai", "HXtemplate"
@@ -156,6 +157,26 @@ def test_a_late_handoff_is_slow_but_a_missing_one_is_stalled() -> None:
     ev.tasks = [t for t in ev.tasks if t["queue"] != HUMAN_Q]
     categories = sorted(v.category for v in _check(conv, ev))
     assert categories == ["lost", "lost", "stalled"]  # no human task, no invite, and the wait is a stall
+
+
+def test_messages_the_ai_could_not_take_are_part_of_the_handoff_only_when_the_ai_gave_way() -> None:
+    """The AI's offer timed out: the service handed the conversation to the humans before any AI reply. The
+    unanswered messages are part of that one handoff; with an ordinary reason they are lost AI replies."""
+    conv = _conv()
+    conv.stalled = ["AI answer"]
+    ev = _evidence()
+    ev.flex = [m for m in ev.flex if m.get("author") != "AI Support Agent"]
+    ev.inbox = [m for m in ev.inbox if m["body"] not in ("We open at 9.", "Connecting you.")]
+    gave_way = dict(SIX, handoffReason=AI_OFFER_TIMED_OUT)
+    ev.tasks = [{**t, "attributes": gave_way} for t in ev.tasks]
+    assert _check(conv, ev) == []
+    ev.tasks = [{**t, "attributes": dict(SIX)} for t in ev.tasks]
+    assert sorted(v.category for v in _check(conv, ev)) == ["lost", "stalled"]
+    # Giving way never excuses a reply posted twice.
+    ev.tasks = [{**t, "attributes": gave_way} for t in ev.tasks]
+    ev.flex += [{"author": "AI Support Agent", "body": "x"}] * 3
+    ev.inbox += [{"body": "x", "status": "delivered"}] * 3
+    assert [v.category for v in _check(conv, ev)] == ["duplicated"]
 
 
 def test_a_late_notice_is_slow_a_missing_one_is_stalled_with_its_cause() -> None:
