@@ -1,14 +1,16 @@
-"""Helpers for the activities made of several steps (`answer_contact`, `hand_off`): they are async, their Twilio
-steps are the blocking ones of `TwilioActivities`, and they heartbeat so a killed worker's run is retried soon."""
+"""Helpers for long activities: those made of several steps (`answer_contact`, `hand_off`) are async, their
+Twilio steps are the blocking ones of `TwilioActivities`; they and the media copy heartbeat, so a killed
+worker's run is retried within the heartbeat timeout, not after the activity's whole limit."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import functools
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -40,3 +42,27 @@ async def heartbeating() -> AsyncIterator[None]:
     finally:
         if beat is not None:
             beat.cancel()
+
+
+@contextmanager
+def heartbeating_thread() -> Iterator[None]:
+    """For a blocking activity whose work is a few long calls (a media download and upload): heartbeat from a
+    helper thread while the block runs (outside an activity, nothing)."""
+    if not activity.in_activity():
+        yield
+        return
+    stop = threading.Event()
+    ctx = contextvars.copy_context()  # the activity context, for this helper thread alone
+
+    def beat() -> None:
+        while not stop.is_set():
+            ctx.run(activity.heartbeat)
+            stop.wait(HEARTBEAT_EVERY_SECONDS)
+
+    helper = threading.Thread(target=beat, name="activity-heartbeat", daemon=True)
+    helper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        helper.join(timeout=1)

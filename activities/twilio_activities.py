@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
 
+from activities.blocking import heartbeating_thread
 from activities.clients import OrgClient, TwilioClients
 from activities.media import (
     FLEX_ATTACHMENT_LIMIT,
@@ -306,6 +307,10 @@ class TwilioActivities:
         done = self._media_copies.get(cache_key)
         if done is not None:
             return CopyContactMediaResult(media_sid=done[0], size=int(done[1]), content_type=inp.content_type)
+        with heartbeating_thread():
+            return self._copy_media(oc, inp, cache_key)
+
+    def _copy_media(self, oc: OrgClient, inp: CopyContactMediaInput, cache_key: str) -> CopyContactMediaResult:
         try:
             got = download_media(oc, inp.media_url, FLEX_ATTACHMENT_LIMIT)
         except TooLarge as exc:

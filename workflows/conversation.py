@@ -604,7 +604,8 @@ class ConversationWorkflow:
                         CopyContactMediaResult,
                         "copy contact media to Flex",
                         limit=timedelta(minutes=2),
-                        local=False,  # up to 16 MB through the worker: an ordinary, heartbeat-free activity
+                        local=False,  # up to 16 MB through the worker: an ordinary activity
+                        heartbeat=STEPS_HEARTBEAT,  # a killed worker's copy is retried after 20 s, not 2 min
                     )
                 except ActivityError as err:
                     detail, is_4xx = _error_text(err)
