@@ -24,6 +24,7 @@ from cli.sandbox_setup import SANDBOX_ORG
 from config.orgs import OrgRegistry
 from loadgen.chaos import Chaos, ChaosConfig
 from loadgen.checks import (
+    AI_GAVE_WAY,
     ConvEvidence,
     Violation,
     check_conversation,
@@ -428,6 +429,13 @@ class FaultRun:
             "sends refused by WhatsApp (window closed)": failed,
             "Flex messages": sum(len(ev.flex) for ev in evs),
             "human tasks": sum(1 for t in tasks if t["queue"] == seed.human_queue_sid),
+            # Their unanswered messages are part of that handoff (the judge's rule); shown so it stays visible.
+            "handoffs because the AI could not take the conversation": sum(
+                1
+                for t in tasks
+                if t["queue"] == seed.human_queue_sid
+                and (t.get("attributes") or {}).get("handoffReason") in AI_GAVE_WAY
+            ),
             "AI reservations timed out (AI worker sent Offline)": sum(
                 1
                 for e in entries
