@@ -7,11 +7,13 @@
   instead of retrying forever.
 
 `TwilioRestException` carries no headers; the routing http client keeps the last response's headers, which is
-why callers pass them in.
+why callers pass them in. A failed page of a `.list()` / `.stream()` comes as a plain
+`TwilioException("Unable to fetch page", response)`: it is classified from that response the same way.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +25,8 @@ import httpx
 import requests
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.response import Response as TwilioResponse
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,16 @@ def classify(exc: BaseException, headers: Mapping[str, str] | None = None, *, wh
         return error_for_status(int(exc.status), exc.code, str(exc.msg), headers, what=what)
     if isinstance(exc, TwilioServiceException):
         return error_for_status(int(exc.status), exc.code, exc.detail or exc.title, headers, what=what)
+    page = _failed_page(exc)
+    if page is not None:
+        body = _json_object(page.text)
+        return error_for_status(
+            int(page.status_code),
+            _int_or_none(body.get("code")),
+            str(body.get("message") or "Unable to fetch page"),
+            headers or page.headers,
+            what=what,
+        )
     if isinstance(exc, httpx.HTTPStatusError):
         body = _twilio_body(exc.response)
         return error_for_status(
@@ -120,6 +133,26 @@ def twilio_errors(headers_of: Any = None, *, what: str = "") -> Iterator[None]:
     ) as exc:
         headers = headers_of.last_headers() if headers_of is not None else None
         raise classify(exc, headers, what=what) from exc
+    except TwilioException as exc:
+        if _failed_page(exc) is None:
+            raise  # not an HTTP answer: nothing to classify it by
+        headers = headers_of.last_headers() if headers_of is not None else None
+        raise classify(exc, headers, what=what) from exc
+
+
+def _failed_page(exc: BaseException) -> TwilioResponse | None:
+    """The HTTP answer behind a failed `.list()` page (twilio's `TwilioException("Unable to fetch page", r)`)."""
+    if type(exc) is TwilioException and len(exc.args) == 2 and isinstance(exc.args[1], TwilioResponse):
+        return exc.args[1]
+    return None
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        body = json.loads(text or "")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _twilio_body(response: httpx.Response) -> dict[str, Any]:

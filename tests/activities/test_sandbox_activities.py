@@ -646,3 +646,12 @@ def test_without_a_reservation_sid_only_the_ai_workers_reservation_counts_as_the
     assert TwilioActivities._ai_reservation(tr, inp.model_copy(update={"ai_worker_sid": "WKai"})) is None
     assert TwilioActivities._ai_reservation(tr, inp.model_copy(update={"ai_worker_sid": "WKrep"})) is rep
     assert TwilioActivities._ai_reservation(tr, inp) is rep  # older callers: any live one
+
+
+def test_a_post_to_a_conversation_that_is_gone_fails_at_once(sb: Sb) -> None:
+    """The idempotency lookup (a `.list()`) gets 404: a final TwilioClientError, not an error retried 8 times."""
+    inp = post_inp(sb, "CH" + "0" * 32, author="AI Support Agent", body="Hi", idempotency_id="ai:SM1")
+    with pytest.raises(ApplicationError) as caught:
+        sb.acts.post_to_flex(inp)
+    assert caught.value.type == CLIENT_ERROR_TYPE and caught.value.non_retryable
+    assert caught.value.details[0]["status"] == 404

@@ -8,7 +8,8 @@ import httpx
 import pytest
 import requests
 from temporalio.exceptions import ApplicationError
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.response import Response
 
 from activities.models import FetchTaskInput
 from activities.twilio_activities import TwilioActivities
@@ -75,6 +76,26 @@ def test_httpx_status_error_reads_twilio_body() -> None:
     bad = httpx.Response(400, text="not json", request=request)
     final = classify(httpx.HTTPStatusError("400", request=request, response=bad))
     assert final.non_retryable and final.details[0]["code"] is None
+
+
+def _failed_page(status: int, body: str, headers: dict[str, str] | None = None) -> TwilioException:
+    # What twilio's Page raises when a `.list()` page fails (twilio/base/page.py).
+    return TwilioException("Unable to fetch page", Response(status, body, headers or {}))
+
+
+def test_a_failed_list_page_is_classified_from_its_response() -> None:
+    """`.list()` raises a plain TwilioException with the response, not a TwilioRestException: a 429 page must
+    still wait Retry-After and a 404 page must still be final (it was an unclassified, always-retried error)."""
+    slow = classify(_failed_page(429, '{"code": 20429, "message": "Too Many Requests"}', {"Retry-After": "2"}))
+    assert slow.type == RETRYABLE_ERROR_TYPE and slow.next_retry_delay == timedelta(seconds=2)
+    gone = classify(_failed_page(404, '{"code": 20404, "message": "not found"}'))
+    assert gone.non_retryable and gone.type == CLIENT_ERROR_TYPE and gone.details[0]["code"] == 20404
+    assert classify(_failed_page(503, "<html>")).details[0]["message"] == "Unable to fetch page"
+    with pytest.raises(ApplicationError) as caught, twilio_errors(None, what="post_to_flex"):
+        raise _failed_page(403, '{"code": 20003, "message": "forbidden"}')
+    assert caught.value.non_retryable
+    with pytest.raises(TwilioException, match="no response"), twilio_errors(None):
+        raise TwilioException("no response here")  # nothing to classify it by: left alone
 
 
 def test_network_errors_are_retryable() -> None:
