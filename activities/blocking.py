@@ -8,16 +8,47 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - a step's input
 # Well inside the heartbeat timeout the workflow sets for these activities (STEPS_HEARTBEAT).
 HEARTBEAT_EVERY_SECONDS = 2.0
+# A retryable failure of one step inside a multi-step activity is repeated there, a few times and briefly, instead
+# of failing the activity (whose retry would redo every step before it). Each step is idempotent: it looks for its
+# own earlier effect first. A longer Retry-After goes to the activity's retry policy.
+STEP_ATTEMPTS = 3
+STEP_BACKOFF_SECONDS = 0.5
+MAX_IN_PLACE_WAIT_SECONDS = 2.0
+
+
+async def repeat_in_place(
+    step: Callable[[I], Awaitable[T]],
+    inp: I,
+    *,
+    backoff: float = STEP_BACKOFF_SECONDS,
+    again: Callable[[I], I] | None = None,
+) -> T:
+    """Run an idempotent step; on a retryable ApplicationError wait and run it again (`again` adapts the input of
+    a repeat, e.g. a send that must look for its own earlier send). Final refusals and the last failure raise."""
+    for attempt in range(1, STEP_ATTEMPTS + 1):
+        try:
+            return await step(inp)
+        except ApplicationError as exc:
+            asked = exc.next_retry_delay.total_seconds() if exc.next_retry_delay is not None else None
+            wait = asked if asked is not None else backoff * 2 ** (attempt - 1)
+            if exc.non_retryable or attempt == STEP_ATTEMPTS or wait > MAX_IN_PLACE_WAIT_SECONDS:
+                raise
+        await asyncio.sleep(wait)
+        if again is not None:
+            inp = again(inp)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def in_thread(executor: Executor | None, fn: Callable[[Any], T], arg: Any) -> T:

@@ -1,6 +1,7 @@
 """The `hand_off` activity: merge the six handoff attributes, post the handoff note, hand the task to the humans,
-in one round trip to the server (see `HandOffInput`). A failure of any step fails the activity; its retry (or
-the workflow's next handoff round) redoes the steps, each idempotent, and nothing is done twice."""
+in one round trip to the server (see `HandOffInput`). A retryable failure of a step is first repeated in place,
+briefly; a failure that remains fails the activity, and its retry (or the workflow's next handoff round) redoes
+the steps, each idempotent, so nothing is done twice."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
-from activities.blocking import heartbeating, in_thread
+from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
 from activities.models import (
     HAND_OFF,
     HandOffInput,
@@ -34,14 +35,16 @@ class HandOffSteps:
     hand: Callable[[HandToHumansInput], Awaitable[HandToHumansResult]]
 
 
-async def hand_off(inp: HandOffInput, steps: HandOffSteps) -> HandOffResult:
+async def hand_off(inp: HandOffInput, steps: HandOffSteps, *, backoff: float = STEP_BACKOFF_SECONDS) -> HandOffResult:
     async with heartbeating():
-        attributes = (await steps.merge(inp.merge)).attributes if inp.merge is not None else None
+        attributes = None
+        if inp.merge is not None:
+            attributes = (await repeat_in_place(steps.merge, inp.merge, backoff=backoff)).attributes
         if inp.note is not None:
-            await steps.post(inp.note)
+            await repeat_in_place(steps.post, inp.note, backoff=backoff)
         # The human task is routed on the attributes as written (the six included), not as the workflow knew them.
         hand = inp.hand if attributes is None else inp.hand.model_copy(update={"task_attributes": attributes})
-        return HandOffResult(attributes=attributes, handed=await steps.hand(hand))
+        return HandOffResult(attributes=attributes, handed=await repeat_in_place(steps.hand, hand, backoff=backoff))
 
 
 class HandOffActivity:

@@ -8,7 +8,8 @@ the idempotent step it always was, so a retry (a killed worker, a 5xx) redoes no
 - the send looks for its own earlier send on a retry (`send_whatsapp`).
 Refusals (4xx) of the reply post or of the send, and an AI that fails for good, come back in the result for
 the workflow to act on (notice, handoff); anything else fails the activity, and the workflow then goes step by
-step. The activity heartbeats, so a killed worker's turn is retried within the heartbeat timeout.
+step. A retryable failure of one step (a 5xx, a 429) is first repeated in place, briefly (`repeat_in_place`).
+The activity heartbeats, so a killed worker's turn is retried within the heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ai.models import AiTurnInput, AiTurnResult
-from activities.blocking import heartbeating, in_thread
+from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
 from activities.models import (
     ANSWER_CONTACT,
     AnswerContactInput,
@@ -71,16 +72,21 @@ async def _ask_ai(inp: AnswerContactInput, steps: TurnSteps, backoff: float) -> 
 
 
 async def answer_contact(
-    inp: AnswerContactInput, steps: TurnSteps, *, ai_backoff: float = AI_BACKOFF_SECONDS
+    inp: AnswerContactInput,
+    steps: TurnSteps,
+    *,
+    ai_backoff: float = AI_BACKOFF_SECONDS,
+    step_backoff: float = STEP_BACKOFF_SECONDS,
 ) -> AnswerContactResult:
     """The turn itself (see the module doc); heartbeats when it runs inside an activity."""
     async with heartbeating():
-        return await _answer(inp, steps, ai_backoff)
+        return await _answer(inp, steps, ai_backoff, step_backoff)
 
 
-async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float) -> AnswerContactResult:
+async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, backoff: float) -> AnswerContactResult:
     for post in inp.contact_posts:
-        await steps.post(post)  # a refusal fails the turn: the workflow's step path deals with it
+        # A refusal fails the turn: the workflow's step path deals with it.
+        await repeat_in_place(steps.post, post, backoff=backoff)
     answer = await _ask_ai(inp, steps, ai_backoff)
     if isinstance(answer, str):
         return AnswerContactResult(ai_error=answer)
@@ -88,7 +94,8 @@ async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float) 
     if not answer.reply:
         return out
     try:
-        posted = await steps.post(inp.reply_post.model_copy(update={"body": answer.reply}))
+        reply_post = inp.reply_post.model_copy(update={"body": answer.reply})
+        posted = await repeat_in_place(steps.post, reply_post, backoff=backoff)
         out.reply = posted.body or answer.reply
     except ApplicationError as exc:
         # Flex missing the reply is bad; the contact missing it is worse: still send it.
@@ -98,8 +105,15 @@ async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float) 
     if datetime.now(UTC) >= inp.send_until:
         out.window_closed = True
         return out
+    first_try = datetime.now(UTC)
+
+    def look_first(send: SendWhatsAppInput) -> SendWhatsAppInput:
+        # A send answered by a 5xx may have gone out: the repeat looks for it before sending.
+        return send if send.may_have_sent_since else send.model_copy(update={"may_have_sent_since": first_try})
+
     try:
-        out.sent = await steps.send(inp.reply_send.model_copy(update={"body": out.reply}))
+        send = inp.reply_send.model_copy(update={"body": out.reply})
+        out.sent = await repeat_in_place(steps.send, send, backoff=backoff, again=look_first)
     except ApplicationError as exc:
         out.send_error = _refusal(exc)
         if out.send_error is None:

@@ -176,13 +176,39 @@ async def test_a_refused_send_comes_back_for_the_workflow_to_notice() -> None:
     assert out.sent is None and out.send_error == "TwilioClientError: 63016 outside the window"
 
 
-async def test_a_retryable_failure_fails_the_turn() -> None:
-    """A 5xx left after the in-place repeats: the activity's retry (or the workflow's step path) takes over."""
+def server_error() -> ApplicationError:
+    return ApplicationError("503", type="TwilioRetryableError")
+
+
+async def test_a_retryable_step_failure_is_repeated_in_place_and_the_send_looks_first() -> None:
+    """A 5xx on one step does not redo the whole turn: the step runs again (it looks for its own effect first);
+    a repeated send is told to look for the send that may have gone out."""
+    st = Steps()
+    st.errors["post"] = [None, server_error()]  # the reply's post
+    st.errors["send"] = [server_error()]
+    out = await answer_contact(turn_inp(), st.steps(), ai_backoff=0, step_backoff=0)
+    assert st.names() == ["post", "ai", "post", "post", "send", "send"]
+    sends = [inp for n, inp in st.calls if n == "send"]
+    assert sends[0].may_have_sent_since is None and sends[1].may_have_sent_since is not None
+    assert out.sent is not None and out.reply == "We open at nine."
+
+
+async def test_a_retryable_failure_that_lasts_fails_the_turn() -> None:
+    """Still failing after the in-place repeats: the activity's retry (or the workflow's step path) takes over."""
     for step, at in (("post", 0), ("post", 1), ("send", 0)):
         st = Steps()
-        st.errors[step] = [None] * at + [ApplicationError("503", type="TwilioServerError")]
+        st.errors[step] = [None] * at + [server_error()] * 3
         with pytest.raises(ApplicationError, match="503"):
-            await answer_contact(turn_inp(), st.steps(), ai_backoff=0)
+            await answer_contact(turn_inp(), st.steps(), ai_backoff=0, step_backoff=0)
+        assert [n for n, _ in st.calls].count(step) == at + 3
+
+
+async def test_a_long_retry_after_is_left_to_the_activity_retry_policy() -> None:
+    st = Steps()
+    st.errors["post"] = [ApplicationError("429", type="TwilioRetryableError", next_retry_delay=timedelta(seconds=30))]
+    with pytest.raises(ApplicationError, match="429"):
+        await answer_contact(turn_inp(), st.steps(), ai_backoff=0, step_backoff=0)
+    assert st.names() == ["post"]
 
 
 async def test_after_the_window_the_reply_is_posted_but_not_sent() -> None:

@@ -115,6 +115,24 @@ async def test_a_failed_step_fails_the_handoff_with_its_own_error() -> None:
     assert err.value.non_retryable and err.value.type == "TwilioClientError"
 
 
+async def test_a_retryable_step_failure_is_repeated_in_place() -> None:
+    st = Steps()
+    st.hand_error = ApplicationError("503", type="TwilioRetryableError")
+    calls = 0
+    original = st.hand
+
+    async def hand_once_refused(inp: HandToHumansInput) -> HandToHumansResult:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return await original(inp)
+        st.hand_error = None
+        return await original(inp)
+
+    out = await hand_off(fake_inp(), HandOffSteps(merge=st.merge, post=st.post, hand=hand_once_refused), backoff=0)
+    assert [n for n, _ in st.calls] == ["merge", "post", "hand", "hand"] and out.handed.path == "transferred"
+
+
 def test_run_twice_against_the_sandbox_it_hands_over_once(sb: Sb) -> None:
     conv, it = start_session(sb)
     wr = ai_reservation(sb, it.task_sid)

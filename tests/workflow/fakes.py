@@ -216,13 +216,13 @@ class FakeTwilio:
             # The real composition over this fake's own steps (each recorded under its name as well).
             self._record(ANSWER_CONTACT, inp)
             steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp)
-            return await answer_contact(inp, steps, ai_backoff=0.0)
+            return await answer_contact(inp, steps, ai_backoff=0.0, step_backoff=0.0)
 
         @activity.defn(name=HAND_OFF)
         async def hand_off_activity(inp: HandOffInput) -> HandOffResult:
             self._record(HAND_OFF, inp)
             return await hand_off(
-                inp, HandOffSteps(merge=merge_handoff_attributes, post=post_to_flex, hand=hand_to_humans)
+                inp, HandOffSteps(merge=merge_handoff_attributes, post=post_to_flex, hand=hand_to_humans), backoff=0.0
             )
 
         return [
