@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from twilio_rest.client import MAX_IN_PLACE_WAIT  # the same cap as the client's per-request repeats
+
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - a step's input
 # Well inside the heartbeat timeout the workflow sets for these activities (STEPS_HEARTBEAT).
@@ -25,7 +27,6 @@ HEARTBEAT_EVERY_SECONDS = 2.0
 # own earlier effect first. A longer Retry-After goes to the activity's retry policy.
 STEP_ATTEMPTS = 3
 STEP_BACKOFF_SECONDS = 0.5
-MAX_IN_PLACE_WAIT_SECONDS = 2.0
 
 
 async def repeat_in_place(
@@ -43,7 +44,7 @@ async def repeat_in_place(
         except ApplicationError as exc:
             asked = exc.next_retry_delay.total_seconds() if exc.next_retry_delay is not None else None
             wait = asked if asked is not None else backoff * 2 ** (attempt - 1)
-            if exc.non_retryable or attempt == STEP_ATTEMPTS or wait > MAX_IN_PLACE_WAIT_SECONDS:
+            if exc.non_retryable or attempt == STEP_ATTEMPTS or wait > MAX_IN_PLACE_WAIT:
                 raise
         await asyncio.sleep(wait)
         if again is not None:

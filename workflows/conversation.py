@@ -586,7 +586,11 @@ class ConversationWorkflow:
     async def _post_contact_message(self, sess: SessionState, msg: ContactMessage) -> None:
         assert sess.conversation_sid is not None
         if msg.body or not msg.media:
-            await self._post(sess, self._contact_identity, msg.body or "(empty message)", f"contact:{msg.message_sid}")
+            await self._post(
+                self._post_input(
+                    sess, self._contact_identity, msg.body or "(empty message)", f"contact:{msg.message_sid}"
+                )
+            )
         # A Flex message carries one attachment: each media becomes its own message.
         for i, m in enumerate(msg.media):
             decision = media_rules.flex_decision(m.content_type, None)
@@ -616,11 +620,13 @@ class ConversationWorkflow:
                 else:
                     if copied.media_sid:
                         await self._post(
-                            sess,
-                            self._contact_identity,
-                            None,
-                            f"contact:{msg.message_sid}:media:{i}",
-                            media_sid=copied.media_sid,
+                            self._post_input(
+                                sess,
+                                self._contact_identity,
+                                None,
+                                f"contact:{msg.message_sid}:media:{i}",
+                                media_sid=copied.media_sid,
+                            )
                         )
                         continue
                     refused = copied.refused_reason or "it could not be copied"
@@ -955,7 +961,7 @@ class ConversationWorkflow:
             sess.ai_quiet_from = now
             reply = result.reply
             try:
-                posted = await self._post(sess, AI_AUTHOR, reply, f"ai:{batch[-1]}")
+                posted = await self._post(self._post_input(sess, AI_AUTHOR, reply, f"ai:{batch[-1]}"))
                 # A turn run again (its first run's record lost with a killed worker) may word the reply
                 # differently: what Flex already shows is what the contact gets, so the send dedups too.
                 reply = posted.body or reply
@@ -1130,7 +1136,7 @@ class ConversationWorkflow:
                     sess.task_attributes = merged.attributes
                     hp.merged = True
                 if not hp.noted:
-                    await self._act(POST_TO_FLEX, note, PostToFlexResult, "post to Flex as system")
+                    await self._post(note)
                     hp.noted = True
                 handed = await self._act(
                     HAND_TO_HUMANS, hand(sess.task_attributes), HandToHumansResult, "hand the task to the humans"
@@ -1620,22 +1626,9 @@ class ConversationWorkflow:
             idempotency_id=idempotency_id,
         )
 
-    async def _post(
-        self,
-        sess: SessionState,
-        author: str,
-        body: str | None,
-        idempotency_id: str,
-        *,
-        media_sid: str | None = None,
-        attributes: dict[str, Any] | None = None,
-    ) -> PostToFlexResult:
-        return await self._act(
-            POST_TO_FLEX,
-            self._post_input(sess, author, body, idempotency_id, media_sid=media_sid, attributes=attributes),
-            PostToFlexResult,
-            f"post to Flex as {'contact' if author == self._contact_identity else author}",
-        )
+    async def _post(self, inp: PostToFlexInput) -> PostToFlexResult:
+        who = "contact" if inp.author == self._contact_identity else inp.author
+        return await self._act(POST_TO_FLEX, inp, PostToFlexResult, f"post to Flex as {who}")
 
     async def _notice(self, kind: str, text: str, idempotency_id: str) -> None:
         """A notice for reps: in state always, in Flex when there is a conversation (never WhatsApp)."""
@@ -1645,7 +1638,9 @@ class ConversationWorkflow:
             return
         try:
             await self._post(
-                sess, SYSTEM_AUTHOR, text, f"notice:{idempotency_id}", attributes={"waHandoffNotice": kind}
+                self._post_input(
+                    sess, SYSTEM_AUTHOR, text, f"notice:{idempotency_id}", attributes={"waHandoffNotice": kind}
+                )
             )
         except ActivityError as err:
             detail, _ = _error_text(err)
