@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-dir", type=Path)
     p.add_argument("--no-process-faults", action="store_true", help="no worker kills or restarts")
+    p.add_argument(
+        "--chaos-spacing",
+        type=float,
+        default=1.0,
+        help="process faults this many times less often (the 2,000 run: kills per conversation as in the 200 run)",
+    )
     p.add_argument("--webhook-drop-rate", type=float, default=0.05)
     p.add_argument("--ramp-seconds", type=float, help="spread the conversation starts (default N/10 s)")
     p.add_argument("--step-timeout", type=float, default=300.0)
@@ -35,11 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.conversations < 1:
         p.error("--conversations must be at least 1")
+    if args.chaos_spacing <= 0:
+        p.error("--chaos-spacing must be positive")
     cfg = FaultRunConfig(
         conversations=args.conversations,
         seed=args.seed,
         data_dir=args.data_dir,
-        chaos=None if args.no_process_faults else ChaosConfig(),
+        chaos=None if args.no_process_faults else ChaosConfig().spaced(args.chaos_spacing),
         webhook_drop_rate=args.webhook_drop_rate,
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,

@@ -36,6 +36,24 @@ class ChaosConfig(BaseModel):
     api_restart_every: float | None = 100.0
     temporal_restart_every: float | None = 170.0
 
+    def spaced(self, factor: float) -> ChaosConfig:
+        """The same faults `factor` times less often. A longer run keeps more conversations in flight, and each
+        worker kill makes every one of them replay its history: the kills per conversation, not per second, are
+        what must match the shorter runs."""
+        if factor <= 0:
+            raise ValueError(f"the spacing factor must be positive, not {factor}")
+        every = self.worker_kill_every
+        return self.model_copy(
+            update={
+                "worker_kill_every": (every[0] * factor, every[1] * factor) if every else None,
+                "handoff_kill_cooldown": self.handoff_kill_cooldown * factor,
+                "api_restart_every": self.api_restart_every * factor if self.api_restart_every else None,
+                "temporal_restart_every": (
+                    self.temporal_restart_every * factor if self.temporal_restart_every else None
+                ),
+            }
+        )
+
 
 class Chaos:
     def __init__(self, stack: Stack, config: ChaosConfig, rng: random.Random) -> None:

@@ -220,3 +220,22 @@ def test_downtime_reports_median_and_longest_recovery_per_kind_of_fault(tmp_path
         "API restart": {"count": 1, "median_s": 2.0, "max_s": 2.0},
         "worker SIGKILL": {"count": 3, "median_s": 5.0, "max_s": 81.5},
     }
+
+
+def test_spaced_chaos_keeps_every_fault_and_spreads_it_out() -> None:
+    """The 2,000 run spaces its process faults so kills per conversation match the shorter runs."""
+    import pytest
+
+    from loadgen.chaos import ChaosConfig
+
+    base = ChaosConfig()
+    spaced = base.spaced(2.0)
+    assert base.worker_kill_every is not None
+    assert spaced.worker_kill_every == (base.worker_kill_every[0] * 2, base.worker_kill_every[1] * 2)
+    assert spaced.handoff_kill_cooldown == base.handoff_kill_cooldown * 2
+    assert spaced.api_restart_every == (base.api_restart_every or 0) * 2
+    assert spaced.temporal_restart_every == (base.temporal_restart_every or 0) * 2
+    assert spaced.handoff_kill_rate == base.handoff_kill_rate and spaced.kill_on == base.kill_on
+    assert ChaosConfig(worker_kill_every=None, api_restart_every=None).spaced(3).worker_kill_every is None
+    with pytest.raises(ValueError, match="positive"):
+        base.spaced(0)
