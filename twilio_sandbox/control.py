@@ -171,8 +171,8 @@ async def rep_reservations(request: Request, name: str, status: str | None = Non
     sb.engine.tick()
     w = _rep(sb, name)
     out = []
-    for r in sb.state.reservations.values():
-        if r.worker_sid != w.sid or (status and r.status != status):
+    for r in sb.state.reservations.where("worker_sid", w.sid):
+        if status and r.status != status:
             continue
         task = sb.state.tasks[r.task_sid]
         attrs = loads_attrs(task.attributes)
@@ -297,11 +297,11 @@ async def rep_complete(request: Request, name: str, task_sid: str) -> dict[str, 
 async def conversation_messages(request: Request, sid: str) -> dict[str, Any]:
     sb = get_sb(request)
     conv = found(sb.state.conversations, sid, "Conversation")
-    msgs = sorted((m for m in sb.state.conv_messages.values() if m.conversation_sid == sid), key=lambda m: m.index)
+    msgs = sorted(sb.state.conv_messages.where("conversation_sid", sid), key=lambda m: m.index)
     return {
         "conversation_sid": sid,
         "state": conv.state,
-        "participants": [p.identity or p.address for p in sb.state.participants.values() if p.conversation_sid == sid],
+        "participants": [p.identity or p.address for p in sb.state.participants.where("conversation_sid", sid)],
         "messages": [
             {
                 "sid": m.sid,
@@ -336,7 +336,7 @@ async def clock_advance(request: Request, body: ClockIn) -> dict[str, Any]:
 @router.get("/record")
 async def record(request: Request, kind: str | None = None, since: int = 0) -> dict[str, Any]:
     sb = get_sb(request)
-    entries = [e for e in sb.recorder.entries if e["seq"] > since and (kind is None or e["kind"].startswith(kind))]
+    entries = [e for e in sb.recorder.after(since) if kind is None or e["kind"].startswith(kind)]
     return {"entries": entries}
 
 

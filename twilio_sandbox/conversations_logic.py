@@ -31,8 +31,8 @@ def media_list(sb: Sandbox, msg: ConvMessage) -> list[dict[str, Any]] | None:
 
 
 def find_participant(sb: Sandbox, conv: Conversation, author: str | None) -> Participant | None:
-    for p in sb.state.participants.values():
-        if p.conversation_sid == conv.sid and author and author in (p.identity, p.address):
+    for p in sb.state.participants.where("conversation_sid", conv.sid):
+        if author and author in (p.identity, p.address):
             return p
     return None
 
@@ -157,8 +157,8 @@ def fire(
         )
     if not fire_scoped:
         return
-    for hook in sb.state.scoped_webhooks.values():
-        if hook.conversation_sid != conv.sid or hook.target != "webhook" or not hook.url:
+    for hook in sb.state.scoped_webhooks.where("conversation_sid", conv.sid):
+        if hook.target != "webhook" or not hook.url:
             continue
         if hook.filters and event not in hook.filters:
             continue

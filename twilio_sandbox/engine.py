@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from twilio_sandbox import expressions
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 ACTIVE_RESERVATION = ("pending", "accepted", "wrapping")
 TASK_STATUSES = ("pending", "reserved", "assigned", "canceled", "completed", "wrapping")
+
+
+@lru_cache(maxsize=8192)
+def attrs_for_matching(text: str) -> dict[str, Any]:
+    """`loads_attrs` for expression matching only (read-only, shared): a filtered task list would otherwise parse
+    the JSON of every task in the workspace on every call."""
+    return loads_attrs(text)
 
 
 def loads_attrs(text: str) -> dict[str, Any]:
@@ -56,9 +64,8 @@ class TaskRouterEngine:
     def worker_load(self, worker: Worker, channel: str) -> int:
         return sum(
             1
-            for r in self.st.reservations.values()
-            if r.worker_sid == worker.sid
-            and r.status in ACTIVE_RESERVATION
+            for r in self.st.reservations.where("worker_sid", worker.sid)
+            if r.status in ACTIVE_RESERVATION
             and self.st.tasks[r.task_sid].task_channel == channel
         )
 
@@ -237,7 +244,7 @@ class TaskRouterEngine:
             if not worker.channel_available.get(task.task_channel, True):
                 continue
             try:
-                if not expressions.evaluate(queue.target_workers or "1==1", loads_attrs(worker.attributes)):
+                if not expressions.evaluate(queue.target_workers or "1==1", attrs_for_matching(worker.attributes)):
                     continue
             except expressions.ExpressionError:
                 continue
@@ -283,8 +290,8 @@ class TaskRouterEngine:
         self.sb.recorder.add("task.status", task_sid=task.sid, status=status)
 
     def active_reservation(self, task: Task) -> Reservation | None:
-        for r in self.st.reservations.values():
-            if r.task_sid == task.sid and r.status in ACTIVE_RESERVATION:
+        for r in self.st.reservations.where("task_sid", task.sid):
+            if r.status in ACTIVE_RESERVATION:
                 return r
         return None
 

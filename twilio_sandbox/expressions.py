@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _TOKEN = re.compile(
@@ -152,7 +153,11 @@ class _Parser:
         raise ExpressionError(f"unexpected token {tok.value!r}")
 
 
+@lru_cache(maxsize=1024)
 def parse(text: str) -> Node:
+    """Parsed once per distinct expression: a task list filtered by EvaluateTaskAttributes evaluates the same
+    expression against every task, and routing the same TargetWorkers against every worker. The tree is
+    read-only."""
     return _Parser(text).parse()
 
 

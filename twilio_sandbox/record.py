@@ -31,6 +31,14 @@ class Recorder:
             del self.entries[: len(self.entries) - MAX_ENTRIES]
         return entry
 
+    def after(self, seq: int) -> list[dict[str, Any]]:
+        """The entries after `seq`, found by position: seqs are consecutive, and a follower polling the record
+        must not read the whole record each time."""
+        if not self.entries:
+            return []
+        start = max(0, seq + 1 - self.entries[0]["seq"])
+        return self.entries[start:]
+
     def reset(self) -> None:
         self.entries.clear()
         self._seq = itertools.count(1)

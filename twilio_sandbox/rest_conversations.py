@@ -263,8 +263,8 @@ async def delete_conversation(request: Request, Sid: str) -> Response:
 
 # --- participants -------------------------------------------------------------------------------------------
 def _participant(sb: Sandbox, c: Conversation, ref: str) -> Participant:
-    for p in sb.state.participants.values():
-        if p.conversation_sid == c.sid and ref in (p.sid, p.identity):
+    for p in sb.state.participants.where("conversation_sid", c.sid):
+        if ref in (p.sid, p.identity):
             return p
     raise not_found("Participant", ref)
 
@@ -289,18 +289,18 @@ async def create_participant(request: Request, ConversationSid: str) -> dict[str
             raise TwilioError(400, 50409, "Participant address and proxy address must differ")
         if address.split(":")[0] != proxy.split(":")[0] and (":" in address or ":" in proxy):
             raise TwilioError(400, 50414, "Participant address and proxy address must use the same channel")
-        for p in sb.state.participants.values():
+        for p in sb.state.participants.where("address", address):
             other = sb.state.conversations.get(p.conversation_sid)
-            if p.address == address and p.proxy_address == proxy and other and other.state != "closed":
+            if p.proxy_address == proxy and other and other.state != "closed":
                 raise TwilioError(
                     409,
                     50416,
                     f"A binding for this participant and proxy address already exists in Conversation {other.sid}",
                 )
-    for p in sb.state.participants.values():
-        if p.conversation_sid == c.sid and identity and p.identity == identity:
+    for p in sb.state.participants.where("conversation_sid", c.sid):
+        if identity and p.identity == identity:
             raise TwilioError(409, 50433, f"Participant with identity {identity} already exists in {c.sid}")
-        if p.conversation_sid == c.sid and address and p.address == address:
+        if address and p.address == address:
             raise TwilioError(409, 50416, f"Participant with address {address} already exists in {c.sid}")
     now = sb.now()
     p = Participant(
@@ -328,8 +328,7 @@ async def list_participants(request: Request, ConversationSid: str) -> dict[str,
     c = _conv(sb, service_sid, ConversationSid)
     items = [
         participant_json(sb, p, service_sid, scoped)
-        for p in sb.state.participants.values()
-        if p.conversation_sid == c.sid
+        for p in sb.state.participants.where("conversation_sid", c.sid)
     ]
     return page_v1(
         request,
@@ -414,7 +413,7 @@ async def list_messages(request: Request, ConversationSid: str) -> dict[str, Any
     if order not in ("asc", "desc"):
         raise TwilioError(400, 20001, "Order must be asc or desc")
     msgs = sorted(
-        (m for m in sb.state.conv_messages.values() if m.conversation_sid == c.sid),
+        sb.state.conv_messages.where("conversation_sid", c.sid),
         key=lambda m: m.index,
         reverse=order == "desc",
     )
@@ -497,7 +496,7 @@ async def create_webhook(request: Request, ConversationSid: str) -> dict[str, An
     target = form.get("Target") or ""
     if target not in ("webhook", "trigger", "studio"):
         raise TwilioError(400, 20001, f"Invalid Target {target!r}")
-    if sum(1 for h in sb.state.scoped_webhooks.values() if h.conversation_sid == c.sid) >= MAX_SCOPED_WEBHOOKS:
+    if len(sb.state.scoped_webhooks.where("conversation_sid", c.sid)) >= MAX_SCOPED_WEBHOOKS:
         raise TwilioError(400, 50518, f"Conversation {c.sid} already has {MAX_SCOPED_WEBHOOKS} webhooks")
     now = sb.now()
     h = ScopedWebhook(sb.sids.new("WH"), c.sid, target, None, "POST", [], [], None, now, now)
@@ -515,8 +514,7 @@ async def list_webhooks(request: Request, ConversationSid: str) -> dict[str, Any
     c = _conv(sb, service_sid, ConversationSid)
     items = [
         webhook_json(sb, h, service_sid, scoped)
-        for h in sb.state.scoped_webhooks.values()
-        if h.conversation_sid == c.sid
+        for h in sb.state.scoped_webhooks.where("conversation_sid", c.sid)
     ]
     return page_v1(
         request,

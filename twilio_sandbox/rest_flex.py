@@ -168,8 +168,7 @@ def on_reservation_accepted(sb: Sandbox, task: Task, res: Reservation) -> None:
     worker = sb.state.workers[res.worker_sid]
     already = any(
         p.routing_properties and p.routing_properties.get("task_sid") == task.sid
-        for p in sb.state.interaction_participants.values()
-        if p.channel_sid == ch.sid
+        for p in sb.state.interaction_participants.where("channel_sid", ch.sid)
     )
     if not already:
         p = InteractionParticipant(
@@ -242,7 +241,7 @@ async def create_interaction(request: Request) -> dict[str, Any]:
     ch = InteractionChannel(uo, kd, str(ctype), "setup", media_channel_sid)
     sb.state.interaction_channels[uo] = ch
     conv = sb.state.conversations.get(media_channel_sid or "")
-    customer = next((p for p in sb.state.participants.values() if conv and p.conversation_sid == conv.sid), None)
+    customer = next(iter(sb.state.participants.where("conversation_sid", conv.sid)), None) if conv else None
     customer_address = (customer.identity or customer.address) if customer else None
     base_attrs: dict[str, Any] = {
         "channelType": ctype,
@@ -307,7 +306,7 @@ async def list_channels(request: Request, InteractionSid: str) -> dict[str, Any]
     check_query(request)
     sb = get_sb(request)
     _interaction(sb, InteractionSid)
-    items = [channel_json(c) for c in sb.state.interaction_channels.values() if c.interaction_sid == InteractionSid]
+    items = [channel_json(c) for c in sb.state.interaction_channels.where("interaction_sid", InteractionSid)]
     return page_v1(request, "flex-api", f"/v1/Interactions/{InteractionSid}/Channels", "channels", items)
 
 
@@ -328,8 +327,8 @@ async def update_channel(request: Request, InteractionSid: str, Sid: str) -> dic
     if form.has("Routing"):
         parse_json_object("Routing", form.get("Routing") or "")
     ch.status = status
-    for p in list(sb.state.interaction_participants.values()):
-        if p.channel_sid == ch.sid and p.type == "agent" and p.status != "closed":
+    for p in sb.state.interaction_participants.where("channel_sid", ch.sid):
+        if p.type == "agent" and p.status != "closed":
             task_sid = (p.routing_properties or {}).get("task_sid")
             task = sb.state.tasks.get(str(task_sid))
             if task is not None and task.assignment_status == "assigned":
@@ -368,7 +367,7 @@ async def list_participants(request: Request, InteractionSid: str, ChannelSid: s
     check_query(request)
     sb = get_sb(request)
     ch = _channel(sb, InteractionSid, ChannelSid)
-    items = [participant_json(p) for p in sb.state.interaction_participants.values() if p.channel_sid == ch.sid]
+    items = [participant_json(p) for p in sb.state.interaction_participants.where("channel_sid", ch.sid)]
     return page_v1(
         request,
         "flex-api",
@@ -423,7 +422,7 @@ async def list_invites(request: Request, InteractionSid: str, ChannelSid: str) -
     check_query(request)
     sb = get_sb(request)
     ch = _channel(sb, InteractionSid, ChannelSid)
-    items = [invite_json(i) for i in sb.state.invites.values() if i.channel_sid == ch.sid]
+    items = [invite_json(i) for i in sb.state.invites.where("channel_sid", ch.sid)]
     return page_v1(
         request,
         "flex-api",

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from twilio_sandbox import expressions
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
-from twilio_sandbox.engine import TASK_STATUSES, loads_attrs
+from twilio_sandbox.engine import TASK_STATUSES, attrs_for_matching, loads_attrs
 from twilio_sandbox.errors import TwilioError, found, not_found
 from twilio_sandbox.formats import iso, page_v1, url
 from twilio_sandbox.forms import check_query, parse_json_object, read_form
@@ -584,8 +584,8 @@ async def update_worker(request: Request, WorkspaceSid: str, Sid: str) -> dict[s
     activity = form.get("ActivitySid")
     if activity is not None:
         if form.bool("RejectPendingReservations"):
-            for r in list(sb.state.reservations.values()):
-                if r.worker_sid == w.sid and r.status == "pending":
+            for r in sb.state.reservations.where("worker_sid", w.sid):
+                if r.status == "pending":
                     sb.engine.update_reservation(r, "rejected")
         sb.engine.set_activity(w, activity)
     sb.engine.assign()
@@ -684,7 +684,7 @@ async def list_tasks(request: Request, WorkspaceSid: str) -> dict[str, Any]:
         ts = [t for t in ts if str(t.priority) == qp["Priority"]]
     if "EvaluateTaskAttributes" in qp:
         try:
-            ts = [t for t in ts if expressions.evaluate(qp["EvaluateTaskAttributes"], loads_attrs(t.attributes))]
+            ts = [t for t in ts if expressions.evaluate(qp["EvaluateTaskAttributes"], attrs_for_matching(t.attributes))]
         except expressions.ExpressionError as exc:
             raise TwilioError(400, 20001, f"Invalid EvaluateTaskAttributes expression: {exc}") from exc
     ts.sort(key=lambda t: (t.date_created, t.sid), reverse=qp.get("Ordering", "") == "DateCreated:desc")
@@ -740,11 +740,13 @@ def _reservations(
     sb: Sandbox, request: Request, *, task_sid: str | None = None, worker_sid: str | None = None
 ) -> list[Reservation]:
     qp = request.query_params
-    rs = [
-        r
-        for r in sb.state.reservations.values()
-        if (task_sid is None or r.task_sid == task_sid) and (worker_sid is None or r.worker_sid == worker_sid)
-    ]
+    if task_sid is not None:
+        rs = sb.state.reservations.where("task_sid", task_sid)
+    elif worker_sid is not None:
+        rs = sb.state.reservations.where("worker_sid", worker_sid)
+    else:
+        rs = list(sb.state.reservations.values())
+    rs = [r for r in rs if worker_sid is None or r.worker_sid == worker_sid]
     if "ReservationStatus" in qp:
         rs = [r for r in rs if r.status == qp["ReservationStatus"]]
     if "WorkerSid" in qp:

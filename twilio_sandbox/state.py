@@ -5,9 +5,65 @@ Mutated only from the event loop (all handlers are `async def`), so no locks are
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+R = TypeVar("R")
+
+
+class Table(MutableMapping[str, R], Generic[R]):
+    """Rows by SID, also found by a parent SID: listing one conversation's messages or one task's reservations
+    must not read every row of the account (Twilio's own stores are indexed; a sandbox that scans slows down as
+    a long run grows and ends up measuring itself). The indexed fields never change after a row is created."""
+
+    def __init__(self, *indexed: str) -> None:
+        self._rows: dict[str, R] = {}
+        self._indexed = indexed
+        self._by: dict[str, dict[Any, dict[str, R]]] = {f: {} for f in indexed}
+
+    def where(self, field_name: str, value: Any) -> list[R]:
+        """The rows whose `field_name` is `value`, in creation order."""
+        return list(self._by[field_name].get(value, {}).values())
+
+    def __getitem__(self, sid: str) -> R:
+        return self._rows[sid]
+
+    def __setitem__(self, sid: str, row: R) -> None:
+        if sid in self._rows:
+            self._unindex(sid, self._rows[sid])
+        self._rows[sid] = row
+        for f in self._indexed:
+            self._by[f].setdefault(getattr(row, f), {})[sid] = row
+
+    def __delitem__(self, sid: str) -> None:
+        self._unindex(sid, self._rows.pop(sid))
+
+    def _unindex(self, sid: str, row: R) -> None:
+        for f in self._indexed:
+            bucket = self._by[f].get(getattr(row, f))
+            if bucket is not None:
+                bucket.pop(sid, None)
+                if not bucket:
+                    del self._by[f][getattr(row, f)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt through __setitem__, so a snapshot (persistence.py) restores the indexes too.
+        return (_rebuild_table, (self._indexed, list(self._rows.items())))
+
+
+def _rebuild_table(indexed: tuple[str, ...], rows: list[tuple[str, Any]]) -> Table[Any]:
+    table: Table[Any] = Table(*indexed)
+    for sid, row in rows:
+        table[sid] = row
+    return table
 
 
 @dataclass
@@ -303,18 +359,20 @@ class SandboxState:
     workflows: dict[str, Workflow] = field(default_factory=dict)
     workers: dict[str, Worker] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
-    reservations: dict[str, Reservation] = field(default_factory=dict)
+    reservations: Table[Reservation] = field(default_factory=lambda: Table("task_sid", "worker_sid"))
     events: list[TaskRouterEvent] = field(default_factory=list)
     chat_services: dict[str, ChatService] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
-    participants: dict[str, Participant] = field(default_factory=dict)
-    conv_messages: dict[str, ConvMessage] = field(default_factory=dict)
-    scoped_webhooks: dict[str, ScopedWebhook] = field(default_factory=dict)
+    participants: Table[Participant] = field(default_factory=lambda: Table("conversation_sid", "address"))
+    conv_messages: Table[ConvMessage] = field(default_factory=lambda: Table("conversation_sid"))
+    scoped_webhooks: Table[ScopedWebhook] = field(default_factory=lambda: Table("conversation_sid"))
     media: dict[str, Media] = field(default_factory=dict)
     interactions: dict[str, Interaction] = field(default_factory=dict)
-    interaction_channels: dict[str, InteractionChannel] = field(default_factory=dict)
-    interaction_participants: dict[str, InteractionParticipant] = field(default_factory=dict)
-    invites: dict[str, Invite] = field(default_factory=dict)
+    interaction_channels: Table[InteractionChannel] = field(default_factory=lambda: Table("interaction_sid"))
+    interaction_participants: Table[InteractionParticipant] = field(
+        default_factory=lambda: Table("channel_sid")
+    )
+    invites: Table[Invite] = field(default_factory=lambda: Table("channel_sid"))
     templates: dict[str, ContentTemplate] = field(default_factory=dict)
     api_messages: dict[str, ApiMessage] = field(default_factory=dict)
     senders: dict[str, Sender] = field(default_factory=dict)
