@@ -74,6 +74,22 @@ class ConvEvidence(BaseModel):
     status_callbacks_answered: dict[str, list[str]] = Field(default_factory=dict)
 
 
+def ai_reply_coverage(flex: list[dict[str, Any]], contact_id: str, ai_turn_bodies: set[str]) -> tuple[int, int]:
+    """(contact messages no AI reply follows, AI replies that follow no contact message), walking the Flex thread
+    in order. A message is answered by the first AI reply after it; messages that came in a burst are answered
+    by one reply, by design (one AI turn per backlog), so counting replies against messages would call a burst
+    lost. A reply with no contact message since the previous reply answers nothing: a duplicate."""
+    waiting = idle = 0
+    for m in flex:
+        if m.get("author") == contact_id and m.get("body") in ai_turn_bodies:
+            waiting += 1
+        elif m.get("author") == AI_AUTHOR:
+            if not waiting:
+                idle += 1
+            waiting = 0
+    return waiting, idle
+
+
 def _count(items: list[Any], value: Any) -> int:
     return sum(1 for i in items if i == value)
 
@@ -98,17 +114,22 @@ def check_conversation(
     # The service handed the conversation over because the AI could not answer it (its offer timed out, or the
     # AI failed): the contact messages it left unanswered are part of that one handoff (issue 5's rule).
     ai_gave_way = len(human) == 1 and (human[0].get("attributes") or {}).get("handoffReason") in AI_GAVE_WAY
+    contact_id = f"whatsapp:{conv.contact}"
+    ai_turn_bodies = {m.body for m in conv.contact_msgs if m.phase in ("ai", "handoff") and not m.dropped}
+    unanswered, idle_replies = ai_reply_coverage(ev.flex, contact_id, ai_turn_bodies)
     for step in conv.stalled:
         if step == "reservation for a rep" and len(human) == 1:
             bad("slow", "the handoff reached a rep's queue only after the driver gave up waiting")
             continue
         if ai_gave_way and step in AI_STEPS:
             continue
+        if step in AI_STEPS and ev.flex and not unanswered:
+            bad("slow", "the AI answered only after the driver gave up waiting")
+            continue
         bad("stalled", f"never happened: {step}", GAP_AI_OFFLINE if ai_offline and step in AI_STEPS else None)
 
     delivered = [m for m in ev.inbox if m.get("status") in DELIVERED]
     delivered_bodies = [m.get("body") for m in delivered if not m.get("content_sid")]
-    contact_id = f"whatsapp:{conv.contact}"
     flex_contact = [m for m in ev.flex if m.get("author") == contact_id]
     flex_contact_bodies = [m.get("body") for m in flex_contact]
     flex_ai = [m.get("body") for m in ev.flex if m.get("author") == AI_AUTHOR]
@@ -140,11 +161,12 @@ def check_conversation(
             if told != 1:
                 bad("lost" if told == 0 else "duplicated", f"the contact was told about the refused media {told} times")
 
-    # Every contact message before the handoff got exactly one AI reply, delivered exactly once.
-    if ev.flex and len(flex_ai) != ai_phase and not (ai_gave_way and len(flex_ai) < ai_phase):
-        fewer = len(flex_ai) < ai_phase
-        gap = GAP_AI_OFFLINE if fewer and ai_offline and "AI answer" in conv.stalled else None
-        bad("lost" if fewer else "duplicated", f"{len(flex_ai)} AI replies for {ai_phase} messages", gap)
+    # Every contact message before the handoff is answered by exactly one AI reply, delivered exactly once.
+    if ev.flex and unanswered and not ai_gave_way:
+        gap = GAP_AI_OFFLINE if ai_offline and "AI answer" in conv.stalled else None
+        bad("lost", f"{unanswered} of {ai_phase} contact messages with no AI reply after them", gap)
+    if ev.flex and idle_replies:
+        bad("duplicated", f"{idle_replies} AI replies answer no contact message ({len(flex_ai)} for {ai_phase})")
     for body in set(flex_ai):
         n, want = _count(delivered_bodies, body), _count(flex_ai, body)
         if n != want:

@@ -239,3 +239,45 @@ def test_spaced_chaos_keeps_every_fault_and_spreads_it_out() -> None:
     assert ChaosConfig(worker_kill_every=None, api_restart_every=None).spaced(3).worker_kill_every is None
     with pytest.raises(ValueError, match="positive"):
         base.spaced(0)
+
+
+def test_a_burst_answered_by_one_reply_is_answered_and_its_late_answer_only_slow() -> None:
+    """The driver gave up waiting for the first answer and sent its next message; the service answered both in
+    one AI turn (one reply per backlog, by design). Nothing is lost: the driver's wait was only too short."""
+    conv = _conv()
+    conv.stalled = ["AI answer"]
+    ev = _evidence()
+    ev.flex = [m for m in ev.flex if m.get("body") != "We open at 9."]  # hours? and human please, then one reply
+    ev.inbox = [m for m in ev.inbox if m["body"] != "We open at 9."]
+    assert [(v.category, v.detail) for v in _check(conv, ev)] == [
+        ("slow", "the AI answered only after the driver gave up waiting")
+    ]
+
+
+def test_replies_are_judged_by_their_place_in_the_thread_not_by_their_number() -> None:
+    """Two replies to the first message and none after the second: as many replies as messages, yet one is a
+    duplicate and one message is unanswered."""
+    ev = _evidence()
+    wa = f"whatsapp:{CONTACT}"
+    ev.flex[:4] = [
+        {"author": wa, "body": "hours? [t]"},
+        {"author": "AI Support Agent", "body": "We open at 9."},
+        {"author": "AI Support Agent", "body": "Connecting you."},
+        {"author": wa, "body": "human please [t]"},
+    ]
+    found = _check(_conv(), ev)
+    assert sorted(v.category for v in found) == ["duplicated", "lost"]
+    assert any("1 of 2 contact messages with no AI reply" in v.detail for v in found)
+    assert any("1 AI replies answer no contact message" in v.detail for v in found)
+
+
+def test_ai_reply_coverage_walks_the_thread_in_order() -> None:
+    from loadgen.checks import AI_AUTHOR, ai_reply_coverage
+
+    c, ai = {"author": "wa:c", "body": "m"}, {"author": AI_AUTHOR, "body": "r"}
+    other = {"author": "wa:c", "body": "not an AI-turn message"}
+    assert ai_reply_coverage([c, c, ai], "wa:c", {"m"}) == (0, 0)
+    assert ai_reply_coverage([c, ai, c, c, ai], "wa:c", {"m"}) == (0, 0)
+    assert ai_reply_coverage([ai, c], "wa:c", {"m"}) == (1, 1)
+    assert ai_reply_coverage([c, ai, other, ai], "wa:c", {"m"}) == (0, 1)
+    assert ai_reply_coverage([], "wa:c", {"m"}) == (0, 0)
