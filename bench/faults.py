@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="every n-th conversation sends a 17 MiB video (the sandbox keeps its bytes; default: at most 50)",
     )
+    p.add_argument(
+        "--operator-repairs-ai-worker",
+        action="store_true",
+        help="an operator also puts the AI worker back to Available (diagnosis only: the service does it itself)",
+    )
     p.add_argument("--local-activities", action="store_true", help="the org runs its steps as local activities")
     p.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,
         local_activities=args.local_activities,
+        repair_ai_worker=args.operator_repairs_ai_worker,
         oversize_every=args.oversize_every or max(10, args.conversations // 50),
     )
     result = run_faults(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))

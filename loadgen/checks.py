@@ -47,8 +47,9 @@ GAP_FIND_SENT = (
 )
 
 GAP_AI_OFFLINE = (
-    "the AI worker went Offline after one of its reservations timed out (TaskRouter's TimeoutActivity) and the "
-    "service never made it Available again: later conversations get no AI answer"
+    "the AI worker went Offline after one of its reservations timed out (TaskRouter's TimeoutActivity): "
+    "conversations offered to the AI meanwhile waited until it was Available again (the service's "
+    "ensure_ai_worker_available, or the run's operator when --operator-repairs-ai-worker is on)"
 )
 AI_STEPS = ("AI answer",)
 AI_GAVE_WAY = frozenset({AI_UNAVAILABLE, AI_OFFER_TIMED_OUT})

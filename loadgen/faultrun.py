@@ -64,10 +64,10 @@ class FaultRunConfig(BaseModel):
     step_timeout: float = 300.0  # one script step (covers the 60 s reconciliation and restarts)
     local_activities: bool = False  # the org opt-in: Twilio steps and the AI turn as local activities
     settle_seconds: float = 20.0  # quiet time after the faults stop, before checking
-    # Play the operator who puts the AI worker back to Available when TaskRouter sends it Offline after a
-    # reservation timeout (a defect pinned by a strict xfail test): without it, one timeout stalls every later
-    # conversation and hides everything else. Counted in the figures.
-    repair_ai_worker: bool = True
+    # Play an operator who puts the AI worker back to Available when TaskRouter sends it Offline after a
+    # reservation timeout. Off: the service does that itself (`ensure_ai_worker_available`), and the run must
+    # show it. On only to look past that repair when diagnosing something else; counted in the figures.
+    repair_ai_worker: bool = False
     reverse_replay_taskrouter: bool = False  # after phase A: every TaskRouter event again, newest first, ×3
     oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
 
