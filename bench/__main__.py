@@ -73,9 +73,7 @@ async def run_all(short: bool, only: set[str] | None, console: Console) -> list[
                 floor = median(got[0].raw.get("raw_rates") or []) if got and got[0].raw else None
             if want("ack"):
                 await stack.stop_proc("worker")
-                rows += await guarded(
-                    "2 ack", ack.figure(stack, _args(ack, sizes["ack"]), console, floor=floor)
-                )
+                rows += await guarded("2 ack", ack.figure(stack, _args(ack, sizes["ack"]), console, floor=floor))
     if any(want(n) for n in ("cost", "handoff", "turns", "scaleout")):
         async with Stack(console, label="turns") as stack:
             for name, module, label in (
@@ -86,6 +84,10 @@ async def run_all(short: bool, only: set[str] | None, console: Console) -> list[
             ):
                 if want(name):
                     rows += await guarded(label, module.figure(stack, _args(module, sizes[name]), console))
+    if want("scaleout"):
+        rows += await guarded(
+            "7 scale-out, slot-bound", scaleout.slot_bound(_args(scaleout, sizes["scaleout"]), console)
+        )
     if want("scale"):
         async with Stack(console, label="scale") as stack:
             rows += await guarded("6 scale", scale.figure(stack, _args(scale, sizes["scale"]), console))

@@ -3,6 +3,11 @@
 Each configuration gets fresh conversations (a conversation's workflow tasks stick to the worker that has it
 cached, so reusing the first set would keep the second worker idle): open them, then every conversation sends
 again as soon as its reply arrives, for `--duration` s. Sessions opened/s is reported as well.
+
+Two cases. CPU-bound: the rules backend, where every process of the stack competes for this machine's 2 cores,
+so a second worker can only add contention. Slot-bound: the AI is a model that takes `--ai-delay` s to answer
+(bench/llm_stub.py, through the service's real `openai` backend) and each worker runs `--slots` activities at
+once; a turn holds its slot while the model thinks, as it would in production, so each worker adds slots.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from rich.console import Console
 
 from bench.cli import figure_main
 from bench.conversations import Contacts, ReplyWatcher, open_sessions, sustained
+from bench.llm_stub import LlmStub
 from bench.stack import Stack
 from bench.stats import Row, fmt_ms, fmt_rate, percentile
 
@@ -33,21 +39,63 @@ async def one_config(stack: Stack, contacts: Contacts, n: int, duration: float) 
     }
 
 
-async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
+async def one_then_two(stack: Stack, n: int, duration: float, console: Console) -> tuple[dict[str, float], ...]:
     await stack.raise_ai_capacity(1000)
     async with ReplyWatcher(stack) as watcher:
         contacts = Contacts(stack, watcher)
-        one = await one_config(stack, contacts, args.n, args.duration)
+        one = await one_config(stack, contacts, n, duration)
         console.print(f"  1 worker: {one}")
         await stack.spawn_worker("worker-2")
-        two = await one_config(stack, contacts, args.n, args.duration)
+        two = await one_config(stack, contacts, n, duration)
         console.print(f"  2 workers: {two}")
         await contacts.close()
+    return one, two
+
+
+async def slot_bound(args: argparse.Namespace, console: Console) -> list[Row]:
+    """Its own stack: the org on the `openai` backend against the stand-in model, `--slots` per worker."""
+    async with (
+        LlmStub(args.ai_delay) as llm,
+        Stack(
+            console,
+            label="scaleout-llm",
+            org_settings={"ai_backend": "openai"},
+            service_env={
+                "WAFH_OPENAI_BASE_URL": llm.base_url,
+                "WAFH_OPENAI_API_KEY": "bench-stand-in",
+                "WAFH_ACTIVITY_THREADS": str(args.slots),
+            },
+        ) as stack,
+    ):
+        one, two = await one_then_two(stack, args.slot_n, args.duration, console)
+        if not llm.calls:
+            raise RuntimeError("the stand-in model was never asked: the org is not on the openai backend")
+    ratio = two["turns_per_s"] / one["turns_per_s"] if one["turns_per_s"] else math.nan
+    ceiling = args.slots / args.ai_delay
+    return [
+        Row(
+            figure="7 scale-out",
+            metric=(
+                f"slot-bound: turns/s with 2 workers (model answers in {args.ai_delay:g} s, {args.slots} slots per "
+                f"worker, {args.slot_n} conversations)"
+            ),
+            value=f"{fmt_rate(two['turns_per_s'])} (p50 {fmt_ms(two['p50'])})",
+            anchor=f"1 worker {fmt_rate(one['turns_per_s'])} (ceiling {fmt_rate(ceiling)} per worker)",
+            ratio=f"{ratio:.2f}×",
+            target="> 1 (scales out)",
+            verdict="pass" if ratio > 1.05 else "short",
+            raw={"one": one, "two": two, "slots": args.slots, "ai_delay": args.ai_delay},
+        )
+    ]
+
+
+async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
+    one, two = await one_then_two(stack, args.n, args.duration, console)
     ratio = two["turns_per_s"] / one["turns_per_s"] if one["turns_per_s"] else math.nan
     return [
         Row(
             figure="7 scale-out",
-            metric=f"turns/s with 2 worker processes ({args.n} conversations, {args.duration:.0f} s)",
+            metric=f"CPU-bound: turns/s with 2 worker processes ({args.n} conversations, {args.duration:.0f} s)",
             value=f"{fmt_rate(two['turns_per_s'])} (p50 {fmt_ms(two['p50'])})",
             anchor=f"1 worker {fmt_rate(one['turns_per_s'])} (p50 {fmt_ms(one['p50'])})",
             ratio=f"{ratio:.2f}×",
@@ -68,13 +116,20 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
 def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=64, help="conversations per configuration (default 64)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of closed loop (default 20)")
+    p.add_argument("--ai-delay", type=float, default=1.0, help="slot-bound: the model's answer time (default 1 s)")
+    p.add_argument("--slots", type=int, default=4, help="slot-bound: activity slots per worker (default 4)")
+    p.add_argument("--slot-n", type=int, default=32, help="slot-bound: conversations per configuration (default 32)")
     return p
+
+
+async def both(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
+    return [*await figure(stack, args, console), *await slot_bound(args, console)]
 
 
 if __name__ == "__main__":
     figure_main(
         "scaleout",
-        figure,
+        both,
         add_args(
             argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         ),

@@ -37,7 +37,7 @@ class Stack:
         console: Console,
         *,
         label: str = "bench",
-        org_settings: dict[str, int | bool] | None = None,
+        org_settings: dict[str, int | bool | str] | None = None,
         service_env: dict[str, str] | None = None,
     ) -> None:
         self.console = console
@@ -133,6 +133,7 @@ class Stack:
                 "WAFH_ORGS_FILE": self.info.orgs_file,
                 "WAFH_TEMPORAL_UI_URL": self.info.ui_url,
                 "PYTHONUNBUFFERED": "1",
+                **self.session.options.service_env,  # a second worker runs with the settings of the first
             }
         )
         for key in ("TEMPORAL_API_KEY", "TEMPORAL_TLS", "TEMPORAL_PROFILE"):

@@ -49,7 +49,7 @@ class RunOptions(BaseModel):
     free_ports: bool = False  # pick free ports instead of the defaults (tests, several runs side by side)
     start_timeout: float = 90.0
     # Extra settings of the sandbox org (e.g. a short `delivery_check_seconds` for the fault suite).
-    org_settings: dict[str, int | bool] = Field(default_factory=dict)
+    org_settings: dict[str, int | bool | str] = Field(default_factory=dict)
     # Extra environment of the worker and the API (e.g. WAFH_* settings for a benchmark or the fault suite).
     service_env: dict[str, str] = Field(default_factory=dict)
 

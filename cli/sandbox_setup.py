@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,7 +64,12 @@ def register_sender(sandbox_url: str, number: str, webhook_url: str) -> None:
 
 
 def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # JSON's string escapes (\n, \", \\, \uXXXX) are all valid in a TOML basic string: nothing can break out.
+    return json.dumps(value)
+
+
+def _toml_setting(value: int | bool | str) -> str:
+    return _toml_str(value) if isinstance(value, str) else str(int(value))
 
 
 def write_sandbox_orgs(
@@ -72,7 +78,7 @@ def write_sandbox_orgs(
     *,
     public_base_url: str,
     sandbox_url: str,
-    org_settings: Mapping[str, int] | None = None,
+    org_settings: Mapping[str, int | bool | str] | None = None,
 ) -> Path:
     """Write `{data_dir}/orgs.sandbox.toml` for org "demo"; secrets go to 0600 files, not into the TOML."""
     secrets_dir = data_dir / "secrets"
@@ -108,7 +114,7 @@ def write_sandbox_orgs(
         "whatsapp_numbers = [" + ", ".join(_toml_str(n) for n in seed.whatsapp_numbers) + "]",
         f"public_base_url = {_toml_str(public_base_url)}",
         f"twilio_sandbox_url = {_toml_str(sandbox_url)}",
-        *(f"{name} = {int(value)}" for name, value in sorted((org_settings or {}).items())),
+        *(f"{name} = {_toml_setting(value)}" for name, value in sorted((org_settings or {}).items())),
         "",
         f"[orgs.{SANDBOX_ORG}.templates]",
         *(f"{_toml_str(name)} = {_toml_str(sid)}" for name, sid in sorted(seed.templates.items())),

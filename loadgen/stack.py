@@ -42,7 +42,7 @@ class Stack:
         self.data_dir = data_dir
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
-        org_settings: dict[str, int | bool] = {"delivery_check_seconds": delivery_check_seconds}
+        org_settings: dict[str, int | bool | str] = {"delivery_check_seconds": delivery_check_seconds}
         service_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
         if local_activities:
             # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.

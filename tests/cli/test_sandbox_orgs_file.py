@@ -1,0 +1,52 @@
+"""The orgs file `run` writes for the sandbox org carries the org settings it is given, of every type: the
+benchmarks put the org on the `openai` backend (a string) or on local activities (a flag) this way."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, write_sandbox_orgs
+from config.orgs import OrgRegistry
+
+
+def _seed() -> SandboxSeedInfo:
+    return SandboxSeedInfo(
+        account_sid="AC" + "0" * 32,
+        auth_token="t" * 32,
+        workspace_sid="WS" + "0" * 32,
+        workflow_sid="WW" + "0" * 32,
+        ai_queue_sid="WQ" + "1" * 32,
+        human_queue_sid="WQ" + "2" * 32,
+        conversations_service_sid="IS" + "0" * 32,
+        whatsapp_numbers=["+14155238886"],
+    )
+
+
+def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
+    path = write_sandbox_orgs(
+        _seed(),
+        tmp_path,
+        public_base_url="http://127.0.0.1:1",
+        sandbox_url="http://127.0.0.1:2",
+        org_settings={"ai_backend": "openai", "local_activities": True, "delivery_check_seconds": 45},
+    )
+    org = OrgRegistry.load(path).get(SANDBOX_ORG)
+    assert org is not None
+    assert org.config.ai_backend == "openai"
+    assert org.config.local_activities is True
+    assert org.config.delivery_check_seconds == 45
+
+
+def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
+    path = write_sandbox_orgs(
+        _seed(),
+        tmp_path,
+        public_base_url="http://127.0.0.1:1",
+        sandbox_url="http://127.0.0.1:2",
+        org_settings={"ai_backend": 'rules"\nlocal_activities = 1'},
+    )
+    text = path.read_text()
+    assert "\nlocal_activities = 1" not in text
+    assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\nlocal_activities = 1'
+
