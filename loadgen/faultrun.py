@@ -9,9 +9,9 @@ import secrets
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import httpx
@@ -39,6 +39,7 @@ from loadgen.stack import Stack
 from workflows.ids import workflow_id
 from workflows.signals import WORKFLOW_NAME
 
+T = TypeVar("T")
 WINDOW_JUMP_SECONDS = 25 * 3600
 # TaskRouter's largest worker-channel capacity: the two seeded reps hold 2,000 conversations at once, the AI worker
 # 1,000 (the larger run ramps its conversations in, so fewer are with the AI at any moment).
@@ -70,6 +71,10 @@ class FaultRunConfig(BaseModel):
     repair_ai_worker: bool = False
     reverse_replay_taskrouter: bool = False  # after phase A: every TaskRouter event again, newest first, ×3
     oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
+    # Phase B, the wrap-up and the evidence run this many conversations' scripts at once. All 2,000 at once
+    # queued 2,000 requests in the driver's HTTP pool, whose bookkeeping is quadratic in its queue: the driver
+    # spent its CPU there and sent nothing for minutes (the first 2,000 run that got through phase A).
+    max_concurrent_scripts: int = Field(default=200, ge=1)
 
 
 class FaultRunResult(BaseModel):
@@ -202,12 +207,12 @@ class FaultRun:
             # The sandbox clock is global: the window closes for everyone at once.
             await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
             self.phase = "B (after the 24 h window: free-form refused, template)"
-            await asyncio.gather(*(self._guard(c, driver.phase_b(c)) for c in convs))
+            await self._bounded(self._guard(c, driver.phase_b(c)) for c in convs)
             self.phase = "settling"
             if chaos:
                 await chaos.stop()
             await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
-            await asyncio.gather(*(driver.wrap_up(c) for c in convs))
+            await self._bounded(driver.wrap_up(c) for c in convs)
             # Settle: retries and late copies land, reconciliations run.
             await replayer.drain(within=120)
             await asyncio.sleep(cfg.settle_seconds)
@@ -233,6 +238,16 @@ class FaultRun:
             duration_seconds=time.monotonic() - started,
             record=[e for s, e in sorted(follower.entries.items()) if s > first_seq],
         )
+
+    async def _bounded(self, coros: Iterable[Awaitable[T]]) -> list[T]:
+        """gather, with at most `max_concurrent_scripts` running at once; results in order."""
+        sem = asyncio.Semaphore(self.cfg.max_concurrent_scripts)
+
+        async def one(coro: Awaitable[T]) -> T:
+            async with sem:
+                return await coro
+
+        return await asyncio.gather(*(one(c) for c in coros))
 
     def _maybe_repair_ai(self, e: dict[str, Any], tasks: list[asyncio.Task[None]]) -> None:
         if e["kind"] != "taskrouter.event" or e["event_type"] != "worker.activity.update":
@@ -401,7 +416,7 @@ class FaultRun:
                         ev.flex = resp.json()["messages"]
                 return ev
 
-        evs = await asyncio.gather(*(evidence(c) for c in convs))
+        evs = await self._bounded(evidence(c) for c in convs)
         reps = {r.worker_sid for r in seed.reps}
         ai_offline = any(
             e["kind"] == "taskrouter.event"

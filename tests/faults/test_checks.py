@@ -281,3 +281,26 @@ def test_ai_reply_coverage_walks_the_thread_in_order() -> None:
     assert ai_reply_coverage([ai, c], "wa:c", {"m"}) == (1, 1)
     assert ai_reply_coverage([c, ai, other, ai], "wa:c", {"m"}) == (0, 1)
     assert ai_reply_coverage([], "wa:c", {"m"}) == (0, 0)
+
+
+async def test_scripts_run_at_most_max_concurrent_at_once_and_keep_their_order() -> None:
+    """2,000 phase-B scripts at once starved the driver (its HTTP pool is quadratic in its queue)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from loadgen.faultrun import FaultRun, FaultRunConfig
+
+    running = peak = 0
+
+    async def script(i: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return i
+
+    holder = SimpleNamespace(cfg=FaultRunConfig(max_concurrent_scripts=7))
+    out = await FaultRun._bounded(holder, (script(i) for i in range(50)))  # type: ignore[arg-type]
+    assert out == list(range(50))
+    assert peak == 7
