@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from twilio_sandbox.core import Sandbox
+from twilio_sandbox.state import SandboxState, Table
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), salt TEXT, data BLOB)"
+
+
+def with_indexes(state: SandboxState) -> SandboxState:
+    """A snapshot written before the tables were indexed holds plain dicts there: move their rows into the
+    indexed tables a fresh state has."""
+    fresh = SandboxState(account_sid=state.account_sid, workspace=state.workspace)
+    for f in fields(SandboxState):
+        empty = getattr(fresh, f.name)
+        held = getattr(state, f.name)
+        if isinstance(empty, Table) and not isinstance(held, Table):
+            empty.update(held)
+            setattr(state, f.name, empty)
+    return state
 
 
 class SqliteStore:
@@ -40,7 +55,7 @@ class SqliteStore:
         if row is None or row[0] != sb.seed.salt:
             return False
         payload = pickle.loads(row[1])
-        sb.state = payload["state"]
+        sb.state = with_indexes(payload["state"])
         sb.sids._counters.clear()
         sb.sids._counters.update(payload["counters"])
         sb.clock.offset = timedelta(seconds=payload["clock_offset"])

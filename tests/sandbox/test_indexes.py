@@ -66,3 +66,20 @@ def test_record_after_returns_exactly_the_later_entries_also_once_the_record_is_
     assert rec.after(0) == rec.entries  # older than the oldest kept: everything kept
     assert rec.after(MAX_ENTRIES + 50) == []
     assert all(e["seq"] > 1000 for e in rec.after(1000)) and len(rec.after(1000)) == MAX_ENTRIES + 50 - 1000
+
+
+def test_a_snapshot_from_before_the_indexes_loads_into_indexed_tables() -> None:
+    """`--db` snapshots written by an older sandbox hold plain dicts: loading one must not lose `where`."""
+    from datetime import UTC, datetime
+
+    from twilio_sandbox.persistence import with_indexes
+    from twilio_sandbox.state import Participant, SandboxState, Workspace
+
+    now = datetime.now(UTC)
+    old = SandboxState(account_sid="AC1", workspace=Workspace("WS1", "ws", "WA1", "WA2", now, now))
+    p = Participant("MB1", "CH1", "alice", "{}", now, now)
+    old.participants = {"MB1": p}  # type: ignore[assignment]
+    state = with_indexes(old)
+    assert isinstance(state.participants, Table)
+    assert state.participants.where("conversation_sid", "CH1") == [p]
+    assert state.participants["MB1"] is p
