@@ -124,9 +124,6 @@ def check_conversation(
             continue
         if ai_gave_way and step in AI_STEPS:
             continue
-        if step in AI_STEPS and ev.flex and not unanswered:
-            bad("slow", "the AI answered only after the driver gave up waiting")
-            continue
         bad("stalled", f"never happened: {step}", GAP_AI_OFFLINE if ai_offline and step in AI_STEPS else None)
 
     delivered = [m for m in ev.inbox if m.get("status") in DELIVERED]

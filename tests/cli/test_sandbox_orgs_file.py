@@ -23,14 +23,14 @@ def _seed() -> SandboxSeedInfo:
     )
 
 
-def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
-    path = write_sandbox_orgs(
-        _seed(),
-        tmp_path,
-        public_base_url="http://127.0.0.1:1",
-        sandbox_url="http://127.0.0.1:2",
-        org_settings={"ai_backend": "openai", "local_activities": True, "delivery_check_seconds": 45},
+def _write(tmp_path: Path, settings: dict[str, int | bool | str]) -> Path:
+    return write_sandbox_orgs(
+        _seed(), tmp_path, public_base_url="http://127.0.0.1:1", sandbox_url="http://127.0.0.1:2", org_settings=settings
     )
+
+
+def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"ai_backend": "openai", "local_activities": True, "delivery_check_seconds": 45})
     org = OrgRegistry.load(path).get(SANDBOX_ORG)
     assert org is not None
     assert org.config.ai_backend == "openai"
@@ -39,13 +39,7 @@ def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
 
 
 def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
-    path = write_sandbox_orgs(
-        _seed(),
-        tmp_path,
-        public_base_url="http://127.0.0.1:1",
-        sandbox_url="http://127.0.0.1:2",
-        org_settings={"ai_backend": 'rules"\nlocal_activities = 1'},
-    )
+    path = _write(tmp_path, {"ai_backend": 'rules"\nlocal_activities = 1'})
     text = path.read_text()
     assert "\nlocal_activities = 1" not in text
     assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\nlocal_activities = 1'
