@@ -218,6 +218,9 @@ LEAN_TURN_PATCH = "lean-ai-turn"
 # The handoff's three steps as one ordinary activity (`hand_off`): one round trip and one action instead of
 # three (issue 6, figures 4 and 5). Histories recorded before this change replay step by step.
 ONE_HANDOFF_ACTIVITY_PATCH = "one-handoff-activity"
+# A contact message for the rep first reads the rep's task (`_check_rep_task`). Histories recorded before this
+# change replay without that read.
+REP_TASK_CHECK_PATCH = "rep-task-check-on-contact-message"
 # Activities made of several steps heartbeat every 2 s: a killed worker's run is retried after this, not after
 # its whole limit.
 STEPS_HEARTBEAT = timedelta(seconds=20)
@@ -439,6 +442,9 @@ class ConversationWorkflow:
         if self._lean_turn_due(sess):
             await self._lean_turn(sess)
             return True
+        if self._rep_task_check_due(sess):
+            await self._check_rep_task(sess)
+            return True
         if sess.task_sid is None or sess.backlog:
             if sess.open_retry_at is not None and sess.open_retry_at > now:
                 return False
@@ -491,6 +497,10 @@ class ConversationWorkflow:
         if msg.media:
             text = (text + " " if text else "") + " ".join(f"[{m.content_type}]" for m in msg.media)
         self._add_transcript("contact", text or "(empty message)", now)
+        self._into_session(msg, now)
+
+    def _into_session(self, msg: ContactMessage, now: datetime) -> None:
+        """Queue a contact message in the current session, opening a new one when there is none."""
         sess = self.s.session
         if sess is None:
             self.s.session_number += 1
@@ -509,6 +519,32 @@ class ConversationWorkflow:
             sess.open_attempts = 0  # opening had given up: a new message is a reason to try again
         if self.s.state == "ai" and sess.handoff is None:
             sess.ai_pending_sids.append(msg.message_sid)
+
+    def _rep_task_check_due(self, sess: SessionState) -> bool:
+        """A contact message is about to go to the rep: is their task still theirs? Twilio may never deliver its
+        `task.completed`, and the periodic read (`rep_task_end`) comes up to hours later: meanwhile the message
+        would go into a conversation nobody works. One read per batch of contact messages, only with a rep."""
+        return (
+            self.s.state == "with_rep"
+            and sess.awaiting == "rep_task_end"
+            and bool(sess.backlog)
+            and sess.conversation_sid is not None
+            and sess.rep_task_checked_for != sess.backlog[-1].message_sid
+            and workflow.patched(REP_TASK_CHECK_PATCH)
+        )
+
+    async def _check_rep_task(self, sess: SessionState) -> None:
+        """The periodic read of the rep's task, now; a task found ended moves the waiting messages to a new
+        session (new conversation and task, the AI answering), as its event would have. A failed read leaves
+        them to the rep, as before the check."""
+        sess.rep_task_checked_for = sess.backlog[-1].message_sid
+        await self._reconcile(sess)
+        if self.s.session is sess:
+            return
+        now = workflow.now()
+        for msg in sess.backlog:
+            self._into_session(msg, now)
+        sess.backlog.clear()
 
     async def _open_and_flush(self, sess: SessionState) -> bool:
         """Open the Flex conversation, post the contact messages in order, create the interaction."""
@@ -1291,7 +1327,7 @@ class ConversationWorkflow:
                     if rstatus in ("accepted", "wrapping", "completed") and worker_sid != sess.ai_worker_sid:
                         await self._rep_accepted(sess, task_sid, worker_sid, sid)
                         break
-            if status in ("canceled", "completed", "wrapping") and self.s.session is sess:
+            if session_events.rep_task_ended(status) and self.s.session is sess:
                 self._end_session(f"reconciliation: rep task {status}")
                 return
         if self.s.session is sess and sess.awaiting is not None:

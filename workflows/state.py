@@ -91,6 +91,8 @@ class SessionState(BaseModel):
     # for one the lean turn may have made since then.
     lean_failed_at: datetime | None = None
     human_task_sid: str | None = None
+    # The last contact message for which the rep's task was read (still theirs, or the session ended).
+    rep_task_checked_for: str | None = None
     rep_worker_sid: str | None = None
     rep_reservation_sid: str | None = None
     handoff: HandoffProgress | None = None

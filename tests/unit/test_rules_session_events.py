@@ -1,3 +1,6 @@
+import pytest
+
+from workflows.rules import session_events
 from workflows.rules.session_events import EventFacts, TaskContext, classify
 
 SID = "k-SM1"
@@ -32,9 +35,9 @@ def test_ai_offer_and_accept():
     assert classify(ev("reservation.accepted"), ctx()) == "ai_accepted"
     assert classify(ev("reservation.timeout"), ctx()) == "ai_released"
     # Worker not known by name or sid yet: the AI queue tells.
-    assert classify(
-        ev("reservation.created", worker="WKx", name=None, queue="WQai"), ctx(ai_worker_sid=None)
-    ) == ("ai_offer")
+    assert classify(ev("reservation.created", worker="WKx", name=None, queue="WQai"), ctx(ai_worker_sid=None)) == (
+        "ai_offer"
+    )
 
 
 def test_transfer_ai_task_end_is_not_session_end():
@@ -50,10 +53,7 @@ def test_transfer_ai_task_end_is_not_session_end():
 def test_human_acceptance():
     c = ctx(handed_off=True, human_task_sid="WT2", handoff_path="transferred")
     assert classify(ev("reservation.created", task="WT2", worker="WKalice", name="alice"), c) == "human_offer"
-    assert (
-        classify(ev("reservation.accepted", task="WT2", worker="WKalice", name="alice"), c)
-        == "human_accepted"
-    )
+    assert classify(ev("reservation.accepted", task="WT2", worker="WKalice", name="alice"), c) == "human_accepted"
     assert classify(ev("reservation.wrapup", task="WT2", worker="WKalice", name="alice"), c) == "session_end"
     # Before any handoff a human reservation means nothing to us.
     assert classify(ev("reservation.accepted", worker="WKalice", name="alice"), ctx()) == "ignore"
@@ -75,3 +75,22 @@ def test_other_sessions_and_unknown_tasks_are_ignored():
     assert classify(ev("task.completed", task="WT9", attrs={}), ctx()) == "ignore"
     assert classify(ev("reservation.created"), ctx(session_id=None)) == "ignore"
     assert classify(ev("workflow.timeout"), ctx()) == "ignore"
+
+
+@pytest.mark.parametrize(
+    ("status", "ended"),
+    [
+        ("completed", True),
+        ("canceled", True),
+        ("wrapping", True),
+        ("assigned", False),
+        ("reserved", False),
+        ("pending", False),
+        ("", False),
+    ],
+)
+def test_a_rep_task_read_back_ends_the_session_exactly_when_its_event_would(status: str, ended: bool) -> None:
+    assert session_events.rep_task_ended(status) is ended
+    # The same statuses as the task events that end a rep's session (task.wrapup is the task going to wrapping).
+    event = {"completed": "task.completed", "canceled": "task.canceled", "wrapping": "task.wrapup"}.get(status)
+    assert (event in session_events.TASK_END_TYPES) is ended

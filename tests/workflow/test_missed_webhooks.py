@@ -204,3 +204,46 @@ async def test_an_offer_made_again_after_its_timeout_keeps_the_conversation_with
     await conv.skip(timedelta(minutes=5))
     await conv.settle()
     assert conv.fake.of("merge_handoff_attributes") == [] and (await conv.view()).state == "ai"
+
+
+async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_message_goes_to_the_rep(conv: Conv) -> None:
+    view = await conv.to_with_rep()
+    old_conversation, old_session = view.conversation_sid, view.session_id
+    assert old_conversation and old_session
+    # The rep completed the task; its `task.completed` (and the reservation's events) never came.
+    conv.fake.fetch_results.append(FetchTaskResult(task_sid="WThuman", assignment_status="completed", attributes={}))
+    await conv.contact_msg("SM7", "are you still there?")
+    view = await conv.until(lambda v: v.task_sid == "WT2", "a new session's task")
+    [check] = conv.fake.of("fetch_task")
+    assert check.task_sid == "WThuman"
+    assert view.sessions_ended == 1 and view.session_number == 2 and view.state == "ai"
+    assert view.conversation_sid not in (None, old_conversation)
+    [posted] = [p for p in conv.fake.of("post_to_flex") if p.idempotency_id == "contact:SM7"]
+    assert posted.conversation_sid == view.conversation_sid  # the new conversation, never the finished one
+    # The AI answers it in the new session; the late task end of the old one changes nothing.
+    sends = len(conv.fake.of("send_whatsapp"))
+    await conv.ai_offer(conv.session_id("SM7"), task="WT2", reservation="WR2")
+    await conv.until_calls("send_whatsapp", sends + 1)
+    assert conv.fake.of("send_whatsapp")[-1].body == "AI: are you still there?"
+    await conv.tr("task.completed", "WThuman", session=old_session)
+    await conv.settle()
+    view = await conv.view()
+    assert view.sessions_ended == 1 and view.session_number == 2
+
+
+async def test_a_rep_still_holding_the_task_gets_the_message_after_one_read_per_batch(conv: Conv) -> None:
+    view = await conv.to_with_rep()
+    assert view.conversation_sid
+    assigned = FetchTaskResult(task_sid="WThuman", assignment_status="assigned", attributes={})
+    conv.fake.fetch_results += [assigned, assigned]
+    await conv.contact_msg("SM7", "one more thing")
+    await conv.until_calls("fetch_task", 1)
+    await conv.settle()
+    await conv.contact_msg("SM8", "and another")
+    await conv.until_calls("fetch_task", 2)
+    await conv.settle()
+    view = await conv.view()
+    assert view.state == "with_rep" and view.sessions_ended == 0 and view.session_number == 1
+    posts = {p.idempotency_id: p.conversation_sid for p in conv.fake.of("post_to_flex")}
+    assert posts["contact:SM7"] == posts["contact:SM8"] == view.conversation_sid
+    assert len(conv.fake.of("fetch_task")) == 2  # one read per contact message batch, none for anything else

@@ -30,6 +30,14 @@ AI_RELEASE_TYPES = frozenset(
 )
 
 
+REP_TASK_END_STATUSES = frozenset({"canceled", "completed", "wrapping"})
+
+
+def rep_task_ended(assignment_status: str) -> bool:
+    """A rep's task read back in this status has ended the session, as its event would have."""
+    return assignment_status in REP_TASK_END_STATUSES
+
+
 class TaskContext(BaseModel):
     session_id: str | None
     ai_worker_name: str
