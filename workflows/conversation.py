@@ -24,7 +24,8 @@ Decisions where the issue is silent (written here because a contact-center engin
   (30 s for the AI's offer, well inside TaskRouter's 120 s reservation timeout; 60 s for a rep; doubling,
   capped at 15 min; 1 h → 6 h for the rep's task end) reads the task from TaskRouter and acts
   on what it shows (a transfer whose human task sid is unknown is looked up by session). TaskRouter events
-  that overtake our own create_interaction result are kept and replayed.
+  that overtake our own create_interaction result are kept and replayed. A contact message for the rep reads
+  the rep's task first: one that ended unseen sends the message to a new session, not to a finished task.
 - Delivery statuses: every sent message is tracked until a final status callback (delivered, read, failed,
   undelivered); one lazily re-armed timer reads back those still without one after `delivery_check_seconds`
   (one batched Messages fetch), a failure becoming the usual notice; still in flight → one more look later.
