@@ -63,7 +63,9 @@ def contact_media_refused_note(content_type: str, reason: str) -> str:
 
 def contact_media_refused_whatsapp(reason: str) -> str:
     """Sent to the contact on WhatsApp (plain language, no internals)."""
-    return f"Sorry, we could not receive your attachment: {reason}. Please send it another way or describe it."
+    return (
+        f"Sorry, we could not receive your attachment: {reason}. Please send it another way or describe it."
+    )
 
 
 def send_failed(what: str, detail: str) -> str:
@@ -82,7 +84,9 @@ def handoff_failed(detail: str) -> str:
 
 
 def queue_stuck(since: datetime, sla_seconds: int) -> str:
-    return f"{NOTICE_PREFIX}No rep has accepted this conversation since {iso_utc(since)} (SLA {sla_seconds} s)."
+    return (
+        f"{NOTICE_PREFIX}No rep has accepted this conversation since {iso_utc(since)} (SLA {sla_seconds} s)."
+    )
 
 
 def busy_not_sent_window_closed() -> str:
