@@ -40,6 +40,19 @@ from workflows.ids import workflow_id
 from workflows.signals import WORKFLOW_NAME
 
 T = TypeVar("T")
+
+
+async def bounded_gather(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """`asyncio.gather`, with at most `limit` of them running at once; results in order."""
+    sem = asyncio.Semaphore(limit)
+
+    async def one(coro: Awaitable[T]) -> T:
+        async with sem:
+            return await coro
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
 WINDOW_JUMP_SECONDS = 25 * 3600
 # TaskRouter's largest worker-channel capacity: the two seeded reps hold 2,000 conversations at once, the AI worker
 # 1,000 (the larger run ramps its conversations in, so fewer are with the AI at any moment).
@@ -207,12 +220,12 @@ class FaultRun:
             # The sandbox clock is global: the window closes for everyone at once.
             await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
             self.phase = "B (after the 24 h window: free-form refused, template)"
-            await self._bounded(self._guard(c, driver.phase_b(c)) for c in convs)
+            await bounded_gather((self._guard(c, driver.phase_b(c)) for c in convs), cfg.max_concurrent_scripts)
             self.phase = "settling"
             if chaos:
                 await chaos.stop()
             await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
-            await self._bounded(driver.wrap_up(c) for c in convs)
+            await bounded_gather((driver.wrap_up(c) for c in convs), cfg.max_concurrent_scripts)
             # Settle: retries and late copies land, reconciliations run.
             await replayer.drain(within=120)
             await asyncio.sleep(cfg.settle_seconds)
@@ -238,16 +251,6 @@ class FaultRun:
             duration_seconds=time.monotonic() - started,
             record=[e for s, e in sorted(follower.entries.items()) if s > first_seq],
         )
-
-    async def _bounded(self, coros: Iterable[Awaitable[T]]) -> list[T]:
-        """gather, with at most `max_concurrent_scripts` running at once; results in order."""
-        sem = asyncio.Semaphore(self.cfg.max_concurrent_scripts)
-
-        async def one(coro: Awaitable[T]) -> T:
-            async with sem:
-                return await coro
-
-        return await asyncio.gather(*(one(c) for c in coros))
 
     def _maybe_repair_ai(self, e: dict[str, Any], tasks: list[asyncio.Task[None]]) -> None:
         if e["kind"] != "taskrouter.event" or e["event_type"] != "worker.activity.update":
@@ -387,36 +390,30 @@ class FaultRun:
             if e["kind"] == "rest" and e.get("method") == "GET" and str(e.get("path", "")).endswith("/Messages.json")
         ]
         template_faulted = {c.contact for c in convs if any(f"whatsapp:{c.contact}" in q for q in lookups)}
-        sem = asyncio.Semaphore(20)
 
         async def evidence(c: ConvLog) -> ConvEvidence:
-            async with sem:
-                inbox = (await http.get(f"{self.stack.sandbox_url}/_sandbox/contacts/{c.contact}/inbox")).json()
-                ev = ConvEvidence(
-                    inbox=inbox["messages"],
-                    tasks=by_wf.get(c.workflow_id, []),
-                    outbound_bodies=outbound.get(c.contact, []),
-                    outbound_sids_by_body=outbound_sids.get(c.contact, {}),
-                    template_send_faulted=c.contact in template_faulted,
-                )
-                ev.status_callbacks_answered = {
-                    sid: answered.get(sid, []) for sids in ev.outbound_sids_by_body.values() for sid in sids
-                }
-                csid = c.conversation_sid or next(
-                    (
-                        t["attributes"].get("conversationSid")
-                        for t in ev.tasks
-                        if t["attributes"].get("conversationSid")
-                    ),
-                    None,
-                )
-                if csid:
-                    resp = await http.get(f"{self.stack.sandbox_url}/_sandbox/conversations/{csid}/messages")
-                    if resp.status_code == 200:
-                        ev.flex = resp.json()["messages"]
-                return ev
+            inbox = (await http.get(f"{self.stack.sandbox_url}/_sandbox/contacts/{c.contact}/inbox")).json()
+            ev = ConvEvidence(
+                inbox=inbox["messages"],
+                tasks=by_wf.get(c.workflow_id, []),
+                outbound_bodies=outbound.get(c.contact, []),
+                outbound_sids_by_body=outbound_sids.get(c.contact, {}),
+                template_send_faulted=c.contact in template_faulted,
+            )
+            ev.status_callbacks_answered = {
+                sid: answered.get(sid, []) for sids in ev.outbound_sids_by_body.values() for sid in sids
+            }
+            csid = c.conversation_sid or next(
+                (t["attributes"].get("conversationSid") for t in ev.tasks if t["attributes"].get("conversationSid")),
+                None,
+            )
+            if csid:
+                resp = await http.get(f"{self.stack.sandbox_url}/_sandbox/conversations/{csid}/messages")
+                if resp.status_code == 200:
+                    ev.flex = resp.json()["messages"]
+            return ev
 
-        evs = await self._bounded(evidence(c) for c in convs)
+        evs = await bounded_gather((evidence(c) for c in convs), 20)
         reps = {r.worker_sid for r in seed.reps}
         ai_offline = any(
             e["kind"] == "taskrouter.event"
@@ -484,27 +481,25 @@ class FaultRun:
         missing = wanted - {i for i, _ in ids}
         for wf_id in sorted(missing)[:20]:
             problems.append(f"{wf_id}: no workflow")
-        sem = asyncio.Semaphore(10)
 
         async def scan(wf_id: str, run_id: str) -> None:
-            async with sem:
-                handle = client.get_workflow_handle(wf_id, run_id=run_id)
-                async for event in handle.fetch_history_events():
-                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                        attrs = event.workflow_task_failed_event_attributes
-                        cause = WorkflowTaskFailedCause.Name(attrs.cause)
-                        task_failures[cause] += 1
-                        message = attrs.failure.message[:200] if attrs.failure else ""
-                        # A signal racing a completion (continue-as-new) is the server asking for a retry, not
-                        # a failing workflow: counted, not a problem.
-                        if cause not in BENIGN_TASK_FAILURES:
-                            problems.append(f"{wf_id}: WorkflowTaskFailed ({cause}): {message}")
-                desc = await handle.describe()
-                pending = desc.raw_description.pending_workflow_task
-                if pending and pending.attempt > 1:
-                    problems.append(f"{wf_id}: workflow task attempt {pending.attempt} pending")
+            handle = client.get_workflow_handle(wf_id, run_id=run_id)
+            async for event in handle.fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    attrs = event.workflow_task_failed_event_attributes
+                    cause = WorkflowTaskFailedCause.Name(attrs.cause)
+                    task_failures[cause] += 1
+                    message = attrs.failure.message[:200] if attrs.failure else ""
+                    # A signal racing a completion (continue-as-new) is the server asking for a retry, not
+                    # a failing workflow: counted, not a problem.
+                    if cause not in BENIGN_TASK_FAILURES:
+                        problems.append(f"{wf_id}: WorkflowTaskFailed ({cause}): {message}")
+            desc = await handle.describe()
+            pending = desc.raw_description.pending_workflow_task
+            if pending and pending.attempt > 1:
+                problems.append(f"{wf_id}: workflow task attempt {pending.attempt} pending")
 
-        await asyncio.gather(*(scan(i, r) for i, r in ids))
+        await bounded_gather((scan(i, r) for i, r in ids), 10)
         return problems, {
             "workflow runs by status": dict(statuses),
             "conversation state at the end": dict(states),

@@ -43,4 +43,3 @@ def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
     text = path.read_text()
     assert "\nlocal_activities = 1" not in text
     assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\nlocal_activities = 1'
-

@@ -284,9 +284,8 @@ def test_ai_reply_coverage_walks_the_thread_in_order() -> None:
 async def test_scripts_run_at_most_max_concurrent_at_once_and_keep_their_order() -> None:
     """2,000 phase-B scripts at once starved the driver (its HTTP pool is quadratic in its queue)."""
     import asyncio
-    from types import SimpleNamespace
 
-    from loadgen.faultrun import FaultRun, FaultRunConfig
+    from loadgen.faultrun import bounded_gather
 
     running = peak = 0
 
@@ -298,7 +297,6 @@ async def test_scripts_run_at_most_max_concurrent_at_once_and_keep_their_order()
         running -= 1
         return i
 
-    holder = SimpleNamespace(cfg=FaultRunConfig(max_concurrent_scripts=7))
-    out = await FaultRun._bounded(holder, (script(i) for i in range(50)))  # type: ignore[arg-type]
+    out = await bounded_gather((script(i) for i in range(50)), 7)
     assert out == list(range(50))
     assert peak == 7
