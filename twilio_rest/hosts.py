@@ -15,6 +15,7 @@ PRODUCT_PREFIXES: dict[str, str] = {
     "taskrouter.twilio.com": "taskrouter",
     "flex-api.twilio.com": "flex-api",
     "content.twilio.com": "content",
+    "messaging.twilio.com": "messaging",
     "mcs.us1.twilio.com": "mcs",
 }
 PREFIX_HOSTS: dict[str, str] = {prefix: host for host, prefix in PRODUCT_PREFIXES.items()}

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SPEC_FILES = {
-    "api": "twilio_api_v2010.json",
-    "conversations": "twilio_conversations_v1.json",
-    "taskrouter": "twilio_taskrouter_v1.json",
-    "flex-api": "twilio_flex_v1.json",
-    "content": "twilio_content_v1.json",
+# Sandbox path prefix → the documents of that Twilio host (messaging.twilio.com has a v2 and a v3 document).
+SPEC_FILES: dict[str, tuple[str, ...]] = {
+    "api": ("twilio_api_v2010.json",),
+    "conversations": ("twilio_conversations_v1.json",),
+    "taskrouter": ("twilio_taskrouter_v1.json",),
+    "flex-api": ("twilio_flex_v1.json",),
+    "content": ("twilio_content_v1.json",),
+    "messaging": ("twilio_messaging_v2.json", "twilio_messaging_v3.json"),
 }
 
 
@@ -35,12 +37,19 @@ def default_oai_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "twilio-oai"
 
 
+def _paths(oai_dir: Path, names: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for name in names:
+        spec: dict[str, Any] = json.loads((oai_dir / name).read_text())
+        out.extend(spec["paths"].items())
+    return out
+
+
 def build_table(oai_dir: Path) -> dict[str, Any]:
     table: dict[str, Any] = {}
-    for product, name in SPEC_FILES.items():
-        spec: dict[str, Any] = json.loads((oai_dir / name).read_text())
+    for product, names in SPEC_FILES.items():
         paths: dict[str, dict[str, Any]] = {}
-        for path, ops in spec["paths"].items():
+        for path, ops in _paths(oai_dir, names):
             for method, op in ops.items():
                 if method not in ("get", "post", "put", "delete"):
                     continue

@@ -29,6 +29,8 @@ SPEC_BY_HOST = {
     "taskrouter.twilio.com": "twilio_taskrouter_v1.json",
     "flex-api.twilio.com": "twilio_flex_v1.json",
     "content.twilio.com": "twilio_content_v1.json",
+    "messaging.twilio.com/v2": "twilio_messaging_v2.json",
+    "messaging.twilio.com/v3": "twilio_messaging_v3.json",
 }
 
 
@@ -100,7 +102,10 @@ def _prepared(ex: Exchange) -> requests.PreparedRequest:
 def validate_exchange(ex: Exchange) -> list[str]:
     """Problems found in one exchange: request against the spec; 2xx response against the spec; errors in shape."""
     problems: list[str] = []
-    host = urlsplit(ex.url).netloc
+    parts = urlsplit(ex.url)
+    host = parts.netloc
+    if host == "messaging.twilio.com":  # one host, a document per API version
+        host += "/" + parts.path.split("/")[1]
     api = openapi_for(host)
     prepared = _prepared(ex)
     req = RequestsOpenAPIRequest(prepared)
