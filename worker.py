@@ -26,8 +26,8 @@ from temporalio.worker import Worker
 
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from contracts.search_attributes import ALL_KEYS, CLI_TYPES
 from payload_encryption.converter import build_data_converter
-from workflows.search_attributes import ALL_KEYS, CLI_TYPES
 
 log = logging.getLogger("wa_flex_handoff.worker")
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     HAND_OFF,
     HandOffInput,
     HandOffResult,
@@ -23,7 +24,6 @@ from activities.models import (
     PostToFlexInput,
     PostToFlexResult,
 )
-from activities.twilio_activities import TwilioActivities
 
 
 @dataclass(frozen=True)

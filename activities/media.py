@@ -18,14 +18,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.clients import OrgClient
 from activities.twilio_errors import CLIENT_ERROR_TYPE, classify
-from twilio_rest.client import InPlaceRetryTransport
-from twilio_rest.hosts import MCS_BASE_URL
-from workflows.rules.media import (
+from rules.media import (
     FLEX_ATTACHMENT_LIMIT,
     MediaDecision,
     flex_decision,
     whatsapp_decision,
 )
+from twilio_rest.client import InPlaceRetryTransport
+from twilio_rest.hosts import MCS_BASE_URL
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ai.models import AiTurnInput, AiTurnResult
 from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     ANSWER_CONTACT,
     AnswerContactInput,
     AnswerContactResult,
@@ -34,7 +34,7 @@ from activities.models import (
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
-from activities.twilio_activities import TwilioActivities
+from contracts.ai import AiTurnInput, AiTurnResult
 
 AI_BACKOFF_SECONDS = 2.0  # doubled per attempt, as the ai_turn activity's retry policy
 

@@ -33,7 +33,8 @@ from activities.media import (
     rep_media_verdict,
     upload_to_mcs,
 )
-from activities.models import (
+from activities.twilio_errors import CLIENT_ERROR_TYPE, twilio_errors
+from contracts.activities import (
     ACCEPT_AI_RESERVATION,
     COPY_CONTACT_MEDIA_TO_FLEX,
     CREATE_INTERACTION,
@@ -73,8 +74,7 @@ from activities.models import (
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
-from activities.twilio_errors import CLIENT_ERROR_TYPE, twilio_errors
-from workflows.rules.handoff_attributes import HANDOFF_KEYS, merge_attributes
+from rules.handoff_attributes import HANDOFF_KEYS, merge_attributes
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,8 @@ from typing import Any, get_args
 from api.errors import ApiError, bad_field, wrong_org
 from api.forms import Fields
 from config.orgs import Org
-from workflows.ids import normalize_whatsapp_address, parse_workflow_id
-from workflows.rules.delivery import FAILED_STATUSES
-from workflows.rules.taskrouter_filter import needs_signal
-from workflows.signals import (
+from contracts.ids import normalize_whatsapp_address, parse_workflow_id
+from contracts.signals import (
     ContactMessage,
     ConversationEvent,
     ConversationMediaRef,
@@ -26,6 +24,8 @@ from workflows.signals import (
     InboundMedia,
     TaskRouterEvent,
 )
+from rules.delivery import FAILED_STATUSES
+from rules.taskrouter_filter import needs_signal
 
 # Twilio delivers at most 10 media per message (WhatsApp: one); more is not Twilio talking.
 MAX_MEDIA = 10

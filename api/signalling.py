@@ -15,10 +15,10 @@ from api.logs import log_event, mask_number
 from api.temporal import WEBHOOK_DEADLINE, call
 from config.orgs import Org
 from config.settings import Settings
-from workflows.ids import conversation_key, workflow_id_for_key
-from workflows.policy import workflow_task_timeout
-from workflows.search_attributes import ORG_ID
-from workflows.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
+from contracts.ids import conversation_key, workflow_id_for_key
+from contracts.policy import workflow_task_timeout
+from contracts.search_attributes import ORG_ID
+from contracts.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
 
 
 async def signal_with_start(client: Client, settings: Settings, org: Org, message: ContactMessage) -> str:

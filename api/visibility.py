@@ -18,15 +18,15 @@ from temporalio.client import Client, WorkflowExecution
 from api.errors import TemporalUnavailable, bad_field
 from api.models import ConversationSummary
 from api.temporal import ADMIN_DEADLINE, call
-from workflows.ids import parse_workflow_id
-from workflows.search_attributes import (
+from contracts.ids import parse_workflow_id
+from contracts.search_attributes import (
     CONVERSATION_STATE,
     FLEX_TASK_SID,
     HANDOFF_REQUESTED_AT,
     HANDOFF_STUCK,
     WINDOW_EXPIRES_AT,
 )
-from workflows.signals import WORKFLOW_NAME
+from contracts.signals import WORKFLOW_NAME
 
 _STUCK = "HandoffStuck = true"
 _NOT_STUCK = "(HandoffStuck = false OR HandoffStuck IS NULL)"

@@ -16,10 +16,10 @@ from temporalio.common import (
 
 from bench.stack import Stack
 from cli.sandbox_setup import SANDBOX_ORG
-from workflows.ids import conversation_key, workflow_id_for_key
-from workflows.policy import workflow_task_timeout
-from workflows.search_attributes import ORG_ID
-from workflows.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
+from contracts.ids import conversation_key, workflow_id_for_key
+from contracts.policy import workflow_task_timeout
+from contracts.search_attributes import ORG_ID
+from contracts.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
 
 
 class WebhookDriver:

@@ -24,8 +24,8 @@ from bench.conversations import Contacts, ReplyWatcher, open_sessions
 from bench.stack import Stack, read_proc_stats
 from bench.stats import Row, fmt_ms, percentile, verdict
 from cli.sandbox_setup import SANDBOX_ORG
+from contracts.ids import workflow_id
 from payload_encryption.converter import build_data_converter
-from workflows.ids import workflow_id
 
 GIB = 1024**3
 SDK_DEFAULT_CACHE = 1000

@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHandle
 from bench.conversations import Contacts
 from bench.stack import Stack
 from cli.sandbox_setup import SANDBOX_ORG
-from workflows.ids import workflow_id
+from contracts.ids import workflow_id
 
 QUIET_SECONDS = 1.0
 _SID = re.compile(r"\b([A-Z]{2})[0-9a-f]{32}\b")

@@ -18,8 +18,8 @@ from twilio.rest import Client
 from cli.errors import CliError
 from cli.routing_check import recommended_configuration, routing_problems
 from config.orgs import Org
+from rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 from twilio_rest.client import build_client
-from workflows.rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 
 # Events the service turns into workflow signals (task ends and reservations of the AI and of reps): exactly
 # those the API forwards, so Twilio does not call us for events that would be answered and dropped.

@@ -30,8 +30,8 @@ from cli.run import RunInfo
 from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from contracts.ids import workflow_id
 from payload_encryption.converter import build_data_converter
-from workflows.ids import workflow_id
 
 HANDOFF_ATTRIBUTES = (
     "handedOff",

@@ -33,7 +33,7 @@ from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, register_sender, write_sa
 from cli.temporal_binaries import temporal_cli_path
 from config.orgs import ConfigError, OrgRegistry
 from config.settings import Settings
-from workflows.search_attributes import ALL_KEYS, cli_flags
+from contracts.search_attributes import ALL_KEYS, cli_flags
 
 RUN_FILE = "run.json"
 NAMESPACE = "default"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from workflows.ids import normalize_whatsapp_address, validate_org
-from workflows.policy import ConversationPolicy
+from contracts.ids import normalize_whatsapp_address, validate_org
+from contracts.policy import ConversationPolicy
 
 
 class ConfigError(Exception):

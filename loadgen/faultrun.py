@@ -22,6 +22,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
 from config.orgs import OrgRegistry
+from contracts.ids import workflow_id
+from contracts.signals import WORKFLOW_NAME
 from loadgen.chaos import Chaos, ChaosConfig
 from loadgen.checks import (
     AI_GAVE_WAY,
@@ -36,8 +38,6 @@ from loadgen.conversation import ConvLog, Driver
 from loadgen.record import RecordFollower
 from loadgen.replay import WebhookReplayer
 from loadgen.stack import Stack
-from workflows.ids import workflow_id
-from workflows.signals import WORKFLOW_NAME
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from cli.temporal_binaries import temporal_cli_path, test_server_path
-from workflows.search_attributes import ALL_KEYS
+from contracts.search_attributes import ALL_KEYS
 
 
 @pytest_asyncio.fixture(scope="session")

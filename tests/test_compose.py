@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from config.settings import Settings
-from workflows.search_attributes import ALL_KEYS, CLI_TYPES
+from contracts.search_attributes import ALL_KEYS, CLI_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_SERVICES = {

@@ -61,8 +61,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult, TranscriptLine
-    from activities.models import (
+    from contracts import search_attributes as sa
+    from contracts.activities import (
         ACCEPT_AI_RESERVATION,
         ANSWER_CONTACT,
         COPY_CONTACT_MEDIA_TO_FLEX,
@@ -107,21 +107,9 @@ with workflow.unsafe.imports_passed_through():
         SendWhatsAppInput,
         SendWhatsAppResult,
     )
-    from workflows import search_attributes as sa
-    from workflows.ids import workflow_id_for_key
-    from workflows.rules import delivery as delivery_rules
-    from workflows.rules import media as media_rules
-    from workflows.rules import notices, session_events
-    from workflows.rules import templates as template_rules
-    from workflows.rules import window as window_rules
-    from workflows.rules.flex_context import flatten_flex_context
-    from workflows.rules.handoff_attributes import (
-        build_handoff_attributes,
-        build_task_attributes,
-        iso_utc,
-        session_id_of,
-    )
-    from workflows.signals import (
+    from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult, TranscriptLine
+    from contracts.ids import workflow_id_for_key
+    from contracts.signals import (
         QUERY_STATE,
         QUERY_TRANSCRIPT,
         SIGNAL_CONTACT_MESSAGE,
@@ -138,6 +126,18 @@ with workflow.unsafe.imports_passed_through():
         HandoffRequest,
         TaskRouterEvent,
         TemplateSendRequest,
+    )
+    from rules import delivery as delivery_rules
+    from rules import media as media_rules
+    from rules import notices, session_events
+    from rules import templates as template_rules
+    from rules import window as window_rules
+    from rules.flex_context import flatten_flex_context
+    from rules.handoff_attributes import (
+        build_handoff_attributes,
+        build_task_attributes,
+        iso_utc,
+        session_id_of,
     )
     from workflows.state import (
         MAX_DEDUP,

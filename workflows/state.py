@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from activities.ai.models import TranscriptLine
-from workflows.signals import (
+from contracts.ai import TranscriptLine
+from contracts.signals import (
     ContactMessage,
     ConversationEvent,
     DeliveryStatus,

@@ -14,10 +14,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ai.backend import AiBackend, AiBackendError
-from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 from activities.ai.openai_backend import OpenAiBackend
 from activities.ai.rules_backend import RulesBackend
 from config.settings import Settings
+from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 
 AI_UNAVAILABLE = "AiUnavailable"
 UNKNOWN_BACKEND = "UnknownAiBackend"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from activities.ai.models import AiTurnInput, AiTurnResult
+from contracts.ai import AiTurnInput, AiTurnResult
 
 
 @runtime_checkable

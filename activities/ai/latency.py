@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from activities.ai.models import AiTurnInput, TranscriptLine
 from activities.ai.rules_backend import RulesBackend
+from contracts.ai import AiTurnInput, TranscriptLine
 
 MESSAGES = [
     "Hola, ¿cuál es su horario de atención?",

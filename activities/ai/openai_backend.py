@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 
 from activities.ai.backend import AiBackendError
 from activities.ai.intents import RulesData, default_rules
-from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
 from config.settings import Settings
+from contracts.ai import AiTurnInput, AiTurnResult, TranscriptLine
 
 DEFAULT_TIMEOUT_S = 20.0
 MALFORMED_ATTEMPTS = 2  # the first answer plus one retry

@@ -26,10 +26,10 @@ from activities.ai.intents import (
     load_rules,
 )
 from activities.ai.language import detect_conversation, detector
-from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
 from activities.ai.sentiment import SentimentScorer, is_strongly_negative, label
 from activities.ai.summary import SummaryFacts, build_summary
 from activities.ai.text import words_only
+from contracts.ai import AiTurnInput, AiTurnResult, TranscriptLine
 
 NEGATIVE_REASON = "customer is very upset"
 

@@ -12,8 +12,8 @@ from api.parse import Ignored, parse_conversation_event
 from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
-from workflows.ids import validate_key, workflow_id_for_key
-from workflows.signals import SIGNAL_CONVERSATION_EVENT
+from contracts.ids import validate_key, workflow_id_for_key
+from contracts.signals import SIGNAL_CONVERSATION_EVENT
 
 router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 

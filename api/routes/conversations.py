@@ -22,8 +22,8 @@ from api.models import (
 )
 from api.temporal import ADMIN_DEADLINE, WorkflowNotFound, call
 from api.visibility import Filters, list_page
-from workflows.ids import parse_workflow_id
-from workflows.signals import (
+from contracts.ids import parse_workflow_id
+from contracts.signals import (
     QUERY_STATE,
     QUERY_TRANSCRIPT,
     SIGNAL_REQUEST_HANDOFF,

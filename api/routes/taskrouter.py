@@ -1,6 +1,6 @@
 """`POST /webhooks/{org}/taskrouter`: workspace events, routed by the task's `waHandoff.workflowId`.
 
-Only the event types the workflow can act on are signalled (`workflows.rules.taskrouter_filter`); the others
+Only the event types the workflow can act on are signalled (`rules.taskrouter_filter`); the others
 (task.created, task.updated, …) of our tasks are answered 2xx and ignored: each signal is a billed action.
 """
 
@@ -15,7 +15,7 @@ from api.parse import Ignored, parse_taskrouter_event
 from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
-from workflows.signals import SIGNAL_TASKROUTER_EVENT
+from contracts.signals import SIGNAL_TASKROUTER_EVENT
 
 router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 

@@ -12,8 +12,8 @@ from api.parse import SIGNALLED_DELIVERY_STATUSES, parse_delivery_status
 from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
 from api.signalling import signal_existing
 from api.temporal import WorkflowNotFound
-from workflows.ids import validate_key, workflow_id_for_key
-from workflows.signals import SIGNAL_DELIVERY_STATUS
+from contracts.ids import validate_key, workflow_id_for_key
+from contracts.signals import SIGNAL_DELIVERY_STATUS
 
 router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
 

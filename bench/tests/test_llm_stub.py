@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from activities.ai.models import AiTurnInput, TranscriptLine
 from activities.ai.openai_backend import OpenAiBackend
 from bench.llm_stub import REPLY, LlmStub
+from contracts.ai import AiTurnInput, TranscriptLine
 
 
 async def test_the_openai_backend_takes_the_stand_in_answer_after_its_delay() -> None:

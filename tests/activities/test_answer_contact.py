@@ -13,17 +13,17 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.ai.models import AiTurnInput, AiTurnResult, TranscriptLine
 from activities.clients import TwilioClients
-from activities.models import (
+from activities.turn import AnswerContactActivity, TurnSteps, answer_contact
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     AnswerContactInput,
     PostToFlexInput,
     PostToFlexResult,
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
-from activities.turn import AnswerContactActivity, TurnSteps, answer_contact
-from activities.twilio_activities import TwilioActivities
+from contracts.ai import AiTurnInput, AiTurnResult, TranscriptLine
 from tests.activities.conftest import CONTACT, Sb
 from tests.activities.test_sandbox_activities import _contact_says, _inbox, open_inp, post_inp, send_inp
 

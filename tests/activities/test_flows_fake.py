@@ -11,14 +11,14 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     AcceptAiReservationInput,
     CopyContactMediaInput,
     HandToHumansInput,
     PostToFlexInput,
     SendWhatsAppInput,
 )
-from activities.twilio_activities import TwilioActivities
 from tests.activities.fakes import ACCOUNT, SERVICE, WORKFLOW, WORKSPACE, Call, FakeClients, FakeHttp
 
 KD, UO, UT = "KD" + "1" * 32, "UO" + "2" * 32, "UT" + "3" * 32

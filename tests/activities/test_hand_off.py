@@ -14,7 +14,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.clients import TwilioClients
 from activities.hand_off import HandOffActivity, HandOffSteps, hand_off
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     HandOffInput,
     HandToHumansInput,
     HandToHumansResult,
@@ -23,7 +24,6 @@ from activities.models import (
     PostToFlexInput,
     PostToFlexResult,
 )
-from activities.twilio_activities import TwilioActivities
 from tests.activities.conftest import Sb
 from tests.activities.test_sandbox_activities import (
     SIX,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.models import MergeHandoffAttributesInput
 from activities.twilio_activities import TwilioActivities, merge_attributes
+from contracts.activities import MergeHandoffAttributesInput
 from tests.activities.fakes import WORKSPACE, Call, FakeClients, FakeHttp
 
 TASK = "WT" + "1" * 32

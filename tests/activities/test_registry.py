@@ -6,9 +6,9 @@ import importlib.util
 
 from temporalio.activity import _Definition
 
-from activities import models
 from activities.registry import build_activities
 from config.settings import Settings
+from contracts import activities as models
 from tests.activities.fakes import org_registry
 
 TWILIO_NAMES = {

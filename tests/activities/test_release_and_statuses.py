@@ -12,14 +12,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.clients import TwilioClients
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from contracts.activities import (
     CreateInteractionResult,
     EnsureAiWorkerAvailableInput,
     FetchMessageStatusesInput,
     FetchTaskInput,
     ReleaseAiTaskInput,
 )
-from activities.twilio_activities import TwilioActivities
 from tests.activities.conftest import Sb
 from tests.activities.test_sandbox_activities import (
     KEY,

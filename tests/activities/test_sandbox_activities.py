@@ -16,7 +16,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.clients import OrgClient, TwilioClients
 from activities.media import upload_to_mcs
-from activities.models import (
+from activities.twilio_activities import TwilioActivities
+from activities.twilio_errors import CLIENT_ERROR_TYPE
+from contracts.activities import (
     AcceptAiReservationInput,
     CopyContactMediaInput,
     CreateInteractionInput,
@@ -29,11 +31,9 @@ from activities.models import (
     PostToFlexInput,
     SendWhatsAppInput,
 )
-from activities.twilio_activities import TwilioActivities
-from activities.twilio_errors import CLIENT_ERROR_TYPE
+from rules.media import mcs_media_url
 from tests.activities.conftest import CONTACT, Sb
 from twilio_rest.client import RoutingHttpClient
-from workflows.rules.media import mcs_media_url
 
 KEY = "0123456789abcdef0123456789abcdef"
 HOOK = f"https://service.example/webhooks/acme/conversations/{KEY}"

@@ -11,7 +11,6 @@ from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.response import Response
 
-from activities.models import FetchTaskInput
 from activities.twilio_activities import TwilioActivities
 from activities.twilio_errors import (
     CLIENT_ERROR_TYPE,
@@ -22,6 +21,7 @@ from activities.twilio_errors import (
     parse_retry_after,
     twilio_errors,
 )
+from contracts.activities import FetchTaskInput
 from tests.activities.fakes import WORKSPACE, Call, FakeClients, FakeHttp
 
 

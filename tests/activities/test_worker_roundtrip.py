@@ -17,9 +17,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.models import FETCH_TASK, FetchTaskInput, FetchTaskResult
 from activities.registry import build_activities
 from config.settings import Settings
+from contracts.activities import FETCH_TASK, FetchTaskInput, FetchTaskResult
 from tests.activities.conftest import Sb
 from tests.activities.test_sandbox_activities import interaction_inp, open_inp
 

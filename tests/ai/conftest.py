@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from activities.ai.models import AiTurnInput, Speaker, TranscriptLine
 from activities.ai.rules_backend import RulesBackend
+from contracts.ai import AiTurnInput, Speaker, TranscriptLine
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

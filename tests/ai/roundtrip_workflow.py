@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
+    from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 
 
 @workflow.defn(name="AiRoundTrip")

@@ -9,10 +9,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.ai.activity import AI_UNAVAILABLE, UNKNOWN_BACKEND, AiActivities
 from activities.ai.backend import AiBackendError
-from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 from activities.ai.openai_backend import OpenAiBackend
 from activities.ai.rules_backend import RulesBackend
 from config.settings import Settings
+from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 from tests.ai.conftest import contact
 
 

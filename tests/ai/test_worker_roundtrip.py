@@ -11,9 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.ai.activity import UNKNOWN_BACKEND, AiActivities
-from activities.ai.models import AiTurnResult
 from activities.ai.rules_backend import RulesBackend
 from config.settings import Settings
+from contracts.ai import AiTurnResult
 from payload_encryption.converter import build_data_converter
 from tests.ai.conftest import contact, turn_input
 from tests.ai.roundtrip_workflow import AiRoundTripWorkflow

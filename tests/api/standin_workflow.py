@@ -12,8 +12,8 @@ from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.search_attributes import CONVERSATION_STATE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
-    from workflows.signals import QUERY_STATE, QUERY_TRANSCRIPT, WORKFLOW_NAME
+    from contracts.search_attributes import CONVERSATION_STATE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
+    from contracts.signals import QUERY_STATE, QUERY_TRANSCRIPT, WORKFLOW_NAME
 
 QUERY_RECORDED = "test_recorded"
 

@@ -17,11 +17,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.app import create_app
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from contracts.ids import conversation_key, workflow_id_for_key
+from contracts.search_attributes import ORG_ID
+from contracts.signals import SIGNAL_REQUEST_HANDOFF, SIGNAL_SEND_TEMPLATE, WORKFLOW_NAME
 from tests.api.conftest import TASK_QUEUE, recorded
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, new_contact
-from workflows.ids import conversation_key, workflow_id_for_key
-from workflows.search_attributes import ORG_ID
-from workflows.signals import SIGNAL_REQUEST_HANDOFF, SIGNAL_SEND_TEMPLATE, WORKFLOW_NAME
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

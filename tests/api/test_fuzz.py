@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from api.app import create_app
 from api.responses import IGNORED_HEADER
 from config.settings import Settings
+from contracts.ids import workflow_id_for_key
+from contracts.signals import ContactMessage, ConversationEvent, DeliveryStatus, TaskRouterEvent
 from tests.api.twilio_signing import (
     ACME_ACCOUNT,
     ACME_BASE,
@@ -28,8 +30,6 @@ from tests.api.twilio_signing import (
     make_orgs,
     sign,
 )
-from workflows.ids import workflow_id_for_key
-from workflows.signals import ContactMessage, ConversationEvent, DeliveryStatus, TaskRouterEvent
 
 KEY = "c" * 32
 WID = workflow_id_for_key("acme", KEY)

@@ -13,8 +13,8 @@ from api.forms import Fields, parse_body
 from api.logs import mask_number
 from api.parse import Ignored, parse_conversation_event, parse_taskrouter_event
 from api.signature import public_url
+from rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 from tests.api.twilio_signing import ACME_ACCOUNT, ACME_WORKSPACE, make_orgs
-from workflows.rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ORGS = make_orgs()

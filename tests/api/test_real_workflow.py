@@ -18,12 +18,12 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.models import OPEN_FLEX_CONVERSATION, OpenFlexConversationInput, OpenFlexConversationResult
 from api.app import create_app
 from config.settings import Settings
+from contracts.activities import OPEN_FLEX_CONVERSATION, OpenFlexConversationInput, OpenFlexConversationResult
+from contracts.ids import workflow_id
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, inbound_params, make_orgs, new_contact, post_signed
 from workflows.conversation import ConversationWorkflow
-from workflows.ids import workflow_id
 
 QUEUE = f"api-real-{uuid.uuid4().hex[:8]}"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -11,11 +11,11 @@ from temporalio.client import Client
 from api.app import create_app
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from contracts.ids import workflow_id
+from contracts.signals import SIGNAL_CONTACT_MESSAGE
 from tests.api.conftest import TASK_QUEUE, recorded
 from tests.api.twilio_signing import new_contact
 from twilio_sandbox.testing import free_port, running_sandbox, serve_app
-from workflows.ids import workflow_id
-from workflows.signals import SIGNAL_CONTACT_MESSAGE
 
 
 def _orgs(seed: dict[str, Any], api_url: str) -> OrgRegistry:

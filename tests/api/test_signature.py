@@ -10,6 +10,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.ids import workflow_id
 from tests.api.conftest import recorded
 from tests.api.twilio_signing import (
     ACME_BASE,
@@ -22,7 +23,6 @@ from tests.api.twilio_signing import (
     post_signed,
     sign,
 )
-from workflows.ids import workflow_id
 
 INBOUND = "/webhooks/acme/whatsapp"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

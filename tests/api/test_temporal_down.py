@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from cli.temporal_binaries import temporal_cli_path
 from config.settings import Settings
+from contracts.ids import workflow_id_for_key
 from payload_encryption.converter import build_data_converter
 from tests.api.twilio_signing import (
     ACME_ACCOUNT,
@@ -23,7 +24,6 @@ from tests.api.twilio_signing import (
     post_signed,
     sid,
 )
-from workflows.ids import workflow_id_for_key
 
 
 def _closed_port() -> int:

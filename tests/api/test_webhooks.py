@@ -12,6 +12,13 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.responses import IGNORED_HEADER
+from contracts.ids import conversation_key, workflow_id, workflow_id_for_key
+from contracts.signals import (
+    SIGNAL_CONTACT_MESSAGE,
+    SIGNAL_CONVERSATION_EVENT,
+    SIGNAL_DELIVERY_STATUS,
+    SIGNAL_TASKROUTER_EVENT,
+)
 from tests.api.conftest import recorded
 from tests.api.twilio_signing import (
     ACME_ACCOUNT,
@@ -24,13 +31,6 @@ from tests.api.twilio_signing import (
     new_contact,
     post_signed,
     sid,
-)
-from workflows.ids import conversation_key, workflow_id, workflow_id_for_key
-from workflows.signals import (
-    SIGNAL_CONTACT_MESSAGE,
-    SIGNAL_CONVERSATION_EVENT,
-    SIGNAL_DELIVERY_STATUS,
-    SIGNAL_TASKROUTER_EVENT,
 )
 
 INBOUND = "/webhooks/acme/whatsapp"

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from config.orgs import OrgRegistry
 from config.settings import Settings
-from workflows.search_attributes import ALL_KEYS
+from contracts.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 

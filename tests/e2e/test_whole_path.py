@@ -13,8 +13,8 @@ import pytest
 
 from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
+from contracts.ids import conversation_key, workflow_id_for_key
 from tests.e2e.conftest import ADMIN_TOKEN, Stack
-from workflows.ids import conversation_key, workflow_id_for_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 

@@ -7,7 +7,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.signals import ContactMessage
+    from contracts.signals import ContactMessage
 
 
 @workflow.defn(name="EchoContactMessage")

@@ -12,9 +12,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from contracts.signals import ContactMessage
 from payload_encryption.converter import build_data_converter
 from tests.encryption.echo_workflow import EchoContactMessage
-from workflows.signals import ContactMessage
 
 PHONE = "+15557654321"
 BODY = "my card number is 4111 1111 1111 1111"

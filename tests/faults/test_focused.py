@@ -15,12 +15,12 @@ import pytest
 from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
 from config.orgs import OrgRegistry
+from contracts.ids import workflow_id
 from loadgen.chaos import HANDOFF_CALLS, ChaosConfig
 from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Driver
 from loadgen.faultrun import FaultRunConfig, FaultRunResult, run_faults
 from loadgen.record import RecordFollower
 from loadgen.stack import Stack
-from workflows.ids import workflow_id
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from workflows.ids import (
+from contracts.ids import (
     conversation_key,
     normalize_whatsapp_address,
     parse_workflow_id,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.orgs import ConfigError, OrgRegistry
-from workflows.policy import workflow_task_timeout
+from contracts.policy import workflow_task_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from workflows.policy import ConversationPolicy
+from contracts.policy import ConversationPolicy
 
 BASE = dict(
     workspace_sid="WS1",

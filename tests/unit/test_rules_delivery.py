@@ -1,6 +1,6 @@
 import pytest
 
-from workflows.rules import delivery
+from rules import delivery
 
 
 @pytest.mark.parametrize("status", ["queued", "sent", "delivered", "read", "accepted"])

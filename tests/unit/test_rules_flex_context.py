@@ -1,4 +1,4 @@
-from workflows.rules.flex_context import MAX_KEYS, flatten_flex_context
+from rules.flex_context import MAX_KEYS, flatten_flex_context
 
 
 def test_prefix_nesting_lists_and_scalars():

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from workflows.rules import handoff_attributes as h
+from rules import handoff_attributes as h
 
 AT = datetime(2026, 3, 1, 12, 0, 5, 123456, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 import pytest
 
-from workflows.rules import media
-from workflows.rules.media import KIB, MIB
+from rules import media
+from rules.media import KIB, MIB
 
 
 @pytest.mark.parametrize(

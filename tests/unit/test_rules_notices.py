@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from workflows.rules import notices
+from rules import notices
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TPL = {"welcome_back": "HX1", "order_update": "HX2"}

@@ -1,7 +1,7 @@
 import pytest
 
-from workflows.rules import session_events
-from workflows.rules.session_events import EventFacts, TaskContext, classify
+from rules import session_events
+from rules.session_events import EventFacts, TaskContext, classify
 
 SID = "k-SM1"
 ATTRS = {"waHandoff": {"sessionId": SID}}

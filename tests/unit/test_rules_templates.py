@@ -1,6 +1,6 @@
 import pytest
 
-from workflows.rules import templates as t
+from rules import templates as t
 
 TEMPLATES = {"order_update": "HX" + "a" * 32, "welcome_back": "HX" + "b" * 32}
 

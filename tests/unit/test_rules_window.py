@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from workflows.rules import window
+from rules import window
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.rules import session_events
-from workflows.rules.session_events import EventFacts, TaskContext, classify
-from workflows.rules.taskrouter_filter import SIGNALLED_EVENT_TYPES, needs_signal
+from rules import session_events
+from rules.session_events import EventFacts, TaskContext, classify
+from rules.taskrouter_filter import SIGNALLED_EVENT_TYPES, needs_signal
 
 SESSION = "k-SM1"
 AI_NAME, AI_WORKER, AI_QUEUE, AI_TASK, HUMAN_TASK = "AI Support Agent", "WKai", "WQai", "WT1", "WT2"

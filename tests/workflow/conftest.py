@@ -9,9 +9,9 @@ import pytest_asyncio
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from rules.notices import NOTICE_PREFIX
 from tests.workflow.fakes import FakeTwilio
 from tests.workflow.harness import Conv, make_worker, pydantic_client
-from workflows.rules.notices import NOTICE_PREFIX
 
 
 @pytest_asyncio.fixture

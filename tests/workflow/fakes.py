@@ -11,9 +11,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.ai.models import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 from activities.hand_off import HandOffSteps, hand_off
-from activities.models import (
+from activities.turn import TurnSteps, answer_contact
+from contracts.activities import (
     ACCEPT_AI_RESERVATION,
     ANSWER_CONTACT,
     COPY_CONTACT_MEDIA_TO_FLEX,
@@ -58,7 +58,7 @@ from activities.models import (
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
-from activities.turn import TurnSteps, answer_contact
+from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
 
 
 def client_error(message: str, code: int = 21211) -> ApplicationError:

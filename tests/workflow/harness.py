@@ -14,11 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from tests.workflow.fakes import FakeTwilio
-from workflows.conversation import ConversationWorkflow
-from workflows.ids import conversation_key, workflow_id_for_key
-from workflows.policy import ConversationPolicy
-from workflows.signals import (
+from contracts.ids import conversation_key, workflow_id_for_key
+from contracts.policy import ConversationPolicy
+from contracts.signals import (
     SIGNAL_CONTACT_MESSAGE,
     SIGNAL_CONVERSATION_EVENT,
     SIGNAL_DELIVERY_STATUS,
@@ -36,6 +34,8 @@ from workflows.signals import (
     TaskRouterEvent,
     TemplateSendRequest,
 )
+from tests.workflow.fakes import FakeTwilio
+from workflows.conversation import ConversationWorkflow
 from workflows.state import ConversationView
 
 ORG = "acme"

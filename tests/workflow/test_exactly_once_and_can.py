@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from activities.models import FetchTaskResult
+from contracts.activities import FetchTaskResult
 from tests.workflow.fakes import client_error
 from tests.workflow.harness import TEMPLATES, Conv
 

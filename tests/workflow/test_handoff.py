@@ -7,9 +7,9 @@ from datetime import timedelta
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionDescription
 
+from contracts import search_attributes as sa
 from tests.workflow.fakes import client_error
 from tests.workflow.harness import Conv
-from workflows import search_attributes as sa
 
 SIX = {"handedOff", "handoffReason", "handoffSummary", "handoffSentiment", "handoffLanguage", "handoffTimestamp"}
 

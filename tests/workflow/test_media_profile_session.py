@@ -7,8 +7,8 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import ApplicationError
 
+from contracts.signals import InboundMedia
 from tests.workflow.harness import Conv
-from workflows.signals import InboundMedia
 from workflows.state import ConversationView
 
 

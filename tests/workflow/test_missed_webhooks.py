@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 
-from activities.models import FetchTaskResult
+from contracts.activities import FetchTaskResult
 from tests.workflow.harness import Conv
 
 

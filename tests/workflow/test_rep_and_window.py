@@ -7,8 +7,8 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from contracts.signals import ConversationMediaRef
 from tests.workflow.harness import TEMPLATES, Conv
-from workflows.signals import ConversationMediaRef
 
 MIB = 1024 * 1024
 

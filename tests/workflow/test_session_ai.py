@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from activities.ai.models import AiTurnInput
+from contracts.ai import AiTurnInput
 from tests.workflow.fakes import client_error
 from tests.workflow.harness import BUSINESS, ORG, Conv
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from activities.ai.models import TranscriptLine
+from contracts.ai import TranscriptLine
+from contracts.signals import ContactMessage, InboundMedia, TaskRouterEvent
 from workflows.conversation import ConversationWorkflow
-from workflows.signals import ContactMessage, InboundMedia, TaskRouterEvent
 from workflows.state import MAX_DEDUP, ConversationState, HandoffProgress, InboxItem, SessionState
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

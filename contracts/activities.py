@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from activities.ai.models import AiTurnInput, AiTurnResult
+from contracts.ai import AiTurnInput, AiTurnResult
 
 # Activity names (the workflow calls them by name; tests register fakes under the same names).
 OPEN_FLEX_CONVERSATION = "open_flex_conversation"

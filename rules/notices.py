@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from workflows.rules.handoff_attributes import iso_utc
+from rules.handoff_attributes import iso_utc
 
 NOTICE_PREFIX = "[notice] "
 

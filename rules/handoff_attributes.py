@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from workflows.rules.window import as_utc
+from rules.window import as_utc
 
 HANDOFF_KEYS = frozenset(
     {

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.policy import ConversationPolicy
+from contracts.policy import ConversationPolicy
 
 WORKFLOW_NAME = "ConversationWorkflow"
 

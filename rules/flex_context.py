@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.rules.handoff_attributes import HANDOFF_KEYS, SERVICE_KEYS
+from rules.handoff_attributes import HANDOFF_KEYS, SERVICE_KEYS
 
 PREFIX = "flex_"
 # Guards against pathological attributes (a rep tool writing a huge blob): the AI context stays small.

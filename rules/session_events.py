@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from workflows.rules.handoff_attributes import session_id_of
+from rules.handoff_attributes import session_id_of
 
 EventAction = Literal[
     "ai_offer",  # reservation.created for the AI worker: accept it

@@ -8,7 +8,7 @@ must be added there, and is then signalled without a second list to keep in step
 
 from __future__ import annotations
 
-from workflows.rules.session_events import AI_RELEASE_TYPES, RESERVATION_END_TYPES, TASK_END_TYPES
+from rules.session_events import AI_RELEASE_TYPES, RESERVATION_END_TYPES, TASK_END_TYPES
 
 # classify's reservation branch: offer and acceptance (AI or rep), the AI's release, the rep's session end.
 RESERVATION_OFFER_TYPES = frozenset({"reservation.created", "reservation.accepted"})

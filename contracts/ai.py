@@ -26,7 +26,7 @@ class AiTurnInput(BaseModel):
     # (a burst that arrived while the previous turn ran is answered once, together).
     transcript: list[TranscriptLine]
     new_message_count: int = 1
-    # Task attributes set by others, flattened with the `flex_` prefix (see workflows.rules.flex_context).
+    # Task attributes set by others, flattened with the `flex_` prefix (see rules.flex_context).
     flex_context: dict[str, str] = Field(default_factory=dict)
     # Consecutive earlier AI turns that could not answer (the rules backend escalates after N of them).
     unanswered_turns: int = 0

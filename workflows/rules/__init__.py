@@ -1,2 +1,0 @@
-"""Pure decisions of the conversation workflow, one concern per module (no I/O, no clock: callers
-pass `now`)."""
