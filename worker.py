@@ -19,12 +19,13 @@ from typing import Any
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
-from config.orgs import OrgRegistry
+from config.orgs import OrgsFile, OrgsSource
 from config.settings import Settings
 from contracts.search_attributes import ALL_KEYS, CLI_TYPES
 from payload_encryption.converter import build_data_converter
@@ -40,11 +41,12 @@ def write_workflow_bytecode() -> bool:
     """Write the workflow module's .pyc even under PYTHONDONTWRITEBYTECODE (set in our image and on CI).
 
     The sandbox re-imports the workflow module for every conversation it loads (a new one, or one evicted from
-    the cache): without bytecode each load compiles the source again, about a third of a replay's CPU (measured
-    with py-spy). After a worker restart every open conversation replays at once, so that third decides whether
-    the replays finish inside the workflow task timeout. False (and a warning) if the directory is read-only.
+    the cache; its step modules are passed through): without bytecode each load compiles the source again, a
+    large share of a replay's CPU. After a worker restart every open conversation replays at once, so that
+    share decides whether the replays finish inside the workflow task timeout. False (and a warning) if the
+    directory is read-only.
     """
-    spec = importlib.util.find_spec("workflows.conversation")
+    spec = importlib.util.find_spec("workflows.conversation.workflow")
     if spec is None or spec.origin is None:
         return False
     if compileall.compile_file(spec.origin, quiet=2):
@@ -110,7 +112,7 @@ async def check_search_attributes(client: Client) -> None:
         )
 
 
-def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(client: Client, settings: Settings, orgs: OrgsSource, executor: ThreadPoolExecutor) -> Worker:
     # Imported here so `worker.py --help`-style failures (bad config) are reported before the heavy imports.
     from activities.registry import build_activities
     from workflows.conversation import ConversationWorkflow
@@ -118,24 +120,34 @@ def build_worker(client: Client, settings: Settings, orgs: OrgRegistry, executor
     return Worker(
         client,
         task_queue=settings.task_queue,
+        deployment_config=deployment_config(settings),
         workflows=[ConversationWorkflow],
         activities=build_activities(orgs, settings, executor),
-        # The twilio client is blocking: sync activities run here. Local and ordinary activities each get
-        # `activity_threads` slots and the pool has a thread for every slot, so none waits for a thread while
-        # its start-to-close timeout runs.
+        # The twilio client is blocking: sync activities run here. The pool has a thread for every slot (and as
+        # many for the steps of multi-step activities), so none waits for a thread while its timeout runs.
         activity_executor=executor,
         max_concurrent_activities=settings.activity_threads,
-        max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The worker's place in a Worker Deployment, when configured (unversioned otherwise)."""
+    if not (settings.deployment_name and settings.build_id):
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=settings.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+    )
+
+
 async def run_worker(
     client: Client,
     settings: Settings,
-    orgs: OrgRegistry,
+    orgs: OrgsSource,
     stop_event: asyncio.Event,
     *,
     ready: asyncio.Event | None = None,
@@ -150,7 +162,7 @@ async def run_worker(
                 "worker polling task queue %r on namespace %r (orgs: %s)",
                 settings.task_queue,
                 client.namespace,
-                ", ".join(orgs.names()),
+                ", ".join(orgs.current().names()),
             )
             if ready is not None:
                 ready.set()
@@ -167,7 +179,8 @@ def install_stop_signals(stop_event: asyncio.Event) -> None:
 
 async def main_async(settings: Settings | None = None) -> None:
     settings = settings or Settings()
-    orgs = OrgRegistry.load(settings.orgs_file)
+    orgs = OrgsFile(settings.orgs_file)
+    orgs.current()  # a broken orgs file stops the worker at start, not at its first conversation
     client = await connect_client(settings, runtime=build_runtime(settings.metrics_port))
     stop_event = asyncio.Event()
     install_stop_signals(stop_event)

@@ -52,7 +52,7 @@ class HandOffActivity:
         self._twilio = twilio
         self._executor = executor
 
-    @activity.defn(name=HAND_OFF)
+    @activity.defn(name=HAND_OFF.name)
     async def hand_off(self, inp: HandOffInput) -> HandOffResult:
         t, ex = self._twilio, self._executor
         steps = HandOffSteps(

@@ -1,15 +1,16 @@
-"""The `answer_contact` activity: one steady AI turn in one round trip to the server (a lean turn).
+"""The `answer_contact` activity: one AI turn in one round trip to the server.
 
-The workflow would otherwise run four activities per contact message (post it to Flex, AI turn, post the reply,
-send it), each a workflow task and an action of its own. Here they run back to back in one activity, each as
-the idempotent step it always was, so a retry (a killed worker, a 5xx) redoes nothing that took effect:
+The contact's waiting messages are posted into Flex, the AI answers, its reply is posted into Flex and sent to
+WhatsApp, back to back in one activity (one workflow task and one action instead of four). Each step is
+idempotent, so a retry (a killed worker, a 5xx) redoes nothing that took effect:
 - the contact's posts and the reply's post find themselves in Flex by their idempotency id;
 - a reply already in Flex is what gets sent, even when the AI words it differently the second time;
 - the send looks for its own earlier send on a retry (`send_whatsapp`).
-Refusals (4xx) of the reply post or of the send, and an AI that fails for good, come back in the result for
-the workflow to act on (notice, handoff); anything else fails the activity, and the workflow then goes step by
-step. A retryable failure of one step (a 5xx, a 429) is first repeated in place, briefly (`repeat_in_place`).
-The activity heartbeats, so a killed worker's turn is retried within the heartbeat timeout.
+Refusals (4xx) of a contact post, of the reply post or of the send, and an AI that fails for good, come back in
+the result for the workflow to act on (notice, handoff); anything else fails the attempt, and the activity is
+retried (the workflow then tries again in rounds). A retryable failure of one step (a 5xx, a 429) is first
+repeated in place, briefly (`repeat_in_place`). The activity heartbeats, so a killed worker's turn is retried
+within the heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from contracts.activities import (
 )
 from contracts.ai import AiTurnInput, AiTurnResult
 
-AI_BACKOFF_SECONDS = 2.0  # doubled per attempt, as the ai_turn activity's retry policy
+AI_BACKOFF_SECONDS = 2.0  # doubled per attempt
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _refusal(exc: ApplicationError) -> str | None:
 
 
 async def _ask_ai(inp: AnswerContactInput, steps: TurnSteps, backoff: float) -> AiTurnResult | str:
-    """The AI's answer, or why it failed for good (as the ai_turn activity's retry policy would decide)."""
+    """The AI's answer, or why it failed for good (after `ai_attempts`, or at once for a final error)."""
     error = "no attempt"
     for attempt in range(1, inp.ai_attempts + 1):
         try:
@@ -84,13 +85,20 @@ async def answer_contact(
 
 
 async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, backoff: float) -> AnswerContactResult:
+    refused: dict[str, str] = {}
     for post in inp.contact_posts:
-        # A refusal fails the turn: the workflow's step path deals with it.
-        await repeat_in_place(steps.post, post, backoff=backoff)
+        try:
+            await repeat_in_place(steps.post, post, backoff=backoff)
+        except ApplicationError as exc:
+            # Flex refusing one message must not keep the AI from answering it: the workflow tells the rep.
+            reason = _refusal(exc)
+            if reason is None:
+                raise
+            refused[post.idempotency_id] = reason
     answer = await _ask_ai(inp, steps, ai_backoff)
     if isinstance(answer, str):
-        return AnswerContactResult(ai_error=answer)
-    out = AnswerContactResult(ai=answer, reply=answer.reply)
+        return AnswerContactResult(ai_error=answer, contact_post_errors=refused)
+    out = AnswerContactResult(ai=answer, reply=answer.reply, contact_post_errors=refused)
     if not answer.reply:
         return out
     try:
@@ -135,7 +143,7 @@ class AnswerContactActivity:
         self._ai_turn = ai_turn
         self._executor = executor
 
-    @activity.defn(name=ANSWER_CONTACT)
+    @activity.defn(name=ANSWER_CONTACT.name)
     async def answer_contact(self, inp: AnswerContactInput) -> AnswerContactResult:
         steps = TurnSteps(
             post=lambda p: in_thread(self._executor, self._twilio.post_to_flex, p),

@@ -41,9 +41,7 @@ from contracts.activities import (
     ENSURE_AI_WORKER_AVAILABLE,
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
-    HAND_TO_HUMANS,
-    KNOWN_SIDS_PASSED,
-    MERGE_HANDOFF_ATTRIBUTES,
+    IDEMPOTENCY_ATTR,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
     RELEASE_AI_TASK,
@@ -78,11 +76,8 @@ from rules.handoff_attributes import HANDOFF_KEYS, merge_attributes
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_ATTR = "waHandoffId"
 # How many recent Flex messages a retried post looks through for its own idempotency id.
 RECENT_FLEX_MESSAGES = 50
-# How far back a local activity's send looks for an earlier run of itself (see _may_have_run_before).
-LOCAL_RERUN_LOOKBACK = timedelta(days=1)
 # Reservation states in which TaskRouter has already taken the task back from the AI (it is routed again).
 RESERVATION_GONE = frozenset({"rejected", "timeout", "canceled", "rescinded"})
 
@@ -91,20 +86,14 @@ def _bad_input(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidActivityInput", non_retryable=True)
 
 
-def _may_have_run_before() -> tuple[bool, datetime | None]:
-    """(could an earlier run of this step have sent already, since when; None: look at the newest ones).
-
-    An ordinary activity's retry knows when it was first scheduled. A local activity can be a re-run that
-    nothing marks: its workflow task's record died with a killed worker and the next worker runs it afresh, as
-    attempt 1, scheduled now. So a local run always looks, at the newest KNOWN_SIDS_PASSED outbound messages.
-    Outside an activity (unit tests): a first run."""
+def _may_have_run_before() -> datetime | None:
+    """Since when an earlier attempt of this activity may have acted (it was first scheduled then); None on a
+    first attempt, which has nothing to find. Outside an activity (unit tests): a first attempt."""
     try:
         info = activity.info()
     except RuntimeError:
-        return False, None
-    if info.is_local:
-        return True, None
-    return info.attempt > 1, info.scheduled_time
+        return None
+    return info.scheduled_time if info.attempt > 1 else None
 
 
 def _json_attrs(raw: Any) -> dict[str, Any]:
@@ -198,11 +187,11 @@ class TwilioActivities:
         self._in_progress = _KeyedLocks()
 
     # ------------------------------------------------------------------ Conversations
-    @activity.defn(name=OPEN_FLEX_CONVERSATION)
+    @activity.defn(name=OPEN_FLEX_CONVERSATION.name)
     def open_flex_conversation(self, inp: OpenFlexConversationInput) -> OpenFlexConversationResult:
         oc = self.clients.get(inp.org)
         service = oc.client.conversations.v1.services(inp.conversations_service_sid)
-        with twilio_errors(oc, what=OPEN_FLEX_CONVERSATION):
+        with twilio_errors(oc, what=OPEN_FLEX_CONVERSATION.name):
             conversation = self._find_conversation(oc, inp)
             if conversation is None:
                 try:
@@ -268,7 +257,7 @@ class TwilioActivities:
             configuration_filters=list(inp.webhook_filters),
         )
 
-    @activity.defn(name=POST_TO_FLEX)
+    @activity.defn(name=POST_TO_FLEX.name)
     def post_to_flex(self, inp: PostToFlexInput) -> PostToFlexResult:
         if not inp.body and not inp.media_sid:
             raise _bad_input("post_to_flex needs a body or a media_sid")
@@ -276,7 +265,7 @@ class TwilioActivities:
         conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(inp.conversation_sid)
         with (
             self._in_progress.hold(f"post|{inp.conversation_sid}|{inp.idempotency_id}"),
-            twilio_errors(oc, what=POST_TO_FLEX),
+            twilio_errors(oc, what=POST_TO_FLEX.name),
         ):
             # Idempotency: a retried post finds its own message among the last ones.
             for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
@@ -297,7 +286,7 @@ class TwilioActivities:
             )
         return PostToFlexResult(message_sid=str(message.sid), body=message.body)
 
-    @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX)
+    @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX.name)
     def copy_contact_media_to_flex(self, inp: CopyContactMediaInput) -> CopyContactMediaResult:
         verdict = contact_media_verdict(inp.content_type, None)
         if not verdict.allowed:
@@ -331,7 +320,7 @@ class TwilioActivities:
         return CopyContactMediaResult(media_sid=str(media["sid"]), size=size, content_type=served)
 
     # ------------------------------------------------------------------ Messaging
-    @activity.defn(name=SEND_WHATSAPP)
+    @activity.defn(name=SEND_WHATSAPP.name)
     def send_whatsapp(self, inp: SendWhatsAppInput) -> SendWhatsAppResult:
         if inp.content_sid and (inp.body or inp.media_url):
             raise _bad_input("send_whatsapp: a template send carries no body or media (they would be ignored)")
@@ -347,12 +336,11 @@ class TwilioActivities:
         oc = self.clients.get(inp.org)
         to, from_ = _wa(inp.to_number), _wa(inp.from_number)
         messages = oc.client.api.v2010.account.messages
-        with twilio_errors(oc, what=SEND_WHATSAPP):
-            rerun, since = _may_have_run_before()
-            if inp.may_have_sent_since is not None:
-                rerun, since = True, min(since or inp.may_have_sent_since, inp.may_have_sent_since)
-            if rerun:
-                found = self._find_sent(messages, inp, to, from_, since)
+        with twilio_errors(oc, what=SEND_WHATSAPP.name):
+            # Only where an earlier attempt (of this activity, or of an earlier round) may have sent already.
+            earlier = [t for t in (_may_have_run_before(), inp.may_have_sent_since) if t is not None]
+            if earlier:
+                found = self._find_sent(messages, inp, to, from_, min(earlier))
                 if found is not None:
                     self._sent.put(inp.idempotency_id, found)
                     return SendWhatsAppResult(message_sid=found[0], status=found[1])
@@ -398,7 +386,7 @@ class TwilioActivities:
 
     @staticmethod
     def _find_sent(
-        messages: Any, inp: SendWhatsAppInput, to: str, from_: str, since: datetime | None
+        messages: Any, inp: SendWhatsAppInput, to: str, from_: str, since: datetime
     ) -> tuple[str, str] | None:
         """A message an earlier attempt of this activity sent (the map is empty after a worker restart).
 
@@ -406,12 +394,8 @@ class TwilioActivities:
         first scheduled, same body (text/media) or any outbound one (template: only the rendered body is
         visible). The workflow sends one message per conversation at a time, which keeps this unambiguous.
         """
-        if since is None:
-            # A possible local re-run: only the newest KNOWN_SIDS_PASSED outbound messages (see the constant).
-            after, newest = datetime.now(UTC) - LOCAL_RERUN_LOOKBACK, KNOWN_SIDS_PASSED
-        else:
-            after, newest = since - timedelta(seconds=5), 50
-        for m in messages.list(to=to, from_=from_, date_sent_after=after - timedelta(days=1), limit=newest):
+        after = since - timedelta(seconds=5)
+        for m in messages.list(to=to, from_=from_, date_sent_after=after - timedelta(days=1), limit=50):
             created = m.date_created or m.date_sent
             if created is not None and created.tzinfo is None:
                 created = created.replace(tzinfo=UTC)
@@ -426,7 +410,7 @@ class TwilioActivities:
         return None
 
     # ------------------------------------------------------------------ Interactions / TaskRouter
-    @activity.defn(name=CREATE_INTERACTION)
+    @activity.defn(name=CREATE_INTERACTION.name)
     def create_interaction(self, inp: CreateInteractionInput) -> CreateInteractionResult:
         attributes = dict(inp.task_attributes)
         wa = dict(attributes.get("waHandoff") or {})
@@ -435,7 +419,7 @@ class TwilioActivities:
         wa["sessionId"] = inp.session_id
         attributes["waHandoff"] = wa
         oc = self.clients.get(inp.org)
-        with twilio_errors(oc, what=CREATE_INTERACTION):
+        with twilio_errors(oc, what=CREATE_INTERACTION.name):
             existing = self._session_task(oc, inp.workspace_sid, inp.session_id)
             if existing is not None:
                 return existing
@@ -482,11 +466,11 @@ class TwilioActivities:
                 return CreateInteractionResult(interaction_sid=str(kd), channel_sid=str(uo), task_sid=str(task.sid))
         return None
 
-    @activity.defn(name=ACCEPT_AI_RESERVATION)
+    @activity.defn(name=ACCEPT_AI_RESERVATION.name)
     def accept_ai_reservation(self, inp: AcceptAiReservationInput) -> AcceptAiReservationResult:
         oc = self.clients.get(inp.org)
         tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
-        with twilio_errors(oc, what=ACCEPT_AI_RESERVATION):
+        with twilio_errors(oc, what=ACCEPT_AI_RESERVATION.name):
             reservation = tr.tasks(inp.task_sid).reservations(inp.reservation_sid).fetch()
             status = str(reservation.reservation_status)
             if status == "pending":
@@ -529,7 +513,6 @@ class TwilioActivities:
                 return str(p.sid)
         return None
 
-    @activity.defn(name=MERGE_HANDOFF_ATTRIBUTES)
     def merge_handoff_attributes(self, inp: MergeHandoffAttributesInput) -> MergeHandoffAttributesResult:
         extra = set(inp.handoff_attributes) - HANDOFF_KEYS
         if extra:
@@ -537,7 +520,7 @@ class TwilioActivities:
         oc = self.clients.get(inp.org)
         task_ctx = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks(inp.task_sid)
         conflicts = 0
-        with twilio_errors(oc, what=MERGE_HANDOFF_ATTRIBUTES):
+        with twilio_errors(oc, what="merge_handoff_attributes"):
             while True:
                 fetched = task_ctx.fetch_with_http_info()
                 etag = _header(fetched.headers, "ETag")
@@ -566,13 +549,12 @@ class TwilioActivities:
                     attributes=_json_attrs(updated.attributes), conflicts_retried=conflicts
                 )
 
-    @activity.defn(name=HAND_TO_HUMANS)
     def hand_to_humans(self, inp: HandToHumansInput) -> HandToHumansResult:
         oc = self.clients.get(inp.org)
         tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
         channel = oc.client.flex_api.v1.interaction(inp.interaction_sid).channels(inp.channel_sid)
         session_id = (inp.task_attributes.get("waHandoff") or {}).get("sessionId")
-        with twilio_errors(oc, what=HAND_TO_HUMANS):
+        with twilio_errors(oc, what="hand_to_humans"):
             # Idempotency: an earlier attempt may have invited already; never a second human task.
             existing = self._human_task(oc, inp, session_id)
             if existing is not None:
@@ -660,11 +642,11 @@ class TwilioActivities:
                 raise
             log.info("AI participant %s already closed (%s %s)", participant_sid, exc.status, exc.code)
 
-    @activity.defn(name=FETCH_TASK)
+    @activity.defn(name=FETCH_TASK.name)
     def fetch_task(self, inp: FetchTaskInput) -> FetchTaskResult:
         oc = self.clients.get(inp.org)
         tasks = oc.client.taskrouter.v1.workspaces(inp.workspace_sid).tasks
-        with twilio_errors(oc, what=FETCH_TASK):
+        with twilio_errors(oc, what=FETCH_TASK.name):
             task_sid = inp.task_sid
             if inp.human_task_of_session:
                 expression = f"waHandoff.sessionId == {_quote(inp.human_task_of_session)} AND handedOff == true"
@@ -686,13 +668,13 @@ class TwilioActivities:
             reservations=[(str(r.sid), str(r.worker_sid), str(r.reservation_status)) for r in ordered],
         )
 
-    @activity.defn(name=RELEASE_AI_TASK)
+    @activity.defn(name=RELEASE_AI_TASK.name)
     def release_ai_task(self, inp: ReleaseAiTaskInput) -> ReleaseAiTaskResult:
         """End an AI-held session: complete (assigned) or cancel (not yet accepted) the AI's task, then close
         the interaction channel (Flex closes the conversation with it). Refuses to touch a rep's task."""
         oc = self.clients.get(inp.org)
         tr = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
-        with twilio_errors(oc, what=RELEASE_AI_TASK):
+        with twilio_errors(oc, what=RELEASE_AI_TASK.name):
             task_sid, interaction_sid, channel_sid = inp.task_sid, inp.interaction_sid, inp.channel_sid
             if task_sid is None:
                 found = self._session_task(oc, inp.workspace_sid, inp.session_id)
@@ -795,12 +777,12 @@ class TwilioActivities:
             return False
         return True
 
-    @activity.defn(name=FETCH_MESSAGE_STATUSES)
+    @activity.defn(name=FETCH_MESSAGE_STATUSES.name)
     def fetch_message_statuses(self, inp: FetchMessageStatusesInput) -> FetchMessageStatusesResult:
         oc = self.clients.get(inp.org)
         messages = oc.client.api.v2010.account.messages
         out: list[MessageStatus] = []
-        with twilio_errors(oc, what=FETCH_MESSAGE_STATUSES):
+        with twilio_errors(oc, what=FETCH_MESSAGE_STATUSES.name):
             for sid in inp.message_sids:
                 try:
                     m = messages(sid).fetch()
@@ -820,11 +802,11 @@ class TwilioActivities:
                 )
         return FetchMessageStatusesResult(statuses=out)
 
-    @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE)
+    @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE.name)
     def ensure_ai_worker_available(self, inp: EnsureAiWorkerAvailableInput) -> EnsureAiWorkerAvailableResult:
         oc = self.clients.get(inp.org)
         ws = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
-        with twilio_errors(oc, what=ENSURE_AI_WORKER_AVAILABLE):
+        with twilio_errors(oc, what=ENSURE_AI_WORKER_AVAILABLE.name):
             if inp.worker_sid is not None:
                 worker = ws.workers(inp.worker_sid).fetch()
             else:
@@ -865,8 +847,6 @@ class TwilioActivities:
             self.post_to_flex,
             self.send_whatsapp,
             self.copy_contact_media_to_flex,
-            self.merge_handoff_attributes,
-            self.hand_to_humans,
             self.fetch_task,
             self.release_ai_task,
             self.fetch_message_statuses,

@@ -19,8 +19,11 @@ from api.routes import (
     whatsapp,
     whatsapp_status,
 )
+from api.routes import (
+    orgs as org_routes,
+)
 from api.routes.codec import build_codec_router
-from config.orgs import OrgRegistry
+from config.orgs import OrgsSource
 from config.settings import Settings
 from payload_encryption.codec import AesGcmPayloadCodec
 from payload_encryption.keys import KeyRing
@@ -30,10 +33,13 @@ ClientFactory = Callable[[Settings], Awaitable[Client]]
 
 def create_app(
     settings: Settings,
-    orgs: OrgRegistry,
+    orgs: OrgsSource,
     client: Client | ClientFactory | None = None,
 ) -> FastAPI:
-    """`client`: a connected Temporal client (tests), a factory called at startup, or None (envconfig).
+    """`orgs`: a fixed registry (tests) or the orgs file, read again when it changes (edited settings reach new
+    conversations at once and open ones through `POST /orgs/{org}/settings/apply`).
+
+    `client`: a connected Temporal client (tests), a factory called at startup, or None (envconfig).
 
     The client must use the shared data converter (payload_encryption.build_data_converter).
     """
@@ -44,7 +50,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.temporal is None:
             app.state.temporal = await factory(settings)
-        log_event("api.started", orgs=orgs.names(), codec=settings.codec_keys is not None)
+        log_event("api.started", orgs=orgs.current().names(), codec=settings.codec_keys is not None)
         yield
 
     app = FastAPI(
@@ -58,7 +64,7 @@ def create_app(
     # An injected client is usable at once (also without the lifespan, e.g. httpx ASGITransport in tests).
     app.state.temporal = None if client is None or callable(client) else client
     install_error_handlers(app)
-    for module in (whatsapp, whatsapp_status, conversation_events, taskrouter, conversations, health):
+    for module in (whatsapp, whatsapp_status, conversation_events, taskrouter, conversations, org_routes, health):
         app.include_router(module.router)
     if settings.codec_keys is not None:
         codec = AesGcmPayloadCodec(KeyRing.parse(settings.codec_keys.get_secret_value()))

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from api.errors import ApiError, TemporalUnavailable
 from api.forms import Fields, parse_body, read_body
 from api.signature import SIGNATURE_HEADER, verify_signature
-from config.orgs import Org, OrgRegistry
+from config.orgs import Org, OrgRegistry, OrgsSource
 from config.settings import Settings
 
 
@@ -26,8 +26,8 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_orgs(request: Request) -> OrgRegistry:
-    orgs: OrgRegistry = request.app.state.orgs
-    return orgs
+    source: OrgsSource = request.app.state.orgs
+    return source.current()
 
 
 async def get_temporal(request: Request) -> Client:

@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.logs import configure_logging
-from config.orgs import OrgRegistry
+from config.orgs import OrgsFile
 from config.settings import get_settings
 
 
 def build_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings, OrgRegistry.load(settings.orgs_file))
+    orgs = OrgsFile(settings.orgs_file)
+    orgs.current()  # a broken orgs file stops the API at start, not at its first request
+    return create_app(settings, orgs)

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-ConversationStateName = Literal["ai", "handoff_requested", "queued", "with_rep", "closed"]
+from contracts.signals import CommandOutcomeName
+from contracts.views import StateName as ConversationStateName
 
 
 class ErrorBody(BaseModel):
@@ -71,10 +72,25 @@ class TemplateBody(BaseModel):
     variables: list[str] = Field(default_factory=list, max_length=20)
 
 
-class SignalAccepted(BaseModel):
+class CommandResult(BaseModel):
+    """What an operator command did."""
+
     workflow_id: str
     request_id: str
-    signal: str
+    outcome: CommandOutcomeName
+    detail: str = ""
+    state: str = Field(description="The conversation's state afterwards")
+    task_sid: str | None = None
+    message_sid: str | None = None
+
+
+class CommandAccepted(BaseModel):
+    """The conversation accepted the command and is still carrying it out."""
+
+    workflow_id: str
+    request_id: str
+    status: Literal["running"] = "running"
+    poll: str = Field(description="GET this path for the outcome")
 
 
 class Health(BaseModel):

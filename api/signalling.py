@@ -16,7 +16,6 @@ from api.temporal import WEBHOOK_DEADLINE, call
 from config.orgs import Org
 from config.settings import Settings
 from contracts.ids import conversation_key, workflow_id_for_key
-from contracts.policy import workflow_task_timeout
 from contracts.search_attributes import ORG_ID
 from contracts.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
 
@@ -38,7 +37,6 @@ async def signal_with_start(client: Client, settings: Settings, org: Org, messag
             start,
             id=workflow_id,
             task_queue=settings.task_queue,
-            task_timeout=workflow_task_timeout(start.policy),
             # A conversation closed when idle starts again on the next message; a running one gets the signal.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

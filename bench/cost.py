@@ -24,15 +24,11 @@ WINDOW_TIMER_TARGET = 2
 
 
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
-    """The scripted conversation with the default (ordinary activities), then on a second stack whose org runs
-    its Twilio steps and AI turn as local activities (`local_activities = true`)."""
-    rows = await _measure(stack, args, console, "ordinary activities, the default")
-    async with Stack(console, label="cost-local", org_settings={"local_activities": True}) as local:
-        rows += await _measure(local, args, console, "local_activities = true")
-    return rows
+    """The scripted conversation, step by step."""
+    return await _measure(stack, args, console)
 
 
-async def _measure(stack: Stack, args: argparse.Namespace, console: Console, mode: str) -> list[Row]:
+async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     async with ReplyWatcher(stack) as watcher:
         contacts = Contacts(stack, watcher)
         script = await play(stack, contacts, args.turns, args.rep_replies)
@@ -41,7 +37,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console, mod
         await script.close()
     segments = [count(events, name, first, last) for name, first, last in script.steps]
     rest = dict(zip([id(s) for s in segments], script.rest_calls, strict=False))
-    table = Table(title=f"Actions per step, {mode} ({script.workflow_id})")
+    table = Table(title=f"Actions per step ({script.workflow_id})")
     for col in (
         "step",
         "actions",
@@ -142,8 +138,6 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console, mod
             raw={"steps": [s.model_dump() for s in segments]},
         )
     )
-    for row in rows:
-        row.metric = f"{row.metric} [{mode}]"
     return rows
 
 

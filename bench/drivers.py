@@ -17,7 +17,6 @@ from temporalio.common import (
 from bench.stack import Stack
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.ids import conversation_key, workflow_id_for_key
-from contracts.policy import workflow_task_timeout
 from contracts.search_attributes import ORG_ID
 from contracts.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
 
@@ -78,7 +77,6 @@ class RawDriver:
             start,
             id=workflow_id_for_key(SANDBOX_ORG, key),
             task_queue=self.stack.settings.task_queue,
-            task_timeout=workflow_task_timeout(start.policy),
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal=SIGNAL_CONTACT_MESSAGE,

@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="an operator also puts the AI worker back to Available (diagnosis only: the service does it itself)",
     )
-    p.add_argument("--local-activities", action="store_true", help="the org runs its steps as local activities")
+    p.add_argument(
+        "--continue-as-new-after-events",
+        type=int,
+        default=None,
+        help="every conversation continues as new after this many events (run boundaries under faults)",
+    )
     p.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
     if args.conversations < 1:
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         webhook_drop_rate=args.webhook_drop_rate,
         ramp_seconds=args.ramp_seconds,
         step_timeout=args.step_timeout,
-        local_activities=args.local_activities,
+        continue_as_new_after_events=args.continue_as_new_after_events,
         repair_ai_worker=args.operator_repairs_ai_worker,
         oversize_every=args.oversize_every or max(10, args.conversations // 50),
     )

@@ -2,10 +2,8 @@
 note posted, and the human task created (Flex invite), each as the sandbox recorded it (`/_sandbox/record`, wall
 clock). Handoffs run one after another on open sessions.
 
-The decision is the `ai_turn` activity completing (server time) when the turn ran step by step. A lean turn
-(`answer_contact`, the default) completes only after the reply is posted and sent, and with `local_activities =
-true` the history records the AI turn only when its whole workflow task completes, handoff steps included: the
-decision is then the AI's escalation reply landing in Flex, its first visible effect.
+The decision is the AI's escalation reply landing in Flex, its first visible effect (the turn's activity
+completes only after that reply is also sent to WhatsApp).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from temporalio.api.enums.v1 import EventType
 
 from bench.cli import figure_main
 from bench.conversations import Contacts, ReplyWatcher, open_sessions
@@ -26,7 +23,6 @@ from bench.stats import Row, fmt_ms, percentile
 
 ESCALATION = "I want to talk to a human agent, please."
 AI_AUTHOR = "AI Support Agent"
-E = EventType
 
 
 def _wall(entry: dict[str, Any]) -> datetime:
@@ -44,31 +40,21 @@ async def one_handoff(stack: Stack, contacts: Contacts, contact: str) -> dict[st
         await s.wait_for("a reservation for a rep", s.reservation)
         await asyncio.sleep(0.3)
         record = (await s.http.get("/_sandbox/record", params={"since": seq})).json()["entries"]
-        events = await s.events()
     finally:
         await s.close()
-    names: dict[int, str] = {}
-    decided: datetime | None = None
-    for ev in events:
-        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            names[ev.event_id] = ev.activity_task_scheduled_event_attributes.activity_type.name
-        if ev.event_type == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            if names.get(ev.activity_task_completed_event_attributes.scheduled_event_id) == "ai_turn":
-                decided = ev.event_time.ToDatetime().replace(tzinfo=sent.tzinfo)
-    if decided is None:
-        reply = next(
-            (
-                e
-                for e in record
-                if e["kind"] == "conversation.message"
-                and e.get("conversation_sid") == conversation_sid
-                and e.get("author") == AI_AUTHOR
-            ),
-            None,
-        )
-        if reply is None:
-            raise RuntimeError(f"no AI decision (ai_turn activity or AI reply in Flex) for {s.workflow_id}")
-        decided = _wall(reply)
+    reply = next(
+        (
+            e
+            for e in record
+            if e["kind"] == "conversation.message"
+            and e.get("conversation_sid") == conversation_sid
+            and e.get("author") == AI_AUTHOR
+        ),
+        None,
+    )
+    if reply is None:
+        raise RuntimeError(f"no AI decision (the AI's reply in Flex) for {s.workflow_id}")
+    decided = _wall(reply)
 
     def first(pred: Any) -> datetime | None:
         return next((_wall(e) for e in record if pred(e) and _wall(e) >= decided), None)

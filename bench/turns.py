@@ -24,7 +24,6 @@ from bench.floor_workflow import FLOOR_SIGNAL, FLOOR_TASK_QUEUE, FLOOR_WORKFLOW
 from bench.stack import Stack, cpu_per
 from bench.stats import Row, fmt_ms, fmt_rate, percentile, verdict
 from cli.net import free_port
-from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 TARGET = 1.0
 
@@ -167,21 +166,7 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     await stack.raise_ai_capacity(1000)  # connect's 50 would leave conversations past the 50th unanswered
     svc = await measure_service(stack, args.n, args.rate, args.duration, console, args.in_flight)
     flo = await measure_floor(stack, args.n, args.rate, args.duration, console, args.in_flight)
-    out = rows(svc, flo, args)
-    if getattr(args, "local_activities", False):
-        # The same turns on a second stack whose org runs its steps as local activities, against the same floor.
-        async with Stack(
-            console,
-            label="turns-local",
-            org_settings={"local_activities": True},
-            service_env={"WAFH_WORKFLOW_TASK_SLOTS": str(LOCAL_ACTIVITIES_TASK_SLOTS)},
-        ) as local:
-            await local.raise_ai_capacity(1000)
-            la = await measure_service(local, args.n, args.rate, args.duration, console, args.in_flight)
-        for row in rows(la, flo, args):
-            row.metric = f"{row.metric} — local_activities = true"
-            out.append(row)
-    return out
+    return rows(svc, flo, args)
 
 
 def rows(svc: dict[str, object], flo: dict[str, object], args: argparse.Namespace) -> list[Row]:
@@ -245,11 +230,6 @@ def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
     p.add_argument(
         "--in-flight", type=int, default=32, help="conversations awaiting a reply at once, sustained phase"
-    )
-    p.add_argument(
-        "--local-activities",
-        action="store_true",
-        help="also measure an org with local_activities = true (second stack, same floor)",
     )
     return p
 

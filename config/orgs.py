@@ -13,15 +13,29 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or workflow history (
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contracts.ids import normalize_whatsapp_address, validate_org
 from contracts.policy import ConversationPolicy
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -42,10 +56,22 @@ def _read_secret(env_name: str | None, file_name: str | None, env: Mapping[str, 
     return None
 
 
-class OrgConfig(BaseModel):
-    """One org as written in the orgs file (secrets referenced, not inlined)."""
+# Twilio SID prefixes of the policy's SID settings (checked here: tests build policies with short stand-ins).
+_SID_PREFIXES = {
+    "workspace_sid": "WS",
+    "workflow_sid": "WW",
+    "conversations_service_sid": "IS",
+    "ai_queue_sid": "WQ",
+    "human_queue_sid": "WQ",
+}
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
-    model_config = {"extra": "forbid"}
+
+class OrgConfig(ConversationPolicy):
+    """One org as written in the orgs file: the conversation policy plus credentials (referenced, not inlined)
+    and connection settings."""
+
+    model_config = ConfigDict(extra="forbid")
 
     account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token_env: str | None = None
@@ -53,27 +79,10 @@ class OrgConfig(BaseModel):
     api_key_sid: str | None = Field(default=None, pattern=r"^SK[0-9a-fA-F]{32}$")
     api_key_secret_env: str | None = None
     api_key_secret_file: str | None = None
-    workspace_sid: str = Field(pattern=r"^WS[0-9a-fA-F]{32}$")
-    workflow_sid: str = Field(pattern=r"^WW[0-9a-fA-F]{32}$")
-    conversations_service_sid: str = Field(pattern=r"^IS[0-9a-fA-F]{32}$")
-    ai_queue_sid: str = Field(pattern=r"^WQ[0-9a-fA-F]{32}$")
-    human_queue_sid: str = Field(pattern=r"^WQ[0-9a-fA-F]{32}$")
-    task_channel: str = "chat"
-    ai_worker_name: str = "AI Support Agent"
     whatsapp_numbers: list[str] = Field(min_length=1)
-    templates: dict[str, str] = Field(default_factory=dict)
-    public_base_url: str
     trust_proxy: bool = False
     # Set to the sandbox URL (e.g. http://127.0.0.1:8400) to use the local Twilio sandbox; unset = real Twilio.
     twilio_sandbox_url: str | None = None
-    queue_sla_seconds: int = Field(default=300, gt=0)
-    busy_message: str | None = "All our agents are busy right now. We will reply as soon as someone is free."
-    idle_close_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    ai_backend: str = Field(default="rules", pattern=r"^(rules|openai)$")
-    ai_session_idle_seconds: int = Field(default=3600, gt=0)
-    ai_turn_timeout_seconds: int = Field(default=60, gt=0)
-    delivery_check_seconds: int = Field(default=600, gt=0)
-    local_activities: bool = False  # opt-in, see ConversationPolicy.local_activities
     # Concurrent AI-held conversations: the AI worker's chat capacity that `connect` sets.
     ai_chat_capacity: int = Field(default=50, gt=0)
 
@@ -82,26 +91,23 @@ class OrgConfig(BaseModel):
     def _numbers_are_e164(cls, numbers: list[str]) -> list[str]:
         return [normalize_whatsapp_address(n) for n in numbers]
 
-    @field_validator("templates")
+    @field_validator(*_SID_PREFIXES)
     @classmethod
-    def _templates_are_content_sids(cls, templates: dict[str, str]) -> dict[str, str]:
-        for name, sid in templates.items():
-            if not (sid.startswith("HX") and len(sid) == 34):
-                raise ValueError(f"template {name!r}: {sid!r} is not a Content SID (HX…)")
-        return templates
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/")
+    def _sid_of_its_kind(cls, value: str, info: ValidationInfo) -> str:
+        prefix = _SID_PREFIXES[str(info.field_name)]
+        if not (_SID.match(value) and value.startswith(prefix)):
+            raise ValueError(f"not a {prefix}… SID")
+        return value
 
     @model_validator(mode="after")
     def _some_credentials(self) -> OrgConfig:
         if not (self.auth_token_env or self.auth_token_file):
             raise ValueError("auth_token_env or auth_token_file is required (the auth token signs webhooks)")
         return self
+
+    def policy(self) -> ConversationPolicy:
+        """The workflow's part of this org's settings (no credentials)."""
+        return ConversationPolicy.model_validate(self.model_dump(include=set(ConversationPolicy.model_fields)))
 
 
 class Org(BaseModel):
@@ -113,26 +119,7 @@ class Org(BaseModel):
     api_key_secret: SecretStr | None = None
 
     def policy(self) -> ConversationPolicy:
-        c = self.config
-        return ConversationPolicy(
-            workspace_sid=c.workspace_sid,
-            workflow_sid=c.workflow_sid,
-            conversations_service_sid=c.conversations_service_sid,
-            ai_queue_sid=c.ai_queue_sid,
-            human_queue_sid=c.human_queue_sid,
-            task_channel=c.task_channel,
-            ai_worker_name=c.ai_worker_name,
-            public_base_url=c.public_base_url,
-            templates=dict(c.templates),
-            queue_sla_seconds=c.queue_sla_seconds,
-            busy_message=c.busy_message,
-            idle_close_seconds=c.idle_close_seconds,
-            ai_backend=c.ai_backend,
-            ai_session_idle_seconds=c.ai_session_idle_seconds,
-            ai_turn_timeout_seconds=c.ai_turn_timeout_seconds,
-            delivery_check_seconds=c.delivery_check_seconds,
-            local_activities=c.local_activities,
-        )
+        return self.config.policy()
 
 
 class OrgRegistry:
@@ -149,6 +136,10 @@ class OrgRegistry:
 
     def __len__(self) -> int:
         return len(self._orgs)
+
+    def current(self) -> OrgRegistry:
+        """A fixed set of orgs is its own current version (see `OrgsFile` for one that follows the file)."""
+        return self
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object], env: Mapping[str, str] | None = None) -> OrgRegistry:
@@ -188,3 +179,40 @@ class OrgRegistry:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"orgs file {p}: {exc}") from None
         return cls.from_mapping(data, env)
+
+
+class OrgsSource(Protocol):
+    """Where the worker reads an org's settings: a fixed registry, or the orgs file as it is now."""
+
+    def current(self) -> OrgRegistry: ...
+
+
+class OrgsFile:
+    """The orgs file as it is now: re-read when it changes, so edited settings reach open conversations without
+    a restart. A file that no longer loads keeps the last good orgs (and says so once per change)."""
+
+    def __init__(self, path: str | Path, env: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self._env = env
+        self._stamp: tuple[int, int] | None = None
+        self._orgs: OrgRegistry | None = None
+        self.last_error: str | None = None
+
+    def current(self) -> OrgRegistry:
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if self._orgs is None or (stamp is not None and stamp != self._stamp):
+            try:
+                self._orgs = OrgRegistry.load(self.path, self._env)
+                self.last_error = None
+            except ConfigError as exc:
+                if self._orgs is None:
+                    raise
+                if self.last_error != str(exc):
+                    log.warning("the orgs file no longer loads (keeping the last good one): %s", exc)
+                self.last_error = str(exc)
+            self._stamp = stamp
+        return self._orgs

@@ -7,10 +7,6 @@ from functools import lru_cache
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# What workers serving orgs on local activities should run with (their tasks wait on Twilio in their slots);
-# the fault run and figure 3 use it for such orgs.
-LOCAL_ACTIVITIES_TASK_SLOTS = 100
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WAFH_", env_file=".env", extra="ignore")
@@ -23,16 +19,17 @@ class Settings(BaseSettings):
     temporal_ui_origin: str = "http://127.0.0.1:8233"
     metrics_port: int | None = None
     activity_threads: int = 16
-    # Conversations kept in the worker's workflow cache: ~290 KiB each measured (bench figure 6) on a ~350 MiB
-    # baseline, so 1,000 keeps a worker near 650 MiB; an evicted conversation replays on its next event (~0.55 ms
-    # per history event).
+    # Conversations kept in the worker's workflow cache (memory per conversation: bench/README.md); an evicted
+    # one replays its history on its next event.
     max_cached_workflows: int = 1000
     # Workflow tasks in progress at once. Python runs them on one interpreter (GIL), so on a small machine more
-    # slots only make each one slower. After a worker restart every open conversation replays at once: with the
-    # SDK's 100 slots on 2 cores those replays outlasted the 10 s workflow task timeout and were all redone
-    # (200-conversation fault run: 1,853 task completions came too late, 190 conversations stalled); with 8: none.
-    # Orgs on local activities hold a slot while their steps wait on Twilio: raise it for them.
+    # slots only make each one slower: after a worker restart every open conversation replays at once, and with
+    # the SDK's 100 slots on 2 cores those replays outlast the 10 s workflow task timeout and are all redone.
     workflow_task_slots: int = 8
+    # Worker Versioning (docs/DESIGN.md §4): with both set, the worker joins this Worker Deployment as this build;
+    # conversations move to a new build when it is set current (`temporal worker deployment set-current-version`).
+    deployment_name: str | None = None
+    build_id: str | None = None
     # Payload encryption (AES-GCM): "id:base64key,id2:base64key2", first = current key. Unset = no encryption.
     codec_keys: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"

@@ -1,34 +1,34 @@
-"""Names, inputs and outputs of the Twilio-facing activities (pure pydantic: imported by workflow code).
+"""The activities the conversation workflow calls: one `ActivityDef` each (name, input and result types), and
+their pydantic inputs and outputs.
 
-Every activity is idempotent: a retry after a timeout must not create a second conversation, task, message or send.
-Inputs carry the org *name*; credentials are resolved worker-side and never enter workflow history.
+The workflow calls `ActivityDef`s; the worker registers its implementations under `defn.name`; a test checks
+that both sides agree. Every activity is idempotent: a retry after a timeout must not create a second
+conversation, task, message or send. Inputs carry the org *name*; credentials are resolved worker-side and never
+enter workflow history.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
 from contracts.ai import AiTurnInput, AiTurnResult
+from contracts.policy import ConversationPolicy
 
-# Activity names (the workflow calls them by name; tests register fakes under the same names).
-OPEN_FLEX_CONVERSATION = "open_flex_conversation"
-CREATE_INTERACTION = "create_interaction"
-ACCEPT_AI_RESERVATION = "accept_ai_reservation"
-POST_TO_FLEX = "post_to_flex"
-SEND_WHATSAPP = "send_whatsapp"
-COPY_CONTACT_MEDIA_TO_FLEX = "copy_contact_media_to_flex"
-MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
-HAND_TO_HUMANS = "hand_to_humans"
-FETCH_TASK = "fetch_task"
-RELEASE_AI_TASK = "release_ai_task"
-FETCH_MESSAGE_STATUSES = "fetch_message_statuses"
-ENSURE_AI_WORKER_AVAILABLE = "ensure_ai_worker_available"
-ANSWER_CONTACT = "answer_contact"
-HAND_OFF = "hand_off"
+InputT = TypeVar("InputT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=BaseModel)
 
+
+@dataclass(frozen=True)
+class ActivityDef(Generic[InputT, ResultT]):
+    """One activity as both sides know it: the workflow calls it with `input_type`, gets `result_type` back."""
+
+    name: str
+    input_type: type[InputT]
+    result_type: type[ResultT]
 
 class OpenFlexConversationInput(BaseModel):
     """Create (or find, on retry) the session's Flex conversation, add the contact, register our webhook."""
@@ -86,6 +86,11 @@ class AcceptAiReservationResult(BaseModel):
     participant_sid: str | None = None  # UT… of the AI's interaction participant
 
 
+# Every post the service makes into Flex carries its idempotency id under this attribute: a retry finds its own
+# post, and an echo of it is never relayed.
+IDEMPOTENCY_ATTR = "waHandoffId"
+
+
 class PostToFlexInput(BaseModel):
     """Post one message into the Flex conversation (webhooks disabled: our own posts never echo back)."""
 
@@ -105,9 +110,8 @@ class PostToFlexResult(BaseModel):
     body: str | None = None  # as Flex holds it (an earlier attempt's post, found again, may differ in wording)
 
 
-# The workflow passes the SIDs of its last KNOWN_SIDS_PASSED recorded sends; a send that may be a re-run looks
-# at exactly that many newest outbound messages to the contact. Any recorded send among them is then one of the
-# known SIDs, so an unknown one with the same body can only be the re-run's own earlier send.
+# The workflow passes the SIDs of its last KNOWN_SIDS_PASSED recorded sends: a retried send looking for its own
+# earlier send skips them, so an earlier message with the same body is never taken for it.
 KNOWN_SIDS_PASSED = 10
 
 
@@ -126,8 +130,8 @@ class SendWhatsAppInput(BaseModel):
     # SIDs of messages the workflow already knows it sent: a retry looking for its own earlier send (after a
     # lost answer) never takes one of these for it (a template's rendered body cannot be compared).
     known_sids: list[str] = Field(default_factory=list, max_length=KNOWN_SIDS_PASSED)
-    # An earlier step (a failed `answer_contact`) may have sent this message since then: look for it first, as
-    # a retry would (added with a default: backward compatible).
+    # An earlier activity (an earlier round of the same AI turn) may have sent this message since then: look for
+    # it first, as a retry of one activity does from its first scheduled time.
     may_have_sent_since: datetime | None = None
 
 
@@ -137,11 +141,11 @@ class SendWhatsAppResult(BaseModel):
 
 
 class AnswerContactInput(BaseModel):
-    """One steady AI turn in one activity (a lean turn: one round trip to the server instead of four): post the
-    contact's text messages into Flex, run the AI, post its reply into Flex and send it to WhatsApp.
+    """One AI turn in one activity: post the contact's text messages into Flex, run the AI, post its reply into
+    Flex and send it to WhatsApp (one round trip to the server and one action).
 
-    Each part is the idempotent step of the same name (`post_to_flex`, `ai_turn`, `send_whatsapp`), so a retry
-    after a killed worker redoes nothing that took effect: the reply already in Flex is the one sent.
+    Each part is idempotent (`post_to_flex`, the AI, `send_whatsapp`), so a retry after a killed worker redoes
+    nothing that took effect: the reply already in Flex is the one sent.
     """
 
     contact_posts: list[PostToFlexInput]
@@ -156,6 +160,8 @@ class AnswerContactInput(BaseModel):
 class AnswerContactResult(BaseModel):
     ai: AiTurnResult | None = None  # None: the AI failed for good (`ai_error` says why)
     ai_error: str | None = None
+    # Contact messages Flex refused (4xx), by idempotency id: the AI still answers; the rep gets a notice.
+    contact_post_errors: dict[str, str] = Field(default_factory=dict)
     reply: str | None = None  # the reply as Flex shows it (or as the AI gave it when the post failed)
     reply_post_error: str | None = None  # a refused Flex post (4xx); the reply is still sent
     sent: SendWhatsAppResult | None = None
@@ -311,3 +317,47 @@ class EnsureAiWorkerAvailableInput(BaseModel):
 class EnsureAiWorkerAvailableResult(BaseModel):
     changed: bool  # False: it was available already
     activity_name: str
+
+
+class LoadPolicyInput(BaseModel):
+    """The org's policy as the worker's orgs file says now (an edited file reaches open conversations)."""
+
+    org: str
+
+
+class LoadPolicyResult(BaseModel):
+    policy: ConversationPolicy | None = None  # None: the org is no longer configured (keep the current one)
+
+
+OPEN_FLEX_CONVERSATION = ActivityDef("open_flex_conversation", OpenFlexConversationInput, OpenFlexConversationResult)
+CREATE_INTERACTION = ActivityDef("create_interaction", CreateInteractionInput, CreateInteractionResult)
+ACCEPT_AI_RESERVATION = ActivityDef("accept_ai_reservation", AcceptAiReservationInput, AcceptAiReservationResult)
+POST_TO_FLEX = ActivityDef("post_to_flex", PostToFlexInput, PostToFlexResult)
+SEND_WHATSAPP = ActivityDef("send_whatsapp", SendWhatsAppInput, SendWhatsAppResult)
+COPY_CONTACT_MEDIA_TO_FLEX = ActivityDef("copy_contact_media_to_flex", CopyContactMediaInput, CopyContactMediaResult)
+ANSWER_CONTACT = ActivityDef("answer_contact", AnswerContactInput, AnswerContactResult)
+HAND_OFF = ActivityDef("hand_off", HandOffInput, HandOffResult)
+FETCH_TASK = ActivityDef("fetch_task", FetchTaskInput, FetchTaskResult)
+RELEASE_AI_TASK = ActivityDef("release_ai_task", ReleaseAiTaskInput, ReleaseAiTaskResult)
+FETCH_MESSAGE_STATUSES = ActivityDef("fetch_message_statuses", FetchMessageStatusesInput, FetchMessageStatusesResult)
+ENSURE_AI_WORKER_AVAILABLE = ActivityDef(
+    "ensure_ai_worker_available", EnsureAiWorkerAvailableInput, EnsureAiWorkerAvailableResult
+)
+LOAD_POLICY = ActivityDef("load_policy", LoadPolicyInput, LoadPolicyResult)
+
+# Everything the worker must register, once each.
+ALL_ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = (
+    OPEN_FLEX_CONVERSATION,
+    CREATE_INTERACTION,
+    ACCEPT_AI_RESERVATION,
+    POST_TO_FLEX,
+    SEND_WHATSAPP,
+    COPY_CONTACT_MEDIA_TO_FLEX,
+    ANSWER_CONTACT,
+    HAND_OFF,
+    FETCH_TASK,
+    RELEASE_AI_TASK,
+    FETCH_MESSAGE_STATUSES,
+    ENSURE_AI_WORKER_AVAILABLE,
+    LOAD_POLICY,
+)

@@ -1,4 +1,4 @@
-"""Input and output of the `ai_turn` activity (pure pydantic: imported by workflow code)."""
+"""The AI's input and output within a turn (`answer_contact`), and the transcript lines it reads."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-
-AI_TURN_ACTIVITY = "ai_turn"
 
 Speaker = Literal["contact", "ai", "rep", "system"]
 Sentiment = Literal["positive", "neutral", "negative"]

@@ -1,4 +1,5 @@
-"""Names and payloads of everything that enters a conversation workflow (signals) or reads it (queries).
+"""Names and payloads of everything that enters a conversation workflow (webhook signals, operator updates) or
+reads it (queries), and the workflow's input.
 
 Each payload carries the Twilio SID (or request id) that caused it: the workflow de-duplicates on `dedup_id`.
 """
@@ -18,8 +19,12 @@ SIGNAL_CONTACT_MESSAGE = "contact_message"
 SIGNAL_TASKROUTER_EVENT = "taskrouter_event"
 SIGNAL_CONVERSATION_EVENT = "conversation_event"
 SIGNAL_DELIVERY_STATUS = "delivery_status"
-SIGNAL_REQUEST_HANDOFF = "request_handoff"
-SIGNAL_SEND_TEMPLATE = "send_template"
+
+# Operator commands are updates: a validator refuses what cannot be done (no history event), and the caller gets
+# what happened.
+UPDATE_REQUEST_HANDOFF = "request_handoff"
+UPDATE_SEND_TEMPLATE = "send_template"
+UPDATE_APPLY_POLICY = "apply_policy"
 
 QUERY_STATE = "state"
 QUERY_TRANSCRIPT = "transcript"
@@ -119,7 +124,7 @@ class DeliveryStatus(BaseModel):
 
 
 class HandoffRequest(BaseModel):
-    """An explicit handoff asked for through the admin API."""
+    """An explicit handoff asked for by an operator (admin API)."""
 
     request_id: str
     reason: str = "handoff requested by an operator"
@@ -131,7 +136,7 @@ class HandoffRequest(BaseModel):
 
 
 class TemplateSendRequest(BaseModel):
-    """Send an approved template (by configured name) to the contact, through the admin API."""
+    """Send an approved template (by configured name) to the contact (admin API)."""
 
     request_id: str
     template_name: str
@@ -143,6 +148,43 @@ class TemplateSendRequest(BaseModel):
         return self.request_id
 
 
+class PolicyUpdate(BaseModel):
+    """The org's edited settings for an open conversation (`connect` or the admin API after an orgs-file edit)."""
+
+    request_id: str
+    policy: ConversationPolicy
+
+
+# Why a command was refused by the update's validator (no history event); the admin API maps each to a status.
+REFUSED_NOTHING_TO_HAND_OFF = "NothingToHandOff"  # 409
+REFUSED_ALREADY_HANDED_OFF = "AlreadyHandedOff"  # 409
+REFUSED_UNKNOWN_TEMPLATE = "UnknownTemplate"  # 422
+REFUSED_BAD_TEMPLATE_VARIABLES = "BadTemplateVariables"  # 422
+
+CommandOutcomeName = Literal[
+    "handed_off",  # the task is with the humans' queue now
+    "handoff_pending",  # recorded; it runs once the Flex task exists
+    "handoff_retrying",  # an attempt failed (see detail); it is retried with backoff, the conversation flagged stuck
+    "already_requested",  # a handoff is already under way or done for this session
+    "nothing_to_hand_off",  # the session ended before the request was carried out
+    "template_sent",
+    "template_not_sent",  # Twilio refused it (see detail); the rep got a notice
+    "policy_applied",
+    "duplicate",  # this request id was handled before
+]
+
+
+class CommandOutcome(BaseModel):
+    """What an operator command did (the update's result)."""
+
+    request_id: str
+    outcome: CommandOutcomeName
+    detail: str = ""
+    state: str  # the conversation's state afterwards
+    task_sid: str | None = None
+    message_sid: str | None = None
+
+
 class ConversationStart(BaseModel):
     """The workflow's input. `carried_state` is set only by continue-as-new (opaque to callers)."""
 
@@ -152,6 +194,3 @@ class ConversationStart(BaseModel):
     contact_number: str
     policy: ConversationPolicy
     carried_state: dict[str, Any] | None = None
-    # Test-only knob: continue-as-new after this many processed signals in one run (None = when the server
-    # suggests it). Carried through continue-as-new.
-    continue_as_new_after_events: int | None = Field(default=None, ge=1)

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.views import AI_OFFER_TIMED_OUT, AI_UNAVAILABLE
 from loadgen.conversation import ConvLog
 from loadgen.record import Entry
-from workflows.conversation import AI_OFFER_TIMED_OUT, AI_UNAVAILABLE
 
 HANDOFF_ATTRIBUTES = {
     "handedOff": bool,

@@ -76,7 +76,9 @@ class FaultRunConfig(BaseModel):
     chaos: ChaosConfig | None = Field(default_factory=ChaosConfig)  # None: no process faults
     ramp_seconds: float | None = None  # conversations start spread over this (default N/10 s)
     step_timeout: float = 300.0  # one script step (covers the 60 s reconciliation and restarts)
-    local_activities: bool = False  # the org opt-in: Twilio steps and the AI turn as local activities
+    # Every conversation continues as new after this many events (None: when Temporal suggests it): run
+    # boundaries under faults.
+    continue_as_new_after_events: int | None = Field(default=None, ge=1)
     settle_seconds: float = 20.0  # quiet time after the faults stop, before checking
     # Play an operator who puts the AI worker back to Available when TaskRouter sends it Offline after a
     # reservation timeout. Off: the service does that itself (`ensure_ai_worker_available`), and the run must
@@ -158,7 +160,7 @@ def run_faults(
             data_dir = Path(tmp.name)
         else:
             data_dir = cfg.data_dir
-        stack = Stack(data_dir, local_activities=cfg.local_activities)
+        stack = Stack(data_dir, continue_as_new_after_events=cfg.continue_as_new_after_events)
         stack.start()
     try:
         return asyncio.run(FaultRun(cfg, stack, progress).run())

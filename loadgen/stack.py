@@ -20,7 +20,6 @@ from cli.net import http_ok
 from cli.procs import ManagedProcess
 from cli.run import RunInfo, RunOptions, RunSession, _temporal_ready, _worker_polling
 from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
-from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 
 class StackError(RuntimeError):
@@ -35,7 +34,7 @@ class Stack:
         *,
         activity_threads: int = 64,
         delivery_check_seconds: int = 30,
-        local_activities: bool = False,
+        continue_as_new_after_events: int | None = None,
     ) -> None:
         # Injected REST latency (up to 2 s a call) holds an activity thread per call: with the default 16 threads
         # a few hundred concurrent conversations queue behind each other instead of exercising the faults.
@@ -43,11 +42,10 @@ class Stack:
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
         org_settings: dict[str, int | bool | str] = {"delivery_check_seconds": delivery_check_seconds}
+        if continue_as_new_after_events is not None:
+            # Run boundaries under load: every conversation continues as new after this many events.
+            org_settings["continue_as_new_after_events"] = continue_as_new_after_events
         service_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
-        if local_activities:
-            # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.
-            org_settings["local_activities"] = True
-            service_env["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
         options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings, service_env=service_env)
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None

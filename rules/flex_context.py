@@ -22,11 +22,7 @@ MAX_VALUE_CHARS = 2000
 
 
 def _leaf(value: Any) -> str:
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    )
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text[:MAX_VALUE_CHARS]
 
 

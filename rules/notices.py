@@ -63,9 +63,7 @@ def contact_media_refused_note(content_type: str, reason: str) -> str:
 
 def contact_media_refused_whatsapp(reason: str) -> str:
     """Sent to the contact on WhatsApp (plain language, no internals)."""
-    return (
-        f"Sorry, we could not receive your attachment: {reason}. Please send it another way or describe it."
-    )
+    return f"Sorry, we could not receive your attachment: {reason}. Please send it another way or describe it."
 
 
 def send_failed(what: str, detail: str) -> str:
@@ -84,10 +82,16 @@ def handoff_failed(detail: str) -> str:
 
 
 def queue_stuck(since: datetime, sla_seconds: int) -> str:
-    return (
-        f"{NOTICE_PREFIX}No rep has accepted this conversation since {iso_utc(since)} (SLA {sla_seconds} s)."
-    )
+    return f"{NOTICE_PREFIX}No rep has accepted this conversation since {iso_utc(since)} (SLA {sla_seconds} s)."
 
 
 def busy_not_sent_window_closed() -> str:
     return f"{NOTICE_PREFIX}The 'all reps are busy' message was not sent: the WhatsApp window is closed."
+
+
+def contact_message_not_in_flex(detail: str) -> str:
+    """Flex refused one of the contact's messages; the AI still saw it (its words are in the transcript)."""
+    return (
+        f"{NOTICE_PREFIX}A message from the contact could not be shown here ({detail}); the AI answered it. "
+        f"See the conversation's transcript in the admin API."
+    )

@@ -110,3 +110,23 @@ def classify(facts: EventFacts, ctx: TaskContext) -> EventAction:
             return "ignore"
         return "session_end" if is_ai_task else "ignore"
     return "ignore"
+
+
+def rep_task_check_due(
+    *,
+    with_rep: bool,
+    awaiting_rep_task_end: bool,
+    conversation_known: bool,
+    newest_waiting_message: str | None,
+    checked_for: str | None,
+) -> bool:
+    """A contact message is about to go to the rep: read their task first. Twilio may never deliver its
+    `task.completed`, and the periodic read comes hours later: meanwhile the message would go into a
+    conversation nobody works. One read per batch of waiting messages (the newest names the batch)."""
+    return (
+        with_rep
+        and awaiting_rep_task_end
+        and conversation_known
+        and newest_waiting_message is not None
+        and checked_for != newest_waiting_message
+    )

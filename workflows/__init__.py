@@ -1,5 +1,5 @@
-"""Workflow code: the conversation workflow, its state model and the pure WhatsApp/Flex rules.
+"""Workflow code: the conversation workflow and its state model.
 
 Everything in this package is loaded inside Temporal's workflow sandbox: no I/O, no `twilio`, `fastapi`,
-`httpx` or environment-reading settings may be imported here.
+`httpx` or environment-reading code may be imported here. Pure rules live in `rules`, payloads in `contracts`.
 """

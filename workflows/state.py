@@ -1,8 +1,7 @@
-"""The conversation workflow's state: one pydantic model, carried whole through continue-as-new, and the view
-returned by the `state` query.
+"""The conversation workflow's state: one pydantic model, built in `@workflow.init` and carried whole through
+continue-as-new.
 
-Everything is bounded (transcript, de-dup ids, notices, sent-message map) so a conversation that
-lives for months
+Everything is bounded (transcript, de-dup ids, notices, sent-message map) so a conversation that lives for months
 keeps a small history and a small continue-as-new payload.
 """
 
@@ -19,14 +18,11 @@ from contracts.signals import (
     ConversationEvent,
     DeliveryStatus,
     HandoffRequest,
+    PolicyUpdate,
     TaskRouterEvent,
     TemplateSendRequest,
 )
-
-StateName = Literal["ai", "handoff_requested", "queued", "with_rep", "closed"]
-HandoffSource = Literal["ai", "api", "ai_failure", "ai_offer_timeout"]
-AiReservationStatus = Literal["none", "pending", "accepted", "released"]
-AwaitingKind = Literal["ai_reservation", "human_acceptance", "rep_task_end"]
+from contracts.views import AiReservationStatus, AwaitingKind, DeliveryFailure, HandoffPath, HandoffSource, StateName
 
 MAX_DEDUP = 5000
 MAX_TRANSCRIPT = 300
@@ -38,19 +34,20 @@ MAX_PENDING_DELIVERIES = 100
 
 
 class InboxItem(BaseModel):
-    """One recorded signal waiting for the main loop (exactly one payload field is set)."""
+    """One recorded signal or command waiting for the main loop (exactly one payload field is set)."""
 
-    kind: Literal["contact", "taskrouter", "conversation", "delivery", "handoff", "template"]
+    kind: Literal["contact", "taskrouter", "conversation", "delivery", "handoff", "template", "policy"]
     contact: ContactMessage | None = None
     taskrouter: TaskRouterEvent | None = None
     conversation: ConversationEvent | None = None
     delivery: DeliveryStatus | None = None
     handoff: HandoffRequest | None = None
     template: TemplateSendRequest | None = None
+    policy: PolicyUpdate | None = None
 
 
 class HandoffProgress(BaseModel):
-    """One handoff, step by step: a retry (or the run after continue-as-new) resumes where it stopped."""
+    """One handoff: a retry (or the run after continue-as-new) resumes where it stopped."""
 
     number: int
     source: HandoffSource
@@ -62,7 +59,7 @@ class HandoffProgress(BaseModel):
     attributes: dict[str, Any]  # the six
     merged: bool = False
     noted: bool = False
-    path: Literal["rejected", "transferred"] | None = None
+    path: HandoffPath | None = None
     attempts: int = 0
     retry_at: datetime | None = None
     failed_notice_sent: bool = False
@@ -87,9 +84,6 @@ class SessionState(BaseModel):
     ai_participant_sid: str | None = None
     # When the AI's offer for this task was first seen timed out: TaskRouter may never offer it to the AI again.
     ai_offer_timed_out_at: datetime | None = None
-    # When a lean turn (`answer_contact`) failed: the turn is then done step by step, and its send first looks
-    # for one the lean turn may have made since then.
-    lean_failed_at: datetime | None = None
     human_task_sid: str | None = None
     # The last contact message for which the rep's task was read (still theirs, or the session ended).
     rep_task_checked_for: str | None = None
@@ -107,6 +101,11 @@ class SessionState(BaseModel):
     # Sids of contact messages the AI has not answered yet (one turn answers them together).
     ai_pending_sids: list[str] = Field(default_factory=list)
     ai_unanswered_turns: int = 0
+    # A failed AI turn is tried again in rounds: when the first round started (a later round's send looks for
+    # an earlier round's), how many failed, and when the next may run.
+    turn_first_at: datetime | None = None
+    turn_rounds_failed: int = 0
+    turn_retry_at: datetime | None = None
     language: str | None = None
     open_attempts: int = 0
     open_retry_at: datetime | None = None
@@ -126,14 +125,6 @@ class PendingDelivery(BaseModel):
     what: str
     check_at: datetime
     checks: int = 0
-
-
-class DeliveryFailure(BaseModel):
-    message_sid: str
-    what: str
-    error_code: int | None
-    explanation: str
-    at: datetime
 
 
 class ConversationState(BaseModel):
@@ -159,44 +150,10 @@ class ConversationState(BaseModel):
     delivery_failures: list[DeliveryFailure] = Field(default_factory=list)
     pending_deliveries: dict[str, PendingDelivery] = Field(default_factory=dict)  # sid → when to read it back
     skipped: list[str] = Field(default_factory=list)  # bad data from Twilio, noted and skipped
+    signals_received: int = 0
     duplicates_ignored: int = 0
     events_processed: int = 0
     runs: int = 1  # 1 + continue-as-new count
-
-
-class ConversationView(BaseModel):
-    """What the `state` query returns (no history, no transcript: see the `transcript` query)."""
-
-    state: StateName
-    session_number: int
-    session_id: str | None
-    task_sid: str | None
-    human_task_sid: str | None
-    reservation_sid: str | None  # the AI's reservation
-    ai_reservation_status: AiReservationStatus | None
-    rep_worker_sid: str | None
-    conversation_sid: str | None
-    interaction_sid: str | None
-    channel_sid: str | None
-    window_expires_at: datetime | None
-    window_open: bool
-    handoff_requested_at: datetime | None
-    handoff_reason: str | None
-    handoff_path: Literal["rejected", "transferred"] | None
-    handoff_count: int
-    stuck: bool
-    busy_sent: bool
-    profile_name: str | None
-    profile_name_of_task: str | None
-    notices: list[str]
-    last_error: str | None
-    delivery_failures: list[DeliveryFailure]
-    skipped: list[str]
-    sessions_ended: int
-    duplicates_ignored: int
-    events_processed: int
-    runs: int
-    awaiting: AwaitingKind | None
 
 
 def bounded_append(items: list[Any], item: Any, limit: int) -> None:

@@ -1,2 +1,2 @@
-"""AI backends behind one activity, `ai_turn`: `rules` (embedded, offline) and `openai` (any compatible
+"""AI backends behind one call, `AiActivities.turn`: `rules` (embedded, offline) and `openai` (any compatible
 endpoint)."""

@@ -1,8 +1,8 @@
-"""The `ai_turn` activity: one AI turn on the conversation, by the backend the workflow names.
+"""The AI's part of a turn (`AiActivities.turn`, called by `answer_contact`), by the backend the workflow names.
 
 Backend failures surface as `ApplicationError(type="AiUnavailable")` (retryable only when another attempt can
-help, e.g. a timeout or a 5xx); the workflow hands off with reason "AI unavailable" when the activity finally
-fails. An unknown backend name is a configuration error: non-retryable, type "UnknownAiBackend".
+help, e.g. a timeout or a 5xx); the workflow hands off with reason "AI unavailable" when the attempts are spent.
+An unknown backend name is a configuration error: non-retryable, type "UnknownAiBackend".
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from activities.ai.backend import AiBackend, AiBackendError
 from activities.ai.openai_backend import OpenAiBackend
 from activities.ai.rules_backend import RulesBackend
 from config.settings import Settings
-from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
+from contracts.ai import AiTurnInput, AiTurnResult
 
 AI_UNAVAILABLE = "AiUnavailable"
 UNKNOWN_BACKEND = "UnknownAiBackend"
@@ -74,8 +74,7 @@ class AiActivities:
             if close is not None:
                 await close()
 
-    @activity.defn(name=AI_TURN_ACTIVITY)
-    async def ai_turn(self, inp: AiTurnInput) -> AiTurnResult:
+    async def turn(self, inp: AiTurnInput) -> AiTurnResult:
         backend = self.backend(inp.backend)
         try:
             return await backend.turn(inp)

@@ -1,4 +1,4 @@
-"""Admin API: list conversations (stuck first), read one, request a handoff, send a template. Bearer token."""
+"""Admin API: list conversations (stuck first), read one, hand one to a rep, send a template. Bearer token."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
 
+from api.commands import CommandStillRunning, read_command, run_command
 from api.deps import AdminDep, OrgsDep, TemporalDep
 from api.errors import ApiError, bad_field
-from api.logs import log_event
 from api.models import (
+    CommandAccepted,
+    CommandResult,
     ConversationDetail,
     ConversationPage,
     ErrorBody,
     HandoffBody,
     ListQuery,
-    SignalAccepted,
     TemplateBody,
 )
 from api.temporal import ADMIN_DEADLINE, WorkflowNotFound, call
@@ -26,8 +29,8 @@ from contracts.ids import parse_workflow_id
 from contracts.signals import (
     QUERY_STATE,
     QUERY_TRANSCRIPT,
-    SIGNAL_REQUEST_HANDOFF,
-    SIGNAL_SEND_TEMPLATE,
+    UPDATE_REQUEST_HANDOFF,
+    UPDATE_SEND_TEMPLATE,
     HandoffRequest,
     TemplateSendRequest,
 )
@@ -91,10 +94,16 @@ async def get_conversation(workflow_id: WorkflowIdPath, client: TemporalDep, org
     )
 
 
+_COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": CommandAccepted, "description": "Accepted and still running: read the outcome at `poll`"},
+    409: {"model": ErrorBody, "description": "Nothing to do: no open session, or already with the humans"},
+}
+
+
 @router.post(
     "/{workflow_id}/handoff",
-    status_code=202,
-    response_model=SignalAccepted,
+    response_model=CommandResult,
+    responses=_COMMAND_RESPONSES,
     summary="Hand the conversation to a rep",
 )
 async def request_handoff(
@@ -103,18 +112,17 @@ async def request_handoff(
     orgs: OrgsDep,
     body: HandoffBody | None = None,
     idempotency_key: IdempotencyKey = None,
-) -> SignalAccepted:
+) -> CommandResult | JSONResponse:
     _known_conversation(workflow_id, orgs)
     body = body or HandoffBody()
     request = HandoffRequest(request_id=_request_id(idempotency_key), reason=body.reason, summary=body.summary)
-    await _signal(client, workflow_id, SIGNAL_REQUEST_HANDOFF, request)
-    return SignalAccepted(workflow_id=workflow_id, request_id=request.request_id, signal=SIGNAL_REQUEST_HANDOFF)
+    return await _command(client, workflow_id, UPDATE_REQUEST_HANDOFF, request, request.request_id)
 
 
 @router.post(
     "/{workflow_id}/templates",
-    status_code=202,
-    response_model=SignalAccepted,
+    response_model=CommandResult,
+    responses=_COMMAND_RESPONSES,
     summary="Send an approved template",
 )
 async def send_template(
@@ -123,18 +131,51 @@ async def send_template(
     client: TemporalDep,
     orgs: OrgsDep,
     idempotency_key: IdempotencyKey = None,
-) -> SignalAccepted:
-    org_name, _ = _known_conversation(workflow_id, orgs)
-    org = orgs.get(org_name)
-    assert org is not None
-    if body.template_name not in org.config.templates:
-        known = ", ".join(sorted(org.config.templates)) or "none configured"
-        raise bad_field("template_name", f"no template of that name in org {org_name!r} (known: {known})")
+) -> CommandResult | JSONResponse:
+    _known_conversation(workflow_id, orgs)
     request = TemplateSendRequest(
         request_id=_request_id(idempotency_key), template_name=body.template_name, variables=body.variables
     )
-    await _signal(client, workflow_id, SIGNAL_SEND_TEMPLATE, request)
-    return SignalAccepted(workflow_id=workflow_id, request_id=request.request_id, signal=SIGNAL_SEND_TEMPLATE)
+    return await _command(client, workflow_id, UPDATE_SEND_TEMPLATE, request, request.request_id)
+
+
+@router.get(
+    "/{workflow_id}/commands/{request_id}",
+    response_model=CommandResult,
+    responses=_COMMAND_RESPONSES,
+    summary="The outcome of a command that answered 202",
+)
+async def get_command(
+    workflow_id: WorkflowIdPath,
+    request_id: Annotated[str, Path(pattern=r"^api-[A-Za-z0-9._:-]{1,128}$")],
+    client: TemporalDep,
+    orgs: OrgsDep,
+) -> CommandResult | JSONResponse:
+    _known_conversation(workflow_id, orgs)
+    try:
+        outcome = await read_command(client, workflow_id, request_id)
+    except CommandStillRunning:
+        return _still_running(workflow_id, request_id)
+    return CommandResult(workflow_id=workflow_id, **outcome.model_dump())
+
+
+async def _command(
+    client: Client, workflow_id: str, update: str, payload: BaseModel, request_id: str
+) -> CommandResult | JSONResponse:
+    try:
+        outcome = await run_command(client, workflow_id, update, payload, request_id)
+    except CommandStillRunning:
+        return _still_running(workflow_id, request_id)
+    return CommandResult(workflow_id=workflow_id, **outcome.model_dump())
+
+
+def _still_running(workflow_id: str, request_id: str) -> JSONResponse:
+    accepted = CommandAccepted(
+        workflow_id=workflow_id,
+        request_id=request_id,
+        poll=f"/conversations/{workflow_id}/commands/{request_id}",
+    )
+    return JSONResponse(accepted.model_dump(), status_code=202)
 
 
 def _known_conversation(workflow_id: str, orgs: OrgsDep) -> tuple[str, str]:
@@ -150,12 +191,3 @@ def _known_conversation(workflow_id: str, orgs: OrgsDep) -> tuple[str, str]:
 def _request_id(idempotency_key: str | None) -> str:
     """The workflow de-duplicates on this id: a retried request with the same Idempotency-Key acts once."""
     return f"api-{idempotency_key}" if idempotency_key else f"api-{uuid.uuid4()}"
-
-
-async def _signal(client: Client, workflow_id: str, signal: str, payload: HandoffRequest | TemplateSendRequest) -> None:
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        await call(handle.signal(signal, payload, rpc_timeout=ADMIN_DEADLINE), ADMIN_DEADLINE)
-    except WorkflowNotFound:
-        raise ApiError(404, f"no running conversation {workflow_id}") from None
-    log_event("admin.signalled", workflow_id=workflow_id, signal=signal, request_id=payload.request_id)

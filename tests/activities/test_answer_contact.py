@@ -274,8 +274,8 @@ async def test_a_retried_turn_on_a_new_worker_posts_and_sends_nothing_twice(sb: 
 
 
 def test_concurrent_runs_of_one_post_create_one_message(sb: Sb) -> None:
-    """Two runs of one step overlapping in a worker (a local activity's thread outliving its workflow task):
-    the second waits for the first and finds its message."""
+    """Two runs of one step overlapping in a worker (an attempt cancelled on a missed heartbeat whose thread
+    still runs while the retry starts): the second waits for the first and finds its message."""
     conv = sb.acts.open_flex_conversation(open_inp(sb))
     inp = post_inp(sb, conv.conversation_sid, author="AI Support Agent", body="Hi", idempotency_id="ai:SM1")
 
@@ -290,8 +290,8 @@ def test_concurrent_runs_of_one_post_create_one_message(sb: Sb) -> None:
     assert [m.body for m in flex.messages.list()] == ["Hi"]
 
 
-def test_a_step_send_after_a_failed_lean_turn_finds_the_lean_turns_send(sb: Sb) -> None:
-    """The step path's send is attempt 1 of a new activity: `may_have_sent_since` makes it look first."""
+def test_a_later_rounds_send_finds_the_earlier_rounds_send(sb: Sb) -> None:
+    """A later round of a turn is attempt 1 of a new activity: `may_have_sent_since` makes its send look first."""
     _contact_says(sb, "hola")
     since = datetime.now(UTC) - timedelta(seconds=1)
     sent = sb.acts.send_whatsapp(send_inp(sb, body="We open at nine.", idempotency_id="ai:SM9"))

@@ -284,23 +284,20 @@ def test_send_whatsapp_once_even_after_a_worker_restart(sb: Sb) -> None:
     ]
 
 
-def test_a_local_send_run_again_by_a_new_worker_finds_its_own_message(sb: Sb) -> None:
-    """A local activity re-run after a killed worker is attempt 1, scheduled now: it must still find its send.
-    Among the newest outbound messages, one the workflow recorded (known_sids) is never taken for it."""
+def test_a_later_rounds_send_finds_its_own_message_and_never_a_known_one(sb: Sb) -> None:
+    """A send in a later round of the same turn (a new activity, attempt 1) looks first when told an earlier
+    round may have sent; among the messages it finds, one the workflow recorded (known_sids) is never taken."""
     _contact_says(sb, "hola")
-    local = ActivityEnvironment()
-    local.info = dataclasses.replace(local.info, is_local=True, attempt=1, scheduled_time=datetime.now(UTC))
-    first = local.run(sb.acts.send_whatsapp, send_inp(sb, body="ok", idempotency_id="rep-1"))
+    first = sb.acts.send_whatsapp(send_inp(sb, body="ok", idempotency_id="rep-1"))
     # The workflow recorded "ok" (rep-1). The rep says "ok" again: a new message, even with the same text.
-    second = local.run(
-        TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp,
-        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid]),
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    second = TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp(
+        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid])
     )
     assert second.message_sid != first.message_sid
-    # The worker that sent rep-2 dies before the workflow recorded it: the next worker runs the step again.
-    rerun = local.run(
-        TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp,
-        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid]),
+    # Its answer was lost; the next round, on another worker, looks before sending.
+    rerun = TwilioActivities(TwilioClients(sb.orgs)).send_whatsapp(
+        send_inp(sb, body="ok", idempotency_id="rep-2", known_sids=[first.message_sid], may_have_sent_since=since)
     )
     assert rerun.message_sid == second.message_sid
     assert [m["body"] for m in _inbox(sb, expect=2)] == ["ok", "ok"]

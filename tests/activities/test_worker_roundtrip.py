@@ -37,7 +37,7 @@ class Probe:
     async def run(self, inp: FetchTaskInput) -> ProbeResult:
         try:
             result = await workflow.execute_activity(
-                FETCH_TASK,
+                FETCH_TASK.name,
                 inp,
                 result_type=FetchTaskResult,
                 start_to_close_timeout=timedelta(seconds=30),

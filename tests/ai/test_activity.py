@@ -1,4 +1,4 @@
-"""The `ai_turn` activity: backend selection and error mapping, run in Temporal's ActivityEnvironment."""
+"""The AI's part of a turn (`AiActivities.turn`): backend selection and error mapping, in an activity context."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from activities.ai.backend import AiBackendError
 from activities.ai.openai_backend import OpenAiBackend
 from activities.ai.rules_backend import RulesBackend
 from config.settings import Settings
-from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
+from contracts.ai import AiTurnInput, AiTurnResult
 from tests.ai.conftest import contact
 
 
@@ -28,13 +28,9 @@ def activities(rules_backend: RulesBackend, **backends: object) -> AiActivities:
     return AiActivities(Settings(), backends={"rules": rules_backend, **backends})  # type: ignore[dict-item]
 
 
-def test_activity_name() -> None:
-    assert AiActivities.ai_turn.__temporal_activity_definition.name == AI_TURN_ACTIVITY  # type: ignore[attr-defined]
-
-
 async def test_rules_by_default(rules_backend: RulesBackend) -> None:
     acts = activities(rules_backend)
-    result = await ActivityEnvironment().run(acts.ai_turn, contact("I want to talk to a human"))
+    result = await ActivityEnvironment().run(acts.turn, contact("I want to talk to a human"))
     assert result.escalate and result.reason == "customer asked for a human agent"
 
 
@@ -44,7 +40,7 @@ async def test_unknown_backend_is_non_retryable(rules_backend: RulesBackend) -> 
     with pytest.raises(
         ApplicationError, match="unknown AI backend 'gpt-telepathy'; known backends: openai, rules"
     ) as info:
-        await ActivityEnvironment().run(acts.ai_turn, inp)
+        await ActivityEnvironment().run(acts.turn, inp)
     assert info.value.non_retryable and info.value.type == UNKNOWN_BACKEND
 
 
@@ -53,7 +49,7 @@ async def test_backend_failure_is_ai_unavailable(rules_backend: RulesBackend, re
     acts = activities(rules_backend, flaky=Failing(retryable))
     inp = contact("hi").model_copy(update={"backend": "flaky"})
     with pytest.raises(ApplicationError, match="model exploded") as info:
-        await ActivityEnvironment().run(acts.ai_turn, inp)
+        await ActivityEnvironment().run(acts.turn, inp)
     assert info.value.type == AI_UNAVAILABLE and info.value.non_retryable is (not retryable)
 
 
@@ -61,7 +57,7 @@ async def test_openai_backend_built_lazily_from_settings(rules_backend: RulesBac
     acts = AiActivities(Settings(openai_base_url="not-a-url"), backends={"rules": rules_backend})
     inp = contact("hi").model_copy(update={"backend": "openai"})
     with pytest.raises(ApplicationError, match="misconfigured") as info:
-        await ActivityEnvironment().run(acts.ai_turn, inp)
+        await ActivityEnvironment().run(acts.turn, inp)
     assert info.value.non_retryable
 
 
@@ -73,5 +69,5 @@ async def test_openai_malformed_answer_through_the_activity(rules_backend: Rules
     acts = activities(rules_backend, openai=backend)
     inp = contact("hi").model_copy(update={"backend": "openai"})
     with pytest.raises(ApplicationError, match="malformed answer") as info:
-        await ActivityEnvironment().run(acts.ai_turn, inp)
+        await ActivityEnvironment().run(acts.turn, inp)
     assert info.value.type == AI_UNAVAILABLE and info.value.non_retryable

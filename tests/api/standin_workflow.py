@@ -1,6 +1,8 @@
-"""A stand-in registered as "ConversationWorkflow": records its input and every signal, so the API tests do
-not depend on the real workflow. Signal `test_set_attributes` upserts search attributes (admin list tests);
-signal `test_finish` completes it (an idle-closed conversation)."""
+"""A stand-in registered as "ConversationWorkflow": records its input, every signal and every update, so the API
+tests do not depend on the real workflow. Signal `test_set_attributes` upserts search attributes (admin list
+tests); signal `test_finish` completes it (an idle-closed conversation). Updates answer like the real one's:
+a handoff whose reason is "refuse" is refused as nothing to hand off, one whose reason is "slow" answers only
+when the workflow finishes, and a template other than `order_update` is refused as unknown."""
 
 from __future__ import annotations
 
@@ -10,10 +12,17 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.search_attributes import CONVERSATION_STATE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
-    from contracts.signals import QUERY_STATE, QUERY_TRANSCRIPT, WORKFLOW_NAME
+    from contracts.signals import (
+        QUERY_STATE,
+        QUERY_TRANSCRIPT,
+        REFUSED_NOTHING_TO_HAND_OFF,
+        REFUSED_UNKNOWN_TEMPLATE,
+        WORKFLOW_NAME,
+    )
 
 QUERY_RECORDED = "test_recorded"
 
@@ -48,6 +57,20 @@ class StandInConversation:
             workflow.upsert_search_attributes(updates)
             return
         self.signals.append({"name": name, "payload": payload})
+
+    @workflow.update(dynamic=True)
+    async def command(self, name: str, args: Sequence[RawValue]) -> dict[str, Any]:
+        payload = workflow.payload_converter().from_payload(args[0].payload) if args else None
+        assert isinstance(payload, dict)
+        self.signals.append({"name": name, "payload": payload})
+        if payload.get("reason") == "refuse":
+            raise ApplicationError("nothing to hand off: no open session", type=REFUSED_NOTHING_TO_HAND_OFF)
+        if payload.get("reason") == "slow":
+            await workflow.wait_condition(lambda: self.finished)
+        if "template_name" in payload and payload["template_name"] != "order_update":
+            raise ApplicationError(f"unknown template {payload['template_name']!r}", type=REFUSED_UNKNOWN_TEMPLATE)
+        outcome = "template_sent" if "template_name" in payload else "handed_off"
+        return {"request_id": payload["request_id"], "outcome": outcome, "state": "queued", "task_sid": "WT1"}
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> dict[str, Any]:

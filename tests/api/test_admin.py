@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,14 +14,16 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from api import commands
 from api.app import create_app
 from config.orgs import OrgRegistry
 from config.settings import Settings
 from contracts.ids import conversation_key, workflow_id_for_key
 from contracts.search_attributes import ORG_ID
-from contracts.signals import SIGNAL_REQUEST_HANDOFF, SIGNAL_SEND_TEMPLATE, WORKFLOW_NAME
+from contracts.signals import UPDATE_REQUEST_HANDOFF, UPDATE_SEND_TEMPLATE, WORKFLOW_NAME
 from tests.api.conftest import TASK_QUEUE, recorded
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, new_contact
+from tests.polling import eventually
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -47,15 +49,14 @@ async def _conversation(temporal: Client, org: str, state: str | None = None, st
 
 async def _list(http: httpx.AsyncClient, expect: int, **params: Any) -> dict[str, Any]:
     """Visibility is eventually consistent: poll until the listing holds `expect` conversations."""
-    body: dict[str, Any] = {}
-    for _ in range(100):
+
+    async def listing() -> dict[str, Any]:
         response = await http.get("/conversations", params=params, headers=AUTH)
         assert response.status_code == 200, response.text
-        body = response.json()
-        if len(body["conversations"]) >= expect:
-            return body
-        await asyncio.sleep(0.1)
-    return body
+        body: dict[str, Any] = response.json()
+        return body
+
+    return await eventually(f"{expect} listed conversations", listing, lambda b: len(b["conversations"]) >= expect)
 
 
 async def test_admin_refuses_missing_and_wrong_tokens(http: httpx.AsyncClient) -> None:
@@ -145,7 +146,7 @@ async def test_get_conversation_errors(http: httpx.AsyncClient) -> None:
     assert other_org.status_code == 404
 
 
-async def test_handoff_request_is_signalled_with_the_idempotency_key(http: httpx.AsyncClient, temporal: Client) -> None:
+async def test_handoff_is_an_update_answered_with_its_outcome(http: httpx.AsyncClient, temporal: Client) -> None:
     wid = await _conversation(temporal, "acme")
     key = f"op-{uuid.uuid4().hex}"
     response = await http.post(
@@ -153,19 +154,53 @@ async def test_handoff_request_is_signalled_with_the_idempotency_key(http: httpx
         json={"reason": "VIP customer", "summary": "wants a human"},
         headers=AUTH | {"Idempotency-Key": key},
     )
-    assert response.status_code == 202, response.text
-    assert response.json()["request_id"] == f"api-{key}"
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "workflow_id": wid,
+        "request_id": f"api-{key}",
+        "outcome": "handed_off",
+        "detail": "",
+        "state": "queued",
+        "task_sid": "WT1",
+        "message_sid": None,
+    }
     generated = await http.post(f"/conversations/{wid}/handoff", headers=AUTH)
-    assert generated.status_code == 202
+    assert generated.status_code == 200 and generated.json()["request_id"] != f"api-{key}"
     got = await recorded(temporal, wid, lambda r: len(r["signals"]) == 2)
     [explicit, default] = got["signals"]
-    assert explicit["name"] == SIGNAL_REQUEST_HANDOFF
-    assert explicit["payload"] == {
-        "request_id": f"api-{key}",
-        "reason": "VIP customer",
-        "summary": "wants a human",
+    assert explicit["name"] == UPDATE_REQUEST_HANDOFF
+    assert explicit["payload"] == {"request_id": f"api-{key}", "reason": "VIP customer", "summary": "wants a human"}
+    assert default["payload"]["request_id"] == generated.json()["request_id"]
+
+
+async def test_a_refused_handoff_is_409_with_the_reason(http: httpx.AsyncClient, temporal: Client) -> None:
+    wid = await _conversation(temporal, "acme")
+    refused = await http.post(f"/conversations/{wid}/handoff", json={"reason": "refuse"}, headers=AUTH)
+    assert refused.status_code == 409 and "nothing to hand off" in refused.json()["detail"]
+
+
+async def test_a_command_still_running_answers_202_and_its_outcome_can_be_read_later(
+    http: httpx.AsyncClient, temporal: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commands, "OUTCOME_WAIT", timedelta(seconds=1))
+    wid = await _conversation(temporal, "acme")
+    started = await http.post(
+        f"/conversations/{wid}/handoff", json={"reason": "slow"}, headers=AUTH | {"Idempotency-Key": "slow-1"}
+    )
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body == {
+        "workflow_id": wid,
+        "request_id": "api-slow-1",
+        "status": "running",
+        "poll": f"/conversations/{wid}/commands/api-slow-1",
     }
-    assert default["payload"]["request_id"] == generated.json()["request_id"] != explicit["payload"]["request_id"]
+    assert (await http.get(body["poll"], headers=AUTH)).status_code == 202
+    await temporal.get_workflow_handle(wid).signal("test_finish")
+    done = await http.get(body["poll"], headers=AUTH)
+    assert done.status_code == 200 and done.json()["outcome"] == "handed_off"
+    unknown = await http.get(f"/conversations/{wid}/commands/api-never-sent", headers=AUTH)
+    assert unknown.status_code == 404
 
 
 async def test_handoff_errors(http: httpx.AsyncClient) -> None:
@@ -186,17 +221,16 @@ async def test_handoff_errors(http: httpx.AsyncClient) -> None:
 async def test_template_send(http: httpx.AsyncClient, temporal: Client) -> None:
     wid = await _conversation(temporal, "acme")
     unknown = await http.post(f"/conversations/{wid}/templates", json={"template_name": "nope"}, headers=AUTH)
-    assert unknown.status_code == 422 and "order_update" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "unknown template" in unknown.json()["detail"]
     response = await http.post(
         f"/conversations/{wid}/templates",
         json={"template_name": "order_update", "variables": ["Ana", "42"]},
         headers=AUTH | {"Idempotency-Key": "tmpl-1"},
     )
-    assert response.status_code == 202
-    got = await recorded(temporal, wid, lambda r: len(r["signals"]) == 1)
-    [signal] = got["signals"]
-    assert signal["name"] == SIGNAL_SEND_TEMPLATE
-    assert signal["payload"] == {
+    assert response.status_code == 200 and response.json()["outcome"] == "template_sent"
+    got = await recorded(temporal, wid, lambda r: len(r["signals"]) == 2)
+    assert [s["name"] for s in got["signals"]] == [UPDATE_SEND_TEMPLATE, UPDATE_SEND_TEMPLATE]
+    assert got["signals"][1]["payload"] == {
         "request_id": "api-tmpl-1",
         "template_name": "order_update",
         "variables": ["Ana", "42"],

@@ -30,16 +30,16 @@ def _write(tmp_path: Path, settings: dict[str, int | bool | str]) -> Path:
 
 
 def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
-    path = _write(tmp_path, {"ai_backend": "openai", "local_activities": True, "delivery_check_seconds": 45})
+    path = _write(tmp_path, {"ai_backend": "openai", "trust_proxy": True, "delivery_check_seconds": 45})
     org = OrgRegistry.load(path).get(SANDBOX_ORG)
     assert org is not None
     assert org.config.ai_backend == "openai"
-    assert org.config.local_activities is True
+    assert org.config.trust_proxy is True
     assert org.config.delivery_check_seconds == 45
 
 
 def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
-    path = _write(tmp_path, {"ai_backend": 'rules"\nlocal_activities = 1'})
+    path = _write(tmp_path, {"ai_backend": 'rules"\ntrust_proxy = true'})
     text = path.read_text()
-    assert "\nlocal_activities = 1" not in text
-    assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\nlocal_activities = 1'
+    assert "\ntrust_proxy = true" not in text
+    assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\ntrust_proxy = true'

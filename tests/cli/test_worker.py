@@ -147,7 +147,7 @@ async def test_worker_sizes_come_from_settings(local_env: WorkflowEnvironment) -
         built = worker.build_worker(local_env.client, settings, example_orgs(), executor)
         config = built.config()
         assert config["max_cached_workflows"] == 123
-        assert (config["max_concurrent_workflow_tasks"], config["max_concurrent_local_activities"]) == (77, 2)
+        assert (config["max_concurrent_workflow_tasks"], config["max_concurrent_activities"]) == (77, 2)
 
 
 def test_worker_logging_keeps_twilio_request_logs_with_phone_numbers_out() -> None:
@@ -166,7 +166,7 @@ def test_workflow_bytecode_is_written_even_when_python_is_told_not_to(monkeypatc
     import sys
 
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    source = ROOT / "workflows" / "conversation.py"
+    source = ROOT / "workflows" / "conversation" / "workflow.py"
     cached = Path(importlib.util.cache_from_source(str(source)))
     cached.unlink(missing_ok=True)
     assert worker.write_workflow_bytecode()

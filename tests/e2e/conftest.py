@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +50,27 @@ def sandbox_url() -> Iterator[str]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def stack(local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AsyncIterator[Stack]:
-    data_dir: Path = tmp_path_factory.mktemp("e2e")
+async def stack(
+    local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_stack(
+    local_env: WorkflowEnvironment,
+    sandbox_url: str,
+    data_dir: Path,
+    org_settings: Mapping[str, int | bool | str] | None = None,
+) -> AsyncIterator[Stack]:
+    """The whole service against the sandbox; `org_settings` go into the sandbox org's entry of the orgs file."""
     api_port = free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     seed = fetch_seed(sandbox_url)
-    orgs = OrgRegistry.load(write_sandbox_orgs(seed, data_dir, public_base_url=api_url, sandbox_url=sandbox_url))
+    orgs = OrgRegistry.load(
+        write_sandbox_orgs(seed, data_dir, public_base_url=api_url, sandbox_url=sandbox_url, org_settings=org_settings)
+    )
     for number in seed.whatsapp_numbers:
         register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
     org = orgs.get(SANDBOX_ORG)
@@ -63,9 +78,7 @@ async def stack(local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_facto
     report = await asyncio.to_thread(check_org, org, apply=True)
     assert report.ok, report
 
-    settings = Settings(
-        _env_file=None, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", admin_token=SecretStr(ADMIN_TOKEN)
-    )
+    settings = Settings(_env_file=None, task_queue=f"e2e-{uuid.uuid4().hex[:8]}", admin_token=SecretStr(ADMIN_TOKEN))
     target = local_env.client.service_client.config.target_host
     client = await Client.connect(target, data_converter=build_data_converter(None))
 

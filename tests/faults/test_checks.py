@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from contracts.views import AI_OFFER_TIMED_OUT
 from loadgen.checks import (
     GAP_NO_STATUS_RECONCILIATION,
     ConvEvidence,
@@ -13,7 +14,6 @@ from loadgen.checks import (
     status_callbacks_answered,
 )
 from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Sent
-from workflows.conversation import AI_OFFER_TIMED_OUT
 
 CONTACT = "+34600000001"
 HUMAN_Q, AI_Q, TEMPLATE = "WQhuman", "WQai", "HXtemplate"

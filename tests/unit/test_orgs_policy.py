@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
 from pathlib import Path
 
 import pytest
 
-from config.orgs import ConfigError, OrgRegistry
-from contracts.policy import workflow_task_timeout
+from config.orgs import ConfigError, OrgConfig, OrgRegistry, OrgsFile
+from contracts.policy import ConversationPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +26,12 @@ def _org(**extra: object) -> dict[str, object]:
         "public_base_url": "https://hooks.example.com/",
         **extra,
     }
+
+
+def _toml(**extra: object) -> str:
+    """The org as an orgs file (JSON strings are valid TOML strings)."""
+    lines = ["[orgs.acme]"] + [f"{k} = {json.dumps(v)}" for k, v in _org(**extra).items()]
+    return "\n".join(lines) + "\n"
 
 
 def test_timing_settings_reach_the_policy() -> None:
@@ -55,10 +61,40 @@ def test_the_example_orgs_file_loads() -> None:
     assert orgs.names()
 
 
-def test_local_activities_is_off_unless_the_org_turns_it_on() -> None:
-    off = OrgRegistry.from_mapping({"orgs": {"acme": _org()}}, env={"T": "token"}).get("acme")
-    on = OrgRegistry.from_mapping({"orgs": {"acme": _org(local_activities=True)}}, env={"T": "token"}).get("acme")
-    assert on is not None and off is not None
-    assert (on.policy().local_activities, off.policy().local_activities) == (True, False)
-    # Their steps run inside workflow tasks: those conversations start with the longer task timeout.
-    assert (workflow_task_timeout(on.policy()), workflow_task_timeout(off.policy())) == (timedelta(seconds=60), None)
+def test_the_policy_is_the_org_config_minus_credentials_and_connection() -> None:
+    org = OrgRegistry.from_mapping({"orgs": {"acme": _org(queue_sla_seconds=77)}}, env={"T": "token"}).get("acme")
+    assert org is not None
+    policy = org.policy()
+    # Every policy setting comes from the org's config, with the same defaults: written once.
+    assert set(OrgConfig.model_fields) > set(ConversationPolicy.model_fields)
+    assert policy.model_dump() == org.config.model_dump(include=set(ConversationPolicy.model_fields))
+    assert (
+        policy.queue_sla_seconds == 77
+        and policy.busy_message == ConversationPolicy.model_fields["busy_message"].default
+    )
+
+
+def test_a_sid_of_the_wrong_kind_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match="human_queue_sid"):
+        OrgRegistry.from_mapping({"orgs": {"acme": _org(human_queue_sid="WW" + "0" * 32)}}, env={"T": "token"})
+
+
+def test_the_orgs_file_is_read_again_when_it_changes_and_a_broken_edit_keeps_the_last_good_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "orgs.toml"
+    path.write_text(_toml(queue_sla_seconds=300))
+    source = OrgsFile(path, env={"T": "token"})
+    first = source.current().get("acme")
+    assert first is not None and first.policy().queue_sla_seconds == 300
+    assert source.current() is source.current()  # unchanged file: not read again
+    path.write_text(_toml(queue_sla_seconds=600, busy_message="Back soon"))
+    edited = source.current().get("acme")
+    assert edited is not None and (edited.policy().queue_sla_seconds, edited.policy().busy_message) == (
+        600,
+        "Back soon",
+    )
+    path.write_text("this is not [toml")
+    kept = source.current().get("acme")
+    assert kept is not None and kept.policy().queue_sla_seconds == 600
+    assert source.last_error is not None and "orgs.toml" in source.last_error

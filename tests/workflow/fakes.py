@@ -22,8 +22,7 @@ from contracts.activities import (
     FETCH_MESSAGE_STATUSES,
     FETCH_TASK,
     HAND_OFF,
-    HAND_TO_HUMANS,
-    MERGE_HANDOFF_ATTRIBUTES,
+    LOAD_POLICY,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
     RELEASE_AI_TASK,
@@ -46,6 +45,8 @@ from contracts.activities import (
     HandOffResult,
     HandToHumansInput,
     HandToHumansResult,
+    LoadPolicyInput,
+    LoadPolicyResult,
     MergeHandoffAttributesInput,
     MergeHandoffAttributesResult,
     MessageStatus,
@@ -58,7 +59,13 @@ from contracts.activities import (
     SendWhatsAppInput,
     SendWhatsAppResult,
 )
-from contracts.ai import AI_TURN_ACTIVITY, AiTurnInput, AiTurnResult
+from contracts.ai import AiTurnInput, AiTurnResult
+from contracts.policy import ConversationPolicy
+
+# Steps inside the composite activities, recorded under these names (they are not activities of their own).
+AI_TURN = "ai_turn"
+MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
+HAND_TO_HUMANS = "hand_to_humans"
 
 
 def client_error(message: str, code: int = 21211) -> ApplicationError:
@@ -98,14 +105,22 @@ class FakeTwilio:
     # message sid → (status, error code) returned by fetch_message_statuses (default: delivered)
     message_statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     human_task_known: bool = True  # False: a transfer's answer carries no human task sid
-    ai_delay: float = 0.0  # seconds every ai_turn sleeps (real time) before answering
+    ai_delay: float = 0.0  # seconds every AI call sleeps (real time) before answering
+    # name → a closed gate holds every call of that name until it is set
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    # org → the policy `load_policy` returns (an org missing here: the worker no longer knows it)
+    policies: dict[str, ConversationPolicy] = field(default_factory=dict)
 
     def _sid(self, prefix: str) -> str:
         self._n += 1
         return f"{prefix}{self._n:032d}"
 
-    def _record(self, name: str, inp: Any) -> None:
+    async def _enter(self, name: str, inp: Any) -> None:
+        """Record the call, hold it while its gate is closed, then raise the next configured error, if any."""
         self.calls.append((name, inp))
+        gate = self.gates.get(name)
+        if gate is not None:
+            await gate.wait()
         errors = self.fail.get(name)
         if errors:
             error = errors.pop(0)
@@ -119,37 +134,37 @@ class FakeTwilio:
         return [n for n, _ in self.calls]
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name=OPEN_FLEX_CONVERSATION)
+        @activity.defn(name=OPEN_FLEX_CONVERSATION.name)
         async def open_flex_conversation(inp: OpenFlexConversationInput) -> OpenFlexConversationResult:
-            self._record(OPEN_FLEX_CONVERSATION, inp)
+            await self._enter(OPEN_FLEX_CONVERSATION.name, inp)
             return OpenFlexConversationResult(conversation_sid=self._sid("CH"), contact_participant_sid=self._sid("MB"))
 
-        @activity.defn(name=CREATE_INTERACTION)
+        @activity.defn(name=CREATE_INTERACTION.name)
         async def create_interaction(inp: CreateInteractionInput) -> CreateInteractionResult:
-            self._record(CREATE_INTERACTION, inp)
-            task = f"WT{len(self.of(CREATE_INTERACTION))}"
+            await self._enter(CREATE_INTERACTION.name, inp)
+            task = f"WT{len(self.of(CREATE_INTERACTION.name))}"
             self.task_attrs[task] = dict(inp.task_attributes)
             return CreateInteractionResult(interaction_sid="KD1", channel_sid="UO1", task_sid=task)
 
-        @activity.defn(name=ACCEPT_AI_RESERVATION)
+        @activity.defn(name=ACCEPT_AI_RESERVATION.name)
         async def accept_ai_reservation(inp: AcceptAiReservationInput) -> AcceptAiReservationResult:
-            self._record(ACCEPT_AI_RESERVATION, inp)
+            await self._enter(ACCEPT_AI_RESERVATION.name, inp)
             self.accepted_reservations.add(inp.reservation_sid)
             return AcceptAiReservationResult(accepted=True, reservation_status="accepted", participant_sid="UTai")
 
-        @activity.defn(name=POST_TO_FLEX)
+        @activity.defn(name=POST_TO_FLEX.name)
         async def post_to_flex(inp: PostToFlexInput) -> PostToFlexResult:
-            self._record(POST_TO_FLEX, inp)
+            await self._enter(POST_TO_FLEX.name, inp)
             return PostToFlexResult(message_sid=self._sid("IM"))
 
-        @activity.defn(name=SEND_WHATSAPP)
+        @activity.defn(name=SEND_WHATSAPP.name)
         async def send_whatsapp(inp: SendWhatsAppInput) -> SendWhatsAppResult:
-            self._record(SEND_WHATSAPP, inp)
-            return SendWhatsAppResult(message_sid=f"SMout{len(self.of(SEND_WHATSAPP))}", status="queued")
+            await self._enter(SEND_WHATSAPP.name, inp)
+            return SendWhatsAppResult(message_sid=f"SMout{len(self.of(SEND_WHATSAPP.name))}", status="queued")
 
-        @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX)
+        @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX.name)
         async def copy_contact_media_to_flex(inp: CopyContactMediaInput) -> CopyContactMediaResult:
-            self._record(COPY_CONTACT_MEDIA_TO_FLEX, inp)
+            await self._enter(COPY_CONTACT_MEDIA_TO_FLEX.name, inp)
             if inp.media_url in self.refuse_media_urls:
                 return CopyContactMediaResult(
                     content_type=inp.content_type,
@@ -158,52 +173,49 @@ class FakeTwilio:
                 )
             return CopyContactMediaResult(media_sid=self._sid("ME"), size=1000, content_type=inp.content_type)
 
-        @activity.defn(name=MERGE_HANDOFF_ATTRIBUTES)
         async def merge_handoff_attributes(inp: MergeHandoffAttributesInput) -> MergeHandoffAttributesResult:
-            self._record(MERGE_HANDOFF_ATTRIBUTES, inp)
+            await self._enter(MERGE_HANDOFF_ATTRIBUTES, inp)
             merged = {**self.task_attrs.get(inp.task_sid, {}), **self.foreign_attributes, **inp.handoff_attributes}
             self.task_attrs[inp.task_sid] = merged
             return MergeHandoffAttributesResult(attributes=merged, conflicts_retried=self.conflicts)
 
-        @activity.defn(name=HAND_TO_HUMANS)
         async def hand_to_humans(inp: HandToHumansInput) -> HandToHumansResult:
-            self._record(HAND_TO_HUMANS, inp)
+            await self._enter(HAND_TO_HUMANS, inp)
             # Like the real activity: reject while the AI's reservation is pending, else transfer by invite.
             if inp.reservation_sid is not None and inp.reservation_sid not in self.accepted_reservations:
                 return HandToHumansResult(path="rejected")
             human = "WThuman" if self.human_task_known else None
             return HandToHumansResult(path="transferred", human_task_sid=human, invite_sid="KGinvite")
 
-        @activity.defn(name=FETCH_TASK)
+        @activity.defn(name=FETCH_TASK.name)
         async def fetch_task(inp: FetchTaskInput) -> FetchTaskResult:
-            self._record(FETCH_TASK, inp)
+            await self._enter(FETCH_TASK.name, inp)
             if self.fetch_results:
                 return self.fetch_results.pop(0)
             return FetchTaskResult(task_sid=inp.task_sid, assignment_status="pending", attributes={})
 
-        @activity.defn(name=RELEASE_AI_TASK)
+        @activity.defn(name=RELEASE_AI_TASK.name)
         async def release_ai_task(inp: ReleaseAiTaskInput) -> ReleaseAiTaskResult:
-            self._record(RELEASE_AI_TASK, inp)
+            await self._enter(RELEASE_AI_TASK.name, inp)
             return ReleaseAiTaskResult(task_status_before="assigned", action="completed", channel_closed=True)
 
-        @activity.defn(name=FETCH_MESSAGE_STATUSES)
+        @activity.defn(name=FETCH_MESSAGE_STATUSES.name)
         async def fetch_message_statuses(inp: FetchMessageStatusesInput) -> FetchMessageStatusesResult:
-            self._record(FETCH_MESSAGE_STATUSES, inp)
+            await self._enter(FETCH_MESSAGE_STATUSES.name, inp)
             out = []
             for sid in inp.message_sids:
                 status, code = self.message_statuses.get(sid, ("delivered", None))
                 out.append(MessageStatus(message_sid=sid, status=status, error_code=code))
             return FetchMessageStatusesResult(statuses=out)
 
-        @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE)
+        @activity.defn(name=ENSURE_AI_WORKER_AVAILABLE.name)
         async def ensure_ai_worker_available(inp: EnsureAiWorkerAvailableInput) -> EnsureAiWorkerAvailableResult:
-            self._record(ENSURE_AI_WORKER_AVAILABLE, inp)
+            await self._enter(ENSURE_AI_WORKER_AVAILABLE.name, inp)
             return EnsureAiWorkerAvailableResult(changed=True, activity_name="Available")
 
-        @activity.defn(name=AI_TURN_ACTIVITY)
         async def ai_turn(inp: AiTurnInput) -> AiTurnResult:
-            self._record(AI_TURN_ACTIVITY, inp)
-            if self.ai_gate is not None and len(self.of(AI_TURN_ACTIVITY)) == 1:
+            await self._enter(AI_TURN, inp)
+            if self.ai_gate is not None and len(self.of(AI_TURN)) == 1:
                 await self.ai_gate.wait()
             if self.ai_delay:
                 await asyncio.sleep(self.ai_delay)
@@ -211,19 +223,24 @@ class FakeTwilio:
                 raise ApplicationError(self.ai_error, type="AiBackendError")
             return self.ai(inp)
 
-        @activity.defn(name=ANSWER_CONTACT)
+        @activity.defn(name=ANSWER_CONTACT.name)
         async def answer_contact_activity(inp: AnswerContactInput) -> AnswerContactResult:
             # The real composition over this fake's own steps (each recorded under its name as well).
-            self._record(ANSWER_CONTACT, inp)
+            await self._enter(ANSWER_CONTACT.name, inp)
             steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp)
             return await answer_contact(inp, steps, ai_backoff=0.0, step_backoff=0.0)
 
-        @activity.defn(name=HAND_OFF)
+        @activity.defn(name=HAND_OFF.name)
         async def hand_off_activity(inp: HandOffInput) -> HandOffResult:
-            self._record(HAND_OFF, inp)
+            await self._enter(HAND_OFF.name, inp)
             return await hand_off(
                 inp, HandOffSteps(merge=merge_handoff_attributes, post=post_to_flex, hand=hand_to_humans), backoff=0.0
             )
+
+        @activity.defn(name=LOAD_POLICY.name)
+        async def load_policy(inp: LoadPolicyInput) -> LoadPolicyResult:
+            await self._enter(LOAD_POLICY.name, inp)
+            return LoadPolicyResult(policy=self.policies.get(inp.org))
 
         return [
             answer_contact_activity,
@@ -234,11 +251,9 @@ class FakeTwilio:
             post_to_flex,
             send_whatsapp,
             copy_contact_media_to_flex,
-            merge_handoff_attributes,
-            hand_to_humans,
             fetch_task,
             release_ai_task,
             fetch_message_statuses,
             ensure_ai_worker_available,
-            ai_turn,
+            load_policy,
         ]

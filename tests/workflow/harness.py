@@ -1,15 +1,14 @@
-"""Drive a ConversationWorkflow on the time-skipping server with signals and queries only."""
+"""Drive a ConversationWorkflow on the time-skipping server with signals, updates and queries only."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -20,10 +19,11 @@ from contracts.signals import (
     SIGNAL_CONTACT_MESSAGE,
     SIGNAL_CONVERSATION_EVENT,
     SIGNAL_DELIVERY_STATUS,
-    SIGNAL_REQUEST_HANDOFF,
-    SIGNAL_SEND_TEMPLATE,
     SIGNAL_TASKROUTER_EVENT,
+    UPDATE_REQUEST_HANDOFF,
+    UPDATE_SEND_TEMPLATE,
     WORKFLOW_NAME,
+    CommandOutcome,
     ContactMessage,
     ConversationEvent,
     ConversationMediaRef,
@@ -34,9 +34,10 @@ from contracts.signals import (
     TaskRouterEvent,
     TemplateSendRequest,
 )
+from contracts.views import ConversationView
+from tests.polling import eventually
 from tests.workflow.fakes import FakeTwilio
 from workflows.conversation import ConversationWorkflow
-from workflows.state import ConversationView
 
 ORG = "acme"
 BUSINESS = "+14155238886"
@@ -53,10 +54,6 @@ def policy(**kw: Any) -> ConversationPolicy:
         human_queue_sid="WQhuman",
         public_base_url="https://svc.example.com",
         templates=TEMPLATES,
-        # Time skipping cannot see local activities (it may jump past a timer while one runs, and a local
-        # retry's backoff holds the workflow task open in real time): these tests pin each step's timing with
-        # ordinary activities; test_local_activities.py runs the same logic as local activities.
-        local_activities=False,
     )
     base.update(kw)
     return ConversationPolicy(**base)
@@ -75,6 +72,8 @@ class Conv:
         self.workflow_id = workflow_id_for_key(ORG, self.key)
         self._ev = itertools.count(1)
         self.first_run_id: str | None = None
+        # Signals this test sent: with the workflow's own count, `quiet` knows all of them were dealt with.
+        self.signals_sent = 0
 
     @property
     def handle(self) -> WorkflowHandle[Any, Any]:
@@ -118,19 +117,19 @@ class Conv:
                 start_signal_args=[msg],
             )
             self.first_run_id = started.first_execution_run_id or started.run_id
+            self.signals_sent += 1
         else:
-            await self.handle.signal(SIGNAL_CONTACT_MESSAGE, msg)
+            await self.signal(SIGNAL_CONTACT_MESSAGE, msg)
         return msg
 
+    async def signal(self, name: str, payload: Any) -> None:
+        """Send a signal and count it (a test re-sending a payload as a duplicate goes through here too)."""
+        await self.handle.signal(name, payload)
+        self.signals_sent += 1
+
     def start_input(self, **policy_kw: Any) -> ConversationStart:
-        can = policy_kw.pop("continue_as_new_after_events", None)
         return ConversationStart(
-            org=ORG,
-            key=self.key,
-            business_number=BUSINESS,
-            contact_number=self.contact,
-            policy=policy(**policy_kw),
-            continue_as_new_after_events=can,
+            org=ORG, key=self.key, business_number=BUSINESS, contact_number=self.contact, policy=policy(**policy_kw)
         )
 
     async def begin(self, sid: str = "SM1", body: str = "hello", **kw: Any) -> ContactMessage:
@@ -164,7 +163,7 @@ class Conv:
             task_queue_sid=queue,
             occurred_at=await self.now(),
         )
-        await self.handle.signal(SIGNAL_TASKROUTER_EVENT, ev)
+        await self.signal(SIGNAL_TASKROUTER_EVENT, ev)
         return ev
 
     async def ai_offer(self, session: str, task: str = "WT1", reservation: str = "WR1", **kw: Any) -> TaskRouterEvent:
@@ -210,21 +209,43 @@ class Conv:
             source="SDK",
             occurred_at=await self.now(),
         )
-        await self.handle.signal(SIGNAL_CONVERSATION_EVENT, ev)
+        await self.signal(SIGNAL_CONVERSATION_EVENT, ev)
         return ev
 
     async def status(self, message_sid: str, status: str, code: int | None = None) -> None:
-        await self.handle.signal(
+        await self.signal(
             SIGNAL_DELIVERY_STATUS,
             DeliveryStatus(message_sid=message_sid, status=status, error_code=code, occurred_at=await self.now()),
         )
 
-    async def request_handoff(self, request_id: str, reason: str = "operator asked") -> None:
-        await self.handle.signal(SIGNAL_REQUEST_HANDOFF, HandoffRequest(request_id=request_id, reason=reason))
+    async def request_handoff(self, request_id: str, reason: str = "operator asked") -> CommandOutcome:
+        """The operator's handoff update; refused ones raise `WorkflowUpdateFailedError`."""
+        return await self.handle.execute_update(
+            UPDATE_REQUEST_HANDOFF,
+            HandoffRequest(request_id=request_id, reason=reason),
+            id=request_id,
+            result_type=CommandOutcome,
+        )
 
-    async def template(self, request_id: str, name: str, variables: list[str]) -> None:
-        await self.handle.signal(
-            SIGNAL_SEND_TEMPLATE, TemplateSendRequest(request_id=request_id, template_name=name, variables=variables)
+    async def start_handoff_request(
+        self, request_id: str, reason: str = "operator asked"
+    ) -> WorkflowUpdateHandle[CommandOutcome]:
+        """The handoff update, accepted (validated) but not waited for: the main loop answers it after the step
+        it is in."""
+        return await self.handle.start_update(
+            UPDATE_REQUEST_HANDOFF,
+            HandoffRequest(request_id=request_id, reason=reason),
+            id=request_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=CommandOutcome,
+        )
+
+    async def template(self, request_id: str, name: str, variables: list[str]) -> CommandOutcome:
+        return await self.handle.execute_update(
+            UPDATE_SEND_TEMPLATE,
+            TemplateSendRequest(request_id=request_id, template_name=name, variables=variables),
+            id=request_id,
+            result_type=CommandOutcome,
         )
 
     async def view(self) -> ConversationView:
@@ -235,36 +256,20 @@ class Conv:
         self, pred: Callable[[ConversationView], bool], what: str, within: float = 60.0
     ) -> ConversationView:
         """Poll the state query until `pred` holds (real time; no time skipping)."""
-        deadline = asyncio.get_running_loop().time() + within
-        last: ConversationView | None = None
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                last = await self.view()
-                if pred(last):
-                    return last
-            except Exception:
-                pass
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; last view: {last}")
+        return await eventually(what, self.view, pred, within=within)
 
     async def until_calls(self, name: str, count: int, within: float = 60.0) -> list[Any]:
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
-            got = self.fake.of(name)
-            if len(got) >= count:
-                return got
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"expected {count} {name} calls, got {len(self.fake.of(name))}: {self.fake.names()}")
+        async def calls() -> list[Any]:
+            return self.fake.of(name)
 
-    async def settle(self) -> None:
-        """Let the worker finish what it can: wait until the call log stops growing."""
-        last = -1
-        stable = 0
-        while stable < 8:
-            await asyncio.sleep(0.05)
-            n = len(self.fake.calls)
-            stable = stable + 1 if n == last else 0
-            last = n
+        return await eventually(f"{count} {name} call(s)", calls, lambda got: len(got) >= count, within=within)
+
+    async def quiet(self) -> ConversationView:
+        """Every signal this test sent has been dealt with and the workflow waits for the next one (or a timer)."""
+        return await self.until(
+            lambda v: v.signals_received >= self.signals_sent and v.idle,
+            f"the workflow to deal with all {self.signals_sent} signals and wait",
+        )
 
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)

@@ -9,9 +9,9 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import ApplicationError
 
+from contracts.views import ConversationView
 from tests.workflow.fakes import client_error
 from tests.workflow.harness import Conv
-from workflows.state import ConversationView
 
 QUIET = "quiet period"
 
@@ -44,7 +44,7 @@ async def test_quiet_ai_session_releases_the_ai_task_and_the_next_message_opens_
         await conv.until_calls("send_whatsapp", i)
     assert await _quiet_timers(conv) == timers_before
     await conv.skip(timedelta(minutes=59))
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("release_ai_task") == []
     await conv.skip(timedelta(minutes=2))
     view = await conv.until(lambda v: v.sessions_ended == 1, "quiet AI session ended")
@@ -74,7 +74,7 @@ async def test_after_the_ai_session_ends_the_workflow_idle_closes(conv: Conv) ->
 async def test_ai_session_ends_at_the_latest_when_the_window_closes(conv: Conv) -> None:
     await _ai_answering(conv, ai_session_idle_seconds=3 * 24 * 3600)
     await conv.skip(timedelta(hours=23, minutes=50))
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("release_ai_task") == []
     await conv.skip(timedelta(minutes=11))
     view = await conv.until(lambda v: v.sessions_ended == 1, "session ended at the window's close")
@@ -84,7 +84,7 @@ async def test_ai_session_ends_at_the_latest_when_the_window_closes(conv: Conv) 
 async def test_a_reps_task_is_never_released(conv: Conv) -> None:
     await conv.to_with_rep()
     await conv.skip(timedelta(hours=3))
-    await conv.settle()
+    await conv.quiet()
     view = await conv.view()
     assert view.state == "with_rep" and view.sessions_ended == 0
     assert conv.fake.of("release_ai_task") == []

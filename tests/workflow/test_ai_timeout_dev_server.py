@@ -13,7 +13,8 @@ from temporalio.worker import Worker
 
 from tests.workflow.fakes import FakeTwilio
 from tests.workflow.harness import Conv, pydantic_client
-from workflows.conversation import AI_RETRY, ConversationWorkflow
+from workflows.conversation import ConversationWorkflow
+from workflows.conversation.effects import AI_ATTEMPTS
 
 
 async def test_an_ai_turn_that_times_out_hands_off_as_ai_unavailable(local_env: WorkflowEnvironment) -> None:
@@ -36,7 +37,7 @@ async def test_an_ai_turn_that_times_out_hands_off_as_ai_unavailable(local_env: 
             view = await conv.until(lambda v: v.state == "queued", "handed off after the AI timed out", within=90)
             assert view.handoff_reason == "AI unavailable" and view.handoff_path == "transferred"
             assert view.last_error is not None and "timeout" in view.last_error.lower()
-            assert len(fake.of("ai_turn")) == AI_RETRY.maximum_attempts
+            assert len(fake.of("ai_turn")) == AI_ATTEMPTS
             # Nothing from the AI reached the contact; the rep's task carries the reason.
             assert fake.of("send_whatsapp") == []
             [merged] = fake.of("merge_handoff_attributes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -45,16 +46,23 @@ async def test_ai_escalation_transfers_in_order_and_keeps_others_attributes(conv
     assert sess is not None
     await conv.tr("task.wrapup", "WT1", session=sess)
     await conv.tr("task.completed", "WT1", session=sess)
-    await conv.settle()
+    await conv.quiet()
     after = await conv.view()
     assert after.state == "with_rep" and after.sessions_ended == 0
 
 
 async def test_pending_ai_reservation_is_rejected_not_accepted(conv: Conv) -> None:
     sess = conv.session_id("SM1")
+    conv.fake.gates["create_interaction"] = creating = asyncio.Event()
     await conv.begin("SM1", "hello")
-    await conv.request_handoff("req-1", "operator takes over")
-    await conv.ai_offer(sess)
+    await conv.until_calls("create_interaction", 1)
+    # The operator asks while the task is being created: the handoff waits for the task.
+    request = await conv.start_handoff_request("req-1", "operator takes over")
+    await conv.ai_offer(sess)  # overtakes create_interaction's result: kept for the task
+    creating.set()
+    # The loop takes the command once the task exists: the operator learns the handoff's result.
+    outcome = await request.result()
+    assert (outcome.outcome, outcome.state, outcome.task_sid) == ("handed_off", "queued", "WT1")
     view = await conv.until(lambda v: v.state == "queued", "queued")
     assert conv.fake.of("accept_ai_reservation") == []
     hand = conv.fake.of("hand_to_humans")[0]
@@ -135,7 +143,7 @@ async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) ->
     await conv.skip(timedelta(seconds=121))
     view = await conv.until(lambda v: v.stuck, "stuck after SLA")
     await conv.until_calls("send_whatsapp", 2)
-    await conv.settle()
+    await conv.quiet()
     busy = [s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]
     assert len(busy) == 1 and view.busy_sent
     desc = await conv.handle.describe()
@@ -148,7 +156,7 @@ async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) ->
     assert details.startswith("**queued** · ⚠ **stuck**") and "queued since" in details and "WThuman" in details
     assert conv.contact not in details  # no PII in what the UI shows
     await conv.skip(timedelta(hours=2))
-    await conv.settle()
+    await conv.quiet()
     assert len([s for s in conv.fake.of("send_whatsapp") if s.body == "All reps busy"]) == 1
     await conv.rep_accepts(sess, "WThuman")
     view = await conv.until(lambda v: v.state == "with_rep", "with_rep")

@@ -8,8 +8,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import ApplicationError
 
 from contracts.signals import InboundMedia
+from contracts.views import ConversationView
 from tests.workflow.harness import Conv
-from workflows.state import ConversationView
 
 
 async def test_contact_media_copied_one_per_message_and_refusals_told(conv: Conv) -> None:
@@ -129,7 +129,7 @@ async def test_workflow_completes_when_idle_with_no_session_and_window_closed(co
     await conv.tr("task.completed", "WThuman", session=view.session_id)
     await conv.until(lambda v: v.sessions_ended == 1, "session end")
     await conv.skip(timedelta(days=6, hours=23))
-    await conv.settle()
+    await conv.quiet()
     assert await last_event_type(conv) != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
     await conv.skip(timedelta(days=1, hours=2))  # window (24 h) + the 7-day quiet period have passed
     handle = conv.client.get_workflow_handle(conv.workflow_id, result_type=ConversationView)
@@ -143,7 +143,7 @@ async def test_no_idle_close_while_a_session_is_open(conv: Conv) -> None:
     # The AI was never offered the task: the unanswered message holds the session (and the workflow) open
     # until the window closes, well past the quiet period and the idle close.
     await conv.skip(timedelta(hours=23))
-    await conv.settle()
+    await conv.quiet()
     assert await last_event_type(conv) != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
     view = await conv.view()
     assert view.state == "ai" and view.session_id is not None

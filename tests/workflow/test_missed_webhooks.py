@@ -31,7 +31,7 @@ async def test_a_dropped_63016_callback_still_becomes_a_notice(conv: Conv) -> No
     for i in range(1, sends + 1):
         await conv.status(f"SMout{i}", "delivered")
     conv.fake.message_statuses[rep_sid] = ("undelivered", 63016)
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("fetch_message_statuses") == []
     await conv.skip(timedelta(minutes=10, seconds=5))
     view = await conv.until(lambda v: bool(v.delivery_failures), "failure from the read-back")
@@ -47,7 +47,7 @@ async def test_a_dropped_63016_callback_still_becomes_a_notice(conv: Conv) -> No
     view = await conv.until(lambda v: v.duplicates_ignored >= 1, "late callback ignored")
     assert len(view.delivery_failures) == 1
     await conv.skip(timedelta(hours=2))
-    await conv.settle()
+    await conv.quiet()
     assert len(conv.fake.of("fetch_message_statuses")) == 1
 
 
@@ -61,7 +61,7 @@ async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_p
     for i in range(2, 6):
         await conv.contact_msg(f"SM{i}", f"question {i}")
         await conv.until_calls("send_whatsapp", i)
-    await conv.settle()
+    await conv.quiet()
     assert await _timers(conv, "delivery") == before == 1  # one timer for the whole burst
     # Each send names the earlier ones, so a retried send never takes one of them for its own.
     assert [s.known_sids for s in conv.fake.of("send_whatsapp")][:3] == [[], ["SMout1"], ["SMout1", "SMout2"]]
@@ -73,7 +73,7 @@ async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_p
     calls = await conv.until_calls("fetch_message_statuses", 2)
     assert sorted(calls[0].message_sids) == sorted(calls[1].message_sids) == [f"SMout{i}" for i in range(1, 6)]
     await conv.skip(timedelta(hours=3))
-    await conv.settle()
+    await conv.quiet()
     assert len(conv.fake.of("fetch_message_statuses")) == 2
     assert (await conv.view()).delivery_failures == []
 
@@ -100,7 +100,7 @@ async def test_transfer_without_the_human_task_sid_is_reconciled_by_session(conv
     ]
     await conv.skip(timedelta(seconds=61))
     await conv.until_calls("fetch_task", 1)
-    await conv.settle()
+    await conv.quiet()
     view = await conv.view()
     assert view.state == "queued" and view.sessions_ended == 0
     await conv.skip(timedelta(seconds=121))
@@ -141,7 +141,7 @@ async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back
     ]
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("fetch_task") == []
     await conv.skip(timedelta(seconds=31))  # well inside TaskRouter's 120 s reservation timeout
     [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
@@ -156,7 +156,7 @@ async def test_a_task_never_offered_makes_sure_the_ai_worker_is_available(conv: 
     ]
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("ensure_ai_worker_available") == []
     await conv.skip(timedelta(seconds=31))
     [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
@@ -202,7 +202,7 @@ async def test_an_offer_made_again_after_its_timeout_keeps_the_conversation_with
     await conv.ai_offer(sess, reservation="WR2")
     await conv.until_calls("send_whatsapp", 1)
     await conv.skip(timedelta(minutes=5))
-    await conv.settle()
+    await conv.quiet()
     assert conv.fake.of("merge_handoff_attributes") == [] and (await conv.view()).state == "ai"
 
 
@@ -226,7 +226,7 @@ async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_messag
     await conv.until_calls("send_whatsapp", sends + 1)
     assert conv.fake.of("send_whatsapp")[-1].body == "AI: are you still there?"
     await conv.tr("task.completed", "WThuman", session=old_session)
-    await conv.settle()
+    await conv.quiet()
     view = await conv.view()
     assert view.sessions_ended == 1 and view.session_number == 2
 
@@ -238,10 +238,10 @@ async def test_a_rep_still_holding_the_task_gets_the_message_after_one_read_per_
     conv.fake.fetch_results += [assigned, assigned]
     await conv.contact_msg("SM7", "one more thing")
     await conv.until_calls("fetch_task", 1)
-    await conv.settle()
+    await conv.quiet()
     await conv.contact_msg("SM8", "and another")
     await conv.until_calls("fetch_task", 2)
-    await conv.settle()
+    await conv.quiet()
     view = await conv.view()
     assert view.state == "with_rep" and view.sessions_ended == 0 and view.session_number == 1
     posts = {p.idempotency_id: p.conversation_sid for p in conv.fake.of("post_to_flex")}

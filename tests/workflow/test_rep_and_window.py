@@ -40,7 +40,7 @@ async def test_rep_reply_inside_window_is_relayed_exactly_once(conv: Conv) -> No
     await conv.rep_says(ch, "ai", "IMown3", author="AI Support Agent")
     await conv.rep_says(ch, "tagged", "IMown4", attributes={"waHandoffId": "x"})
     await conv.until_calls("send_whatsapp", before + 1)
-    await conv.settle()
+    await conv.quiet()
     sends = conv.fake.of("send_whatsapp")[before:]
     assert [(s.body, s.idempotency_id) for s in sends] == [("Hi, I am Alice", "rep:IMrep1")]
     assert (await conv.view()).duplicates_ignored >= 1
@@ -62,7 +62,7 @@ async def test_rep_media_checked_before_relay(conv: Conv) -> None:
         ],
     )
     view = await conv.until(lambda v: len(v.notices) >= 2, "media notices")
-    await conv.settle()
+    await conv.quiet()
     sends = conv.fake.of("send_whatsapp")[before:]
     assert [s.media_url for s in sends] == ["https://mcs.us1.twilio.com/v1/Services/IS1/Media/MEok"]
     assert any("photo.jpg" in n and "5.0 MB" in n for n in view.notices)
@@ -90,7 +90,7 @@ async def test_outside_window_reply_refused_and_template_sent(conv: Conv) -> Non
     view = await conv.until(lambda v: sum("Template not sent" in n for n in v.notices) == 2, "template notices")
     await conv.template("api-1", "welcome_back", [])
     await conv.until_calls("send_whatsapp", before + 2)
-    await conv.settle()
+    await conv.quiet()
     sends = conv.fake.of("send_whatsapp")[before:]
     assert [(s.content_sid, s.content_variables, s.body) for s in sends] == [
         (TEMPLATES["order_update"], {"1": "Ana", "2": "42"}, None),
@@ -140,7 +140,7 @@ async def test_contact_messages_during_rep_phase_go_to_flex_not_to_the_ai(conv: 
     await conv.contact_msg("SM6", "bye")
     await conv.until_calls("post_to_flex", posts + 2)
     view = await conv.until(lambda v: v.window_expires_at != deadline_before, "window extended")
-    await conv.settle()
+    await conv.quiet()
     last = [(p.author, p.body) for p in conv.fake.of("post_to_flex")[-2:]]
     assert last == [(f"whatsapp:{conv.contact}", "thanks Alice"), (f"whatsapp:{conv.contact}", "bye")]
     assert len(conv.fake.of("ai_turn")) == turns
@@ -162,5 +162,5 @@ async def test_rep_accepting_after_the_window_closed_is_told_at_once(conv: Conv)
     await conv.rep_accepts(sess, "WThuman")
     view = await conv.until(lambda v: len(v.notices) == 1, "notice on acceptance")
     assert "window closed at" in view.notices[0] and "/template" in view.notices[0]
-    await conv.settle()
+    await conv.quiet()
     assert len([p for p in conv.fake.of("post_to_flex") if p.attributes.get("waHandoffNotice")]) == 1

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
 
 from contracts.ai import AiTurnInput
 from tests.workflow.fakes import client_error
 from tests.workflow.harness import BUSINESS, ORG, Conv
+from workflows.conversation.ai_turn import MAX_TURN_ROUNDS, TURN_RETRY
 
 
 async def test_first_message_opens_a_session_and_the_ai_answers(conv: Conv) -> None:
@@ -34,7 +38,7 @@ async def test_first_message_opens_a_session_and_the_ai_answers(conv: Conv) -> N
         "waHandoff": {"workflowId": conv.workflow_id, "org": ORG, "sessionId": sess},
     }
     # Nothing is answered before TaskRouter offers the task to the AI worker.
-    await conv.settle()
+    await conv.quiet()
     assert fake.of("ai_turn") == []
 
     await conv.ai_offer(sess, attributes={"order_id": "A-42", "customer": {"tier": "gold"}})
@@ -70,7 +74,7 @@ async def test_burst_during_an_ai_turn_is_answered_once_together(conv: Conv) -> 
     # The server holds the three signals before the first turn completes: they form one batch.
     conv.fake.ai_gate.set()
     await conv.until_calls("send_whatsapp", 2)
-    await conv.settle()
+    await conv.quiet()
     turns = conv.fake.of("ai_turn")
     assert [t.new_message_count for t in turns] == [1, 3]
     sends = conv.fake.of("send_whatsapp")
@@ -93,7 +97,7 @@ async def test_flex_shows_each_reply_right_after_the_messages_it_answers(conv: C
     await conv.contact_msg("SM3", "third")
     conv.fake.ai_gate.set()
     await conv.until_calls("send_whatsapp", 2)
-    await conv.settle()
+    await conv.quiet()
     flex = [(p.author, p.body) for p in conv.fake.of("post_to_flex")]
     who = f"whatsapp:{conv.contact}"
     assert flex == [
@@ -117,27 +121,59 @@ async def test_reservation_offered_before_the_task_is_known_is_not_lost(conv: Co
     assert len(conv.fake.of("accept_ai_reservation")) == 1
 
 
-async def test_a_failed_lean_turn_is_done_step_by_step_and_the_reply_goes_out_once(conv: Conv) -> None:
-    """`answer_contact` fails (its contact post refused once): the workflow does the same turn step by step, and
-    that send first looks for one the lean turn may have made; the next turn is lean again."""
+async def test_a_contact_message_flex_refuses_is_still_answered_and_the_rep_told(conv: Conv) -> None:
+    """Flex refusing one contact post (a 4xx) does not stop the turn: the AI answers it, the rep gets a notice."""
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
     await conv.ai_offer(conv.session_id("SM1"))
     await conv.until_calls("send_whatsapp", 1)
-    assert [p.body for p in conv.fake.of("post_to_flex")] == ["hello", "AI: hello"]
-    conv.fake.fail["post_to_flex"] = [client_error("Conversation busy", 50400)]  # the next: SM2, in the lean turn
+    conv.fake.fail["post_to_flex"] = [client_error("Conversation busy", 50400)]  # the next post: SM2's
     await conv.contact_msg("SM2", "second")
     await conv.until_calls("send_whatsapp", 2)
-    await conv.contact_msg("SM3", "third")
-    await conv.until_calls("send_whatsapp", 3)
-    await conv.settle()
+    view = await conv.quiet()
     fake = conv.fake
-    assert len(fake.of("answer_contact")) == 3  # SM1, SM2 (failed), SM3
-    assert len(fake.of("ai_turn")) == 3  # the failed lean turn never reached its AI
-    sends = fake.of("send_whatsapp")
-    assert [s.idempotency_id for s in sends] == ["ai:SM1", "ai:SM2", "ai:SM3"]
-    assert [s.may_have_sent_since is not None for s in sends] == [False, True, False]
-    contact_posts = [p.body for p in fake.of("post_to_flex") if p.author.startswith("whatsapp:")]
-    assert contact_posts == ["hello", "second", "second", "third"]  # refused once, then posted by the step path
-    view = await conv.view()
+    assert len(fake.of("answer_contact")) == 2 and len(fake.of("ai_turn")) == 2
+    assert [s.body for s in fake.of("send_whatsapp")] == ["AI: hello", "AI: second"]
+    notices = [
+        p for p in fake.of("post_to_flex") if p.attributes.get("waHandoffNotice") == "contact_message_not_in_flex"
+    ]
+    assert len(notices) == 1 and "Conversation busy" in (notices[0].body or "")
+    assert "posting a contact message to Flex failed" in (view.last_error or "")
     assert view.state == "ai" and not view.stuck
+
+
+async def test_a_failed_turn_is_tried_again_and_its_send_looks_for_the_earlier_one(conv: Conv) -> None:
+    """Every attempt of a turn's activity fails (Twilio down for a while): the turn is tried again in a later
+    round, whose send first looks for one an earlier round may have made; the reply goes out once."""
+    await conv.begin("SM1", "hello")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    outage = ApplicationError("Twilio 503", type="TwilioServerError")
+    conv.fake.fail["answer_contact"] = [outage] * TURN_RETRY.maximum_attempts
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("answer_contact", 1)
+    await conv.skip(timedelta(seconds=20))  # the activity's own retries
+    view = await conv.until(lambda v: "trying again" in (v.last_error or ""), "the round failed")
+    assert conv.fake.of("send_whatsapp") == []
+    await conv.skip(timedelta(seconds=31))  # the next round
+    [send] = await conv.until_calls("send_whatsapp", 1)
+    assert send.idempotency_id == "ai:SM1" and send.may_have_sent_since is not None
+    assert len(conv.fake.of("answer_contact")) == TURN_RETRY.maximum_attempts + 1
+    await conv.contact_msg("SM2", "and again")
+    sends = await conv.until_calls("send_whatsapp", 2)
+    assert sends[1].may_have_sent_since is None  # a new turn: nothing earlier to look for
+    view = await conv.quiet()
+    assert view.state == "ai" and view.handoff_count == 0
+
+
+async def test_a_turn_that_keeps_failing_goes_to_a_rep(conv: Conv) -> None:
+    await conv.begin("SM1", "my order is late")
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    outage = ApplicationError("Twilio 503", type="TwilioServerError")
+    conv.fake.fail["answer_contact"] = [outage] * (TURN_RETRY.maximum_attempts * MAX_TURN_ROUNDS)
+    await conv.ai_offer(conv.session_id("SM1"))
+    for _ in range(MAX_TURN_ROUNDS):
+        await conv.skip(timedelta(minutes=3))
+    view = await conv.until(lambda v: v.state == "queued", "handed to the humans")
+    assert view.handoff_reason == "AI unavailable" and "rounds failed" in (view.last_error or "")
+    assert len(conv.fake.of("answer_contact")) == TURN_RETRY.maximum_attempts * MAX_TURN_ROUNDS
+    assert [s.idempotency_id for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("ai:")] == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.ai import TranscriptLine
-from contracts.signals import ContactMessage, InboundMedia, TaskRouterEvent
+from contracts.signals import ContactMessage, ConversationStart, InboundMedia, TaskRouterEvent
+from tests.workflow.harness import policy
 from workflows.conversation import ConversationWorkflow
 from workflows.state import MAX_DEDUP, ConversationState, HandoffProgress, InboxItem, SessionState
 
@@ -61,13 +62,38 @@ def test_state_round_trips_through_json() -> None:
     assert ConversationState.model_validate(carried) == state
 
 
+def _start(carried: ConversationState | None = None) -> ConversationStart:
+    return ConversationStart(
+        org="acme",
+        key="0" * 32,
+        business_number="+14155238886",
+        contact_number="+351900000001",
+        policy=policy(),
+        carried_state=carried.model_dump(mode="json") if carried else None,
+    )
+
+
 def test_dedup_is_bounded_and_forgets_the_oldest() -> None:
-    wf = ConversationWorkflow()
+    wf = ConversationWorkflow(_start())
     for i in range(MAX_DEDUP + 10):
         wf.contact_message(_msg(f"SM{i}"))
-    assert len(wf.s.dedup) == MAX_DEDUP and len(wf._dedup_set) == MAX_DEDUP
-    assert len(wf.s.inbox) == MAX_DEDUP + 10
+    s = wf.c.s
+    assert len(s.dedup) == MAX_DEDUP and len(set(s.dedup)) == MAX_DEDUP
+    assert len(s.inbox) == MAX_DEDUP + 10
     wf.contact_message(_msg(f"SM{MAX_DEDUP + 9}"))  # recent: still known
-    assert wf.s.duplicates_ignored == 1
+    assert s.duplicates_ignored == 1
     wf.contact_message(_msg("SM0"))  # evicted long ago: accepted again (bounded memory by design)
-    assert wf.s.duplicates_ignored == 1 and len(wf.s.inbox) == MAX_DEDUP + 11
+    assert s.duplicates_ignored == 1 and len(s.inbox) == MAX_DEDUP + 11
+    assert s.signals_received == MAX_DEDUP + 12
+
+
+def test_state_exists_before_run_so_a_first_signal_lands_in_the_carried_state() -> None:
+    """The first activation after continue-as-new (or of a signal-with-start) runs handlers before `run`: they
+    must record into the carried state, which `@workflow.init` builds, and nothing may replace it later."""
+    carried = ConversationState(events_processed=7, session_number=1, dedup=["contact:SM1"], runs=3)
+    wf = ConversationWorkflow(_start(carried))
+    wf.contact_message(_msg("SM2"))
+    wf.contact_message(_msg("SM1"))  # known from before the switch
+    s = wf.c.s
+    assert [i.contact.message_sid for i in s.inbox if i.contact] == ["SM2"]
+    assert (s.events_processed, s.session_number, s.runs, s.duplicates_ignored) == (7, 1, 4, 1)

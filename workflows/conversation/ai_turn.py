@@ -1,0 +1,173 @@
+"""The AI's turn: one `answer_contact` activity posts the contact's waiting messages into Flex, asks the AI, posts
+its reply and sends it to WhatsApp.
+
+In Flex a reply follows the messages it answers; contact messages that arrive while a turn runs come right after
+it and are answered together by the next turn (question, answer, burst, answer to the burst). A turn that fails
+(its activity's retries spent) is tried again in rounds with backoff; a later round's send first looks for one an
+earlier round may have made. The AI failing for good, or every round failing, hands off "AI unavailable".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from contracts.activities import ANSWER_CONTACT, AnswerContactInput
+from contracts.ai import AiTurnInput, AiTurnResult
+from contracts.views import AI_UNAVAILABLE
+from rules import notices, turns
+from rules.backoff import backoff
+from rules.flex_context import flatten_flex_context
+from workflows.conversation import delivery, handoff
+from workflows.conversation.context import AI_AUTHOR, Conversation
+from workflows.conversation.effects import (
+    AI_ATTEMPTS,
+    STEPS_HEARTBEAT,
+    TWILIO_CLIENT_ERROR,
+    TWILIO_TIMEOUT,
+    call,
+    error_text,
+    post_input,
+    send_input,
+)
+from workflows.conversation.flex_posts import notice
+from workflows.conversation.whatsapp_sends import send_failed
+from workflows.state import SessionState
+
+# One round: the activity's own retries (a killed worker, a Twilio outage of a minute); then rounds with backoff.
+TURN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+    non_retryable_error_types=[TWILIO_CLIENT_ERROR],
+)
+TURN_ROUND_RETRY_FIRST = timedelta(seconds=30)
+MAX_TURN_ROUNDS = 3
+
+
+def due(c: Conversation, sess: SessionState) -> bool:
+    return turns.ai_turn_due(
+        state=c.s.state,
+        handoff_requested=sess.handoff is not None,
+        reservation_accepted=sess.ai_reservation_status == "accepted",
+        unanswered=len(sess.ai_pending_sids),
+        task_known=sess.task_sid is not None,
+        conversation_known=sess.conversation_sid is not None,
+        opening_failed=sess.open_attempts > 0,
+        window_known=c.s.window_expires_at is not None,
+        media_waiting=any(m.media for m in sess.backlog),
+        retry_at=sess.turn_retry_at,
+        now=workflow.now(),
+    )
+
+
+def ai_input(c: Conversation, sess: SessionState, new_messages: int) -> AiTurnInput:
+    return AiTurnInput(
+        backend=c.policy.ai_backend,
+        org=c.org,
+        transcript=list(c.s.transcript),
+        new_message_count=new_messages,
+        flex_context=flatten_flex_context(sess.task_attributes),
+        unanswered_turns=sess.ai_unanswered_turns,
+    )
+
+
+async def take(c: Conversation, sess: SessionState) -> None:
+    batch = list(sess.ai_pending_sids)
+    backlog = list(sess.backlog)
+    assert c.s.window_expires_at is not None
+    now = workflow.now()
+    if sess.turn_first_at is None:
+        sess.turn_first_at = now
+    reply_id = f"ai:{batch[-1]}"
+    try:
+        res = await call(
+            c,
+            ANSWER_CONTACT,
+            AnswerContactInput(
+                contact_posts=[
+                    post_input(c, sess, c.contact_identity, m.body or "(empty message)", f"contact:{m.message_sid}")
+                    for m in backlog
+                ],
+                ai=ai_input(c, sess, len(batch)),
+                ai_timeout_seconds=c.policy.ai_turn_timeout_seconds,
+                ai_attempts=AI_ATTEMPTS,
+                reply_post=post_input(c, sess, AI_AUTHOR, None, reply_id),
+                reply_send=send_input(
+                    c, reply_id, may_have_sent_since=sess.turn_first_at if sess.turn_rounds_failed else None
+                ),
+                send_until=c.s.window_expires_at,
+            ),
+            f"AI turn ({len(batch)} new message(s)) with its Flex posts and WhatsApp send",
+            limit=timedelta(seconds=c.policy.ai_turn_timeout_seconds * AI_ATTEMPTS + 6)
+            + TWILIO_TIMEOUT * (2 + len(backlog)),
+            retry=TURN_RETRY,
+            heartbeat=STEPS_HEARTBEAT,
+        )
+    except ActivityError as err:
+        _round_failed(c, sess, error_text(err)[0])
+        return
+    sess.turn_first_at = sess.turn_retry_at = None
+    sess.turn_rounds_failed = 0
+    del sess.backlog[: len(backlog)]
+    del sess.ai_pending_sids[: len(batch)]
+    for idempotency_id, detail in res.contact_post_errors.items():
+        c.s.last_error = f"posting a contact message to Flex failed: {detail}"
+        await notice(c, "contact_message_not_in_flex", notices.contact_message_not_in_flex(detail), idempotency_id)
+    if res.ai is None:
+        failed(c, res.ai_error or "no answer")
+        return
+    _note_result(sess, res.ai)
+    if res.reply:
+        now = workflow.now()
+        sess.ai_quiet_from = now
+        if res.reply_post_error:
+            c.s.last_error = f"posting the AI reply to Flex failed: {res.reply_post_error}"
+        c.add_transcript("ai", res.reply, now)
+        if res.window_closed:
+            await notice(
+                c,
+                "ai_reply_not_sent",
+                notices.send_failed("The AI reply", "the WhatsApp window is closed"),
+                f"{reply_id}:refused",
+            )
+        elif res.send_error:
+            await send_failed(c, "AI reply", reply_id, res.send_error)
+        elif res.sent is not None:
+            delivery.watch(c, res.sent, "AI reply")
+    if res.ai.escalate:
+        handoff.request(
+            c,
+            source="ai",
+            reason=res.ai.reason or "the AI agent escalated",
+            summary=res.ai.summary,
+            sentiment=res.ai.sentiment,
+            language=res.ai.language,
+        )
+
+
+def _round_failed(c: Conversation, sess: SessionState, detail: str) -> None:
+    sess.turn_rounds_failed += 1
+    if sess.turn_rounds_failed >= MAX_TURN_ROUNDS:
+        sess.turn_first_at = sess.turn_retry_at = None
+        sess.turn_rounds_failed = 0
+        failed(c, f"{MAX_TURN_ROUNDS} rounds failed, the last: {detail}")
+        return
+    c.s.last_error = f"AI turn failed ({detail}): trying again"
+    sess.turn_retry_at = workflow.now() + backoff(TURN_ROUND_RETRY_FIRST, sess.turn_rounds_failed)
+    c.timers.set("retry", sess.turn_retry_at)
+
+
+def failed(c: Conversation, detail: str) -> None:
+    """The AI cannot answer: the conversation goes to a rep."""
+    c.s.last_error = f"AI turn failed: {detail}"
+    handoff.request(c, source="ai_failure", reason=AI_UNAVAILABLE, summary=c.fallback_summary(AI_UNAVAILABLE))
+
+
+def _note_result(sess: SessionState, result: AiTurnResult) -> None:
+    sess.language = result.language
+    sess.ai_unanswered_turns = 0 if result.answered else sess.ai_unanswered_turns + 1

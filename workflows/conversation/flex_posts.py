@@ -1,0 +1,30 @@
+"""Posts into the session's Flex conversation, and notices: what reps are told (never sent to WhatsApp)."""
+
+from __future__ import annotations
+
+from temporalio.exceptions import ActivityError
+
+from contracts.activities import POST_TO_FLEX, PostToFlexInput, PostToFlexResult
+from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
+from workflows.conversation.effects import call, error_text, post_input
+from workflows.state import MAX_NOTICES, bounded_append
+
+
+async def post(c: Conversation, inp: PostToFlexInput) -> PostToFlexResult:
+    who = "contact" if inp.author == c.contact_identity else inp.author
+    return await call(c, POST_TO_FLEX, inp, f"post to Flex as {who}")
+
+
+async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> None:
+    """A notice for reps: in state always, in Flex when the session has a conversation (never WhatsApp)."""
+    bounded_append(c.s.notices, text, MAX_NOTICES)
+    sess = c.s.session
+    if sess is None or sess.conversation_sid is None:
+        return
+    try:
+        await post(
+            c,
+            post_input(c, sess, SYSTEM_AUTHOR, text, f"notice:{idempotency_id}", attributes={"waHandoffNotice": kind}),
+        )
+    except ActivityError as err:
+        c.s.last_error = f"posting a notice failed: {error_text(err)[0]}"
