@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.responses import Response
 
 from twilio_sandbox import (
     control,
+    flex_logic,
     rest_content,
     rest_conversations,
     rest_flex,
@@ -34,6 +36,8 @@ def create_app(
 ) -> FastAPI:
     """The sandbox app; with `db`, state is kept in that SQLite file across restarts."""
     sandbox = Sandbox(seed or SandboxSeed(), base_url=base_url)
+    # Flex's orchestration reacts to TaskRouter: wired here so neither package module imports the other.
+    sandbox.engine.accepted_listeners.append(partial(flex_logic.on_reservation_accepted, sandbox))
     store = SqliteStore(db) if db else None
     if store is not None and store.load(sandbox):
         sandbox.recorder.add("state.restored", db=db)

@@ -4,11 +4,13 @@ dispatcher."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 
 from twilio_sandbox.clock import SandboxClock
+from twilio_sandbox.engine import TaskRouterEngine
 from twilio_sandbox.faults import Faults
 from twilio_sandbox.record import Recorder
 from twilio_sandbox.seed import SandboxSeed
@@ -27,9 +29,6 @@ from twilio_sandbox.state import (
 )
 from twilio_sandbox.webhooks import Delivery, WebhookDispatcher
 
-if TYPE_CHECKING:
-    from twilio_sandbox.engine import TaskRouterEngine
-
 
 class Sandbox:
     def __init__(self, seed: SandboxSeed, base_url: str = "http://127.0.0.1:8400") -> None:
@@ -41,9 +40,8 @@ class Sandbox:
         self.faults = Faults()
         self.dispatcher = WebhookDispatcher(self.recorder, self.faults, seed.webhook_timeout_seconds)
         self.state = self._build_state()
-        from twilio_sandbox.engine import TaskRouterEngine
-
-        self.engine: TaskRouterEngine = TaskRouterEngine(self)
+        # The engine keeps no state of its own (it reads `self.state`), so it outlives a reset.
+        self.engine = TaskRouterEngine(self)
 
     # --- seed -----------------------------------------------------------------------------------------------
     def _build_state(self) -> SandboxState:
@@ -143,21 +141,13 @@ class Sandbox:
         self.recorder.reset()
         self.faults.clear()
         self.state = self._build_state()
-        from twilio_sandbox.engine import TaskRouterEngine
-
-        self.engine = TaskRouterEngine(self)
-
-    def on_reservation_accepted(self, task: Any, res: Any) -> None:
-        from twilio_sandbox.rest_flex import on_reservation_accepted
-
-        on_reservation_accepted(self, task, res)
 
     # --- helpers --------------------------------------------------------------------------------------------
     @property
     def st(self) -> SandboxState:
         return self.state
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.clock.now()
 
     def send_webhook(
