@@ -1,6 +1,6 @@
 """Optional SQLite persistence (`--db FILE`): the whole state is snapshotted after every change and reloaded at
-start, so a restarted sandbox keeps its conversations, tasks and SIDs. One row, pickled: the file is the sandbox's
-own, never shared with anything else."""
+start, so a restarted sandbox keeps its conversations, tasks and SIDs (new SIDs come from a new run, see
+`sids.py`). One row, pickled: the file is the sandbox's own, never shared with anything else."""
 
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ class SqliteStore:
     def save(self, sb: Sandbox) -> None:
         payload: dict[str, Any] = {
             "state": sb.state,
-            "counters": dict(sb.sids._counters),
             "clock_offset": sb.clock.offset.total_seconds(),
         }
         self.conn.execute(
@@ -56,8 +55,6 @@ class SqliteStore:
             return False
         payload = pickle.loads(row[1])
         sb.state = with_indexes(payload["state"])
-        sb.sids._counters.clear()
-        sb.sids._counters.update(payload["counters"])
         sb.clock.offset = timedelta(seconds=payload["clock_offset"])
         return True
 

@@ -1,7 +1,7 @@
 """What the sandbox starts with: account, credentials, Flex workspace, reps, WhatsApp senders, templates.
 
-Every SID is derived from `salt`, so the same seed always yields the same SIDs (and `/_sandbox/reset`
-returns to them).
+Every seeded SID is derived from `salt`, so the same seed always yields the same account, workspace, queues,
+reps and templates (and `/_sandbox/reset` returns to them); SIDs created later never repeat (`sids.py`).
 """
 
 from __future__ import annotations
