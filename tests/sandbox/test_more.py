@@ -84,7 +84,7 @@ def test_sqlite_persistence_survives_restart(tmp_path: Path) -> None:
         assert client.conversations.v1.conversations.create(friendly_name="next").sid != conv.sid
 
 
-def test_module_entry_point_prints_url_and_credentials() -> None:
+def test_module_entry_point_prints_url_and_sids_but_no_secret() -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "twilio_sandbox", "--port", str(port)],
@@ -106,7 +106,10 @@ def test_module_entry_point_prints_url_and_credentials() -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}" in out
-    assert seed["auth_token"] in out and seed["account_sid"] in out
+    assert seed["account_sid"] in out and seed["api_key_sid"] in out and seed["workspace_sid"] in out
+    assert f"GET http://127.0.0.1:{port}/_sandbox/seed" in out
+    assert seed["auth_token"] and seed["auth_token"] not in out
+    assert seed["api_key_secret"] and seed["api_key_secret"] not in out
 
 
 def test_media_rules_unit() -> None:
