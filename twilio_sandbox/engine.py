@@ -355,7 +355,7 @@ class TaskRouterEngine:
         res = self.active_reservation(task)
         if status == "canceled":
             if res is not None:
-                res.status, res.date_updated = "canceled", self.sb.now()
+                self.set_reservation_status(res, "canceled")
                 self._set_task_status(task, "canceled", reason)
                 self.emit("reservation.canceled", "Reservation canceled", task=task, reservation=res)
             else:
@@ -370,18 +370,23 @@ class TaskRouterEngine:
     def wrapup(self, task: Task, res: Reservation | None) -> None:
         self._set_task_status(task, "wrapping")
         if res is not None:
-            res.status, res.date_updated = "wrapping", self.sb.now()
+            self.set_reservation_status(res, "wrapping")
             self.emit("reservation.wrapup", "Reservation wrapping", task=task, reservation=res)
         self.emit("task.wrapup", "Task wrapping", task=task)
 
     def complete(self, task: Task, res: Reservation | None, reason: str) -> None:
         self._set_task_status(task, "completed", reason)
         if res is not None:
-            res.status, res.date_updated = "completed", self.sb.now()
+            self.set_reservation_status(res, "completed")
             self.emit("reservation.completed", "Reservation completed", task=task, reservation=res)
         self.emit("task.completed", "Task completed", task=task)
 
     # --- reservations ---------------------------------------------------------------------------------------
+    def set_reservation_status(self, res: Reservation, status: str) -> None:
+        res.status = status
+        res.date_updated = self.sb.now()
+        res.revision += 1
+
     def update_reservation(self, res: Reservation, status: str) -> None:
         task = self.st.tasks[res.task_sid]
         current = res.status
@@ -390,13 +395,13 @@ class TaskRouterEngine:
         if status in ("accepted", "rejected") and current != "pending":
             raise TwilioError(400, 20001, f"Reservation {res.sid} cannot be {status}: it is {current}, not pending")
         if status == "accepted":
-            res.status, res.date_updated = "accepted", self.sb.now()
+            self.set_reservation_status(res, "accepted")
             self._set_task_status(task, "assigned")
             self.emit("reservation.accepted", "Reservation accepted", task=task, reservation=res)
             for listener in self.accepted_listeners:
                 listener(task, res)
         elif status == "rejected":
-            res.status, res.date_updated = "rejected", self.sb.now()
+            self.set_reservation_status(res, "rejected")
             task.declined_by.add(res.worker_sid)
             self._set_task_status(task, "pending")
             self.emit("reservation.rejected", "Reservation rejected", task=task, reservation=res)
@@ -421,7 +426,7 @@ class TaskRouterEngine:
         for res in list(self.st.reservations.values()):
             if res.status == "pending" and now >= res.timeout_at:
                 task = self.st.tasks[res.task_sid]
-                res.status, res.date_updated = "timeout", now
+                self.set_reservation_status(res, "timeout")
                 task.declined_by.add(res.worker_sid)
                 self._set_task_status(task, "pending")
                 self.emit("reservation.timeout", "Reservation timed out", task=task, reservation=res)
@@ -436,7 +441,7 @@ class TaskRouterEngine:
             ):
                 active = self.active_reservation(task)
                 if active is not None:
-                    active.status, active.date_updated = "canceled", now
+                    self.set_reservation_status(active, "canceled")
                     self.emit("reservation.canceled", "Reservation canceled", task=task, reservation=active)
                 self._set_task_status(task, "canceled", "Task TTL Exceeded")
                 self.emit("task.canceled", "Task TTL Exceeded", task=task)
@@ -445,6 +450,11 @@ class TaskRouterEngine:
             self.assign()
 
     # --- workers --------------------------------------------------------------------------------------------
+    def touch_worker(self, worker: Worker) -> None:
+        """A change of the worker resource: a new `date_updated` and a new ETag."""
+        worker.date_updated = self.sb.now()
+        worker.revision += 1
+
     def set_activity(self, worker: Worker, activity_sid: str) -> None:
         if activity_sid not in self.st.activities:
             raise TwilioError(400, 20001, f"Activity {activity_sid} not found")
@@ -452,7 +462,8 @@ class TaskRouterEngine:
             return
         previous = worker.activity_sid
         worker.activity_sid = activity_sid
-        worker.date_status_changed = worker.date_updated = self.sb.now()
+        self.touch_worker(worker)
+        worker.date_status_changed = worker.date_updated
         self.emit(
             "worker.activity.update",
             "Worker activity changed",

@@ -135,6 +135,8 @@ class Worker:
     capacity: dict[str, int] = field(default_factory=dict)
     channel_available: dict[str, bool] = field(default_factory=dict)
     channel_sids: dict[str, str] = field(default_factory=dict)
+    # bumped on every change of the worker resource (its ETag)
+    revision: int = 0
 
 
 @dataclass
@@ -168,6 +170,8 @@ class Reservation:
     date_created: datetime
     date_updated: datetime
     timeout_at: datetime
+    # bumped on every status change (its ETag)
+    revision: int = 0
 
 
 @dataclass
