@@ -186,16 +186,17 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
     verdict = rules.check_window(
         sb.state.last_inbound.get((bare(msg.from_), bare(msg.to))), msg.date_created, is_template
     )
-    if verdict.ok:
+    if verdict.ok and msg.media:
+        items: list[tuple[str, int, str | None]] = []
         for media_ref in msg.media:
             fetched = await fetch_media(sb, media_ref)
             if fetched is None:
                 verdict = rules.Verdict(False, rules.ERR_MEDIA, f"could not download {media_ref}")
                 break
             data, ctype = fetched
-            verdict = rules.check_media(ctype, len(data), media_ref)
-            if not verdict.ok:
-                break
+            items.append((ctype, len(data), media_ref))
+        else:
+            verdict = rules.check_message_media(items)
     await _status(sb, msg, "queued")
     if verdict.ok and bare(msg.to) in sb.state.unreachable:
         # Accepted by Twilio and sent, but WhatsApp cannot hand it to the user.

@@ -114,7 +114,7 @@ def test_module_entry_point_prints_url_and_sids_but_no_secret() -> None:
 
 def test_media_rules_unit() -> None:
     assert rules.check_media("image/jpeg", 5 * rules.MB).ok
-    assert rules.check_media("image/jpeg", 5 * rules.MB + 1).error_code == rules.ERR_MEDIA
+    assert rules.check_media("image/jpeg", 5 * rules.MB + 1).error_code == rules.ERR_MEDIA_TOO_LARGE
     assert rules.check_media("audio/ogg; codecs=opus", 1000).ok
     assert rules.check_media("application/x-msdownload", 10).error_code == rules.ERR_CONTENT
     assert rules.check_media("image/png", 10, "https://x/y/photo.jpg").error_code == rules.ERR_MEDIA
