@@ -20,6 +20,7 @@ from twilio_sandbox import (
     rest_mcs,
     rest_messaging,
     rest_taskrouter,
+    rest_taskrouter_stats,
 )
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import error_response, install_handlers
@@ -107,11 +108,13 @@ def create_app(
             entry["params"] = form
         return response
 
+    # The statistics routes go before the other TaskRouter routes: their literal segments must win over `{Sid}`.
     for module in (
         rest_messaging,
         rest_conversations,
         rest_mcs,
         rest_flex,
+        rest_taskrouter_stats,
         rest_taskrouter,
         rest_content,
         control,

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from twilio_sandbox.clock import SandboxClock
 from twilio_sandbox.engine import TaskRouterEngine
 from twilio_sandbox.faults import Faults
+from twilio_sandbox.ratelimit import RateLimit
 from twilio_sandbox.record import Recorder
 from twilio_sandbox.seed import SandboxSeed
 from twilio_sandbox.sids import SidFactory
@@ -38,6 +39,8 @@ class Sandbox:
         self.sids = SidFactory(seed.salt)
         self.recorder = Recorder(self.clock)
         self.faults = Faults()
+        # Per-operation request limits Twilio documents, by operation name.
+        self.rate_limits: dict[str, RateLimit] = {}
         self.dispatcher = WebhookDispatcher(self.recorder, self.faults, seed.webhook_timeout_seconds)
         self.state = self._build_state()
         # The engine keeps no state of its own (it reads `self.state`), so it outlives a reset.
@@ -140,6 +143,7 @@ class Sandbox:
         self.sids.reset()
         self.recorder.reset()
         self.faults.clear()
+        self.rate_limits.clear()
         self.state = self._build_state()
 
     # --- helpers --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.sandbox.contract import OAI_DIR, SHARED_OAI_DIR, capturing_client, validate_exchange
+from tests.sandbox.exercises import exercise_statistics
 from tests.sandbox.flow_helpers import CONTACT, start_interaction
 from tests.sandbox.receiver import Receiver
 
@@ -197,10 +198,17 @@ def _spec_routes() -> dict[tuple[str, str], Any]:
 
     from fastapi.routing import APIRoute
 
-    from twilio_sandbox import rest_content, rest_conversations, rest_flex, rest_messaging, rest_taskrouter
+    from twilio_sandbox import (
+        rest_content,
+        rest_conversations,
+        rest_flex,
+        rest_messaging,
+        rest_taskrouter,
+        rest_taskrouter_stats,
+    )
 
     out: dict[tuple[str, str], Any] = {}
-    modules = (rest_messaging, rest_conversations, rest_flex, rest_taskrouter, rest_content)
+    modules = (rest_messaging, rest_conversations, rest_flex, rest_taskrouter_stats, rest_taskrouter, rest_content)
     for route in [r for m in modules for r in m.router.routes]:
         if not isinstance(route, APIRoute):
             continue
@@ -218,6 +226,7 @@ def test_sdk_requests_and_sandbox_responses_match_the_spec(
     client, http = capturing_client(sandbox_url, seed)
     _exercise(client, seed, receiver, ctl)
     _exercise_the_rest(client, seed, ctl)
+    exercise_statistics(client, seed, ctl)
     problems = [p for ex in http.exchanges for p in validate_exchange(ex)]
     assert problems == []
     # Every Twilio operation the sandbox serves was exercised and checked.

@@ -11,30 +11,38 @@ from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 
 from tests.sandbox.contract import OAI_DIR
-from twilio_sandbox import rest_content, rest_conversations, rest_flex, rest_messaging, rest_taskrouter
+from twilio_sandbox import (
+    rest_content,
+    rest_conversations,
+    rest_flex,
+    rest_messaging,
+    rest_taskrouter,
+    rest_taskrouter_stats,
+)
 
-SPECS = {
-    "api": (rest_messaging, "twilio_api_v2010.json"),
-    "conversations": (rest_conversations, "twilio_conversations_v1.json"),
-    "taskrouter": (rest_taskrouter, "twilio_taskrouter_v1.json"),
-    "flex-api": (rest_flex, "twilio_flex_v1.json"),
-    "content": (rest_content, "twilio_content_v1.json"),
+SPECS: dict[str, tuple[tuple[Any, ...], str]] = {
+    "api": ((rest_messaging,), "twilio_api_v2010.json"),
+    "conversations": ((rest_conversations,), "twilio_conversations_v1.json"),
+    "taskrouter": ((rest_taskrouter_stats, rest_taskrouter), "twilio_taskrouter_v1.json"),
+    "flex-api": ((rest_flex,), "twilio_flex_v1.json"),
+    "content": ((rest_content,), "twilio_content_v1.json"),
 }
 
 
-def _emulated(module: Any, prefix: str) -> set[tuple[str, str]]:
+def _emulated(modules: tuple[Any, ...], prefix: str) -> set[tuple[str, str]]:
     out = set()
-    for route in module.router.routes:
-        if isinstance(route, APIRoute):
-            path = route.path[len(prefix) + 1 :]
-            for method in route.methods or ():
-                out.add((method.upper(), path))
+    for module in modules:
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.path.startswith(f"/{prefix}/"):
+                path = route.path[len(prefix) + 1 :]
+                for method in route.methods or ():
+                    out.add((method.upper(), path))
     return out
 
 
 def _schema(prefix: str) -> Any:
-    module, name = SPECS[prefix]
-    allowed = _emulated(module, prefix)
+    modules, name = SPECS[prefix]
+    allowed = _emulated(modules, prefix)
     schema = schemathesis.openapi.from_path(str(OAI_DIR / name))
     # The coverage phase enumerates hundreds of boundary cases per operation; the fuzzing phase is enough here.
     schema.config.phases.coverage.enabled = False
