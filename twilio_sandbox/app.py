@@ -21,6 +21,8 @@ from twilio_sandbox import (
     rest_messaging,
     rest_taskrouter,
     rest_taskrouter_stats,
+    rest_typing,
+    typing_indicator,
 )
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import error_response, install_handlers
@@ -39,6 +41,7 @@ def create_app(
     sandbox = Sandbox(seed or SandboxSeed(), base_url=base_url)
     # Flex's orchestration reacts to TaskRouter: wired here so neither package module imports the other.
     sandbox.engine.accepted_listeners.append(partial(flex_logic.on_reservation_accepted, sandbox))
+    sandbox.tick_listeners.append(partial(typing_indicator.expire, sandbox))
     store = SqliteStore(db) if db else None
     if store is not None and store.load(sandbox):
         sandbox.recorder.add("state.restored", db=db)
@@ -117,6 +120,7 @@ def create_app(
         rest_taskrouter_stats,
         rest_taskrouter,
         rest_content,
+        rest_typing,
         control,
     ):
         app.include_router(module.router)
@@ -133,6 +137,6 @@ async def _tick_forever(sandbox: Sandbox) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
         try:
-            sandbox.engine.tick()
+            sandbox.tick()
         except Exception as exc:  # keep ticking; the record shows what went wrong
             sandbox.recorder.add("tick.error", error=repr(exc))

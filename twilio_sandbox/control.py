@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from twilio_sandbox import conversations_logic as conv_logic
+from twilio_sandbox import typing_indicator
 from twilio_sandbox import whatsapp_sim as sim
+from twilio_sandbox.addresses import bare
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.engine import loads_attrs
 from twilio_sandbox.errors import TwilioError, found, not_found
@@ -71,10 +73,10 @@ class ClockIn(BaseModel):
 
 
 def _contact(number: str) -> str:
-    bare = sim.bare(number)
-    if not bare.startswith("+") or not bare[1:].isdigit() or not 8 <= len(bare) <= 16:
+    address = bare(number)
+    if not address.startswith("+") or not address[1:].isdigit() or not 8 <= len(address) <= 16:
         raise TwilioError(400, 21211, f"Invalid contact number {number!r}: use +E164")
-    return bare
+    return address
 
 
 def _rep(sb: Sandbox, name: str) -> Worker:
@@ -147,6 +149,14 @@ async def contact_read(request: Request, contact: str, body: ReadIn) -> dict[str
     return {"read": read}
 
 
+@router.get("/contacts/{contact}/typing")
+async def contact_typing(request: Request, contact: str) -> dict[str, Any]:
+    """What the contact's phone shows: per business number, the typing indicator (shown or how it ended) and the
+    contact's messages the business marked read."""
+    sb = get_sb(request)
+    return typing_indicator.view(sb, _contact(contact))
+
+
 class ReachIn(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -168,7 +178,7 @@ async def contact_reachability(request: Request, contact: str, body: ReachIn) ->
 @router.get("/reps/{name}/reservations")
 async def rep_reservations(request: Request, name: str, status: str | None = None) -> dict[str, Any]:
     sb = get_sb(request)
-    sb.engine.tick()
+    sb.tick()
     w = _rep(sb, name)
     out = []
     for r in sb.state.reservations.where("worker_sid", w.sid):
@@ -329,7 +339,7 @@ async def clock_advance(request: Request, body: ClockIn) -> dict[str, Any]:
     sb = get_sb(request)
     sb.clock.advance(body.seconds)
     sb.recorder.add("clock.advanced", seconds=body.seconds)
-    sb.engine.tick()
+    sb.tick()
     return {"now": iso(sb.now()), "offset_seconds": sb.clock.offset.total_seconds()}
 
 

@@ -4,6 +4,7 @@ dispatcher."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,8 @@ class Sandbox:
         self.sids = SidFactory(seed.salt)
         self.recorder = Recorder(self.clock)
         self.faults = Faults()
+        # What runs on every tick of the sandbox clock besides TaskRouter's timeouts (wired in app.py).
+        self.tick_listeners: list[Callable[[], None]] = []
         # Per-operation request limits Twilio documents, by operation name.
         self.rate_limits: dict[str, RateLimit] = {}
         self.dispatcher = WebhookDispatcher(self.recorder, self.faults, seed.webhook_timeout_seconds)
@@ -145,6 +148,12 @@ class Sandbox:
         self.faults.clear()
         self.rate_limits.clear()
         self.state = self._build_state()
+
+    def tick(self) -> None:
+        """Apply everything that is due by the sandbox clock: reservation timeouts, task TTLs, typing indicators."""
+        self.engine.tick()
+        for listener in self.tick_listeners:
+            listener()
 
     # --- helpers --------------------------------------------------------------------------------------------
     @property

@@ -162,5 +162,14 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise TwilioError(400, 20001, "The request body must be a JSON object")
     present = {k: v for k, v in body.items() if v is not None}
+    spec = operation_params(request)
+    if spec is not None and spec["body"]:
+        unknown = sorted(set(present) - set(spec["body"]))
+        if unknown:
+            where = f"{request.method} {request.url.path}"
+            raise TwilioError(400, 20001, f"Unknown field(s) {', '.join(unknown)} for {where}")
+        missing = [name for name in spec["required"] if name not in present]
+        if missing:
+            raise TwilioError(400, 20001, f"Missing required field(s) {', '.join(missing)} in the JSON body")
     request.state.form = present
     return present

@@ -18,11 +18,14 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id 
 
 
 def with_indexes(state: SandboxState) -> SandboxState:
-    """A snapshot written before the tables were indexed holds plain dicts there: move their rows into the
-    indexed tables a fresh state has."""
+    """Bring an older snapshot up to today's state: a collection the snapshot does not have yet starts empty, and
+    one written before the tables were indexed (plain dicts) has its rows moved into the indexed tables."""
     fresh = SandboxState(account_sid=state.account_sid, workspace=state.workspace)
     for f in fields(SandboxState):
         empty = getattr(fresh, f.name)
+        if f.name not in vars(state):
+            setattr(state, f.name, empty)
+            continue
         held = getattr(state, f.name)
         if isinstance(empty, Table) and not isinstance(held, Table):
             empty.update(held)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from twilio_sandbox import whatsapp_rules as rules
 from twilio_sandbox import whatsapp_sim as sim
+from twilio_sandbox.addresses import bare, wa
 from twilio_sandbox.auth import check_account, require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.errors import TwilioError, found, not_found
@@ -42,7 +43,7 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
         raise TwilioError(400, 21603, "A 'From' phone number is required.")
     if not from_:
         # Messaging services are not emulated: the first sender stands in for the service's pool.
-        from_ = sim.wa(next(iter(sb.state.senders)))
+        from_ = wa(next(iter(sb.state.senders)))
     body = form.get("Body") or ""
     media_urls = form.getlist("MediaUrl")
     content_sid = form.get("ContentSid") or None
@@ -57,9 +58,9 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
             raise TwilioError(400, 21620, f"Invalid media URL: {u}")
     if to.startswith("whatsapp:") != from_.startswith("whatsapp:"):
         raise TwilioError(400, 63007, "From and To must both be WhatsApp addresses (whatsapp:+E164).")
-    if not to.startswith("whatsapp:") or not _valid_e164(sim.bare(to)):
+    if not to.startswith("whatsapp:") or not _valid_e164(bare(to)):
         raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
-    if sim.bare(from_) not in sb.state.senders:
+    if bare(from_) not in sb.state.senders:
         raise TwilioError(400, 63007, f"Twilio could not find a Channel with the specified From address: {from_}")
     status_callback = form.get("StatusCallback") or None
     if status_callback and not status_callback.startswith(("http://", "https://")):
@@ -84,7 +85,7 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
         # An unapproved template is just free-form text to WhatsApp: it needs the window.
         is_template = tpl.approved
     now = sb.now()
-    sender = sb.state.senders[sim.bare(from_)]
+    sender = sb.state.senders[bare(from_)]
     msg = ApiMessage(
         sid=sb.sids.new("MM" if media_urls else "SM"),
         direction="outbound-api",
@@ -105,7 +106,7 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
     sb.recorder.add(
         "messaging.created",
         message_sid=msg.sid,
-        to=sim.bare(to),
+        to=bare(to),
         body=body,
         content_sid=content_sid,
         media=media_urls,

@@ -347,6 +347,22 @@ class ApiMessage:
 
 
 @dataclass
+class TypingIndicator:
+    """The typing indicator a business showed in one WhatsApp chat (sender, contact), in reply to an inbound
+    message: shown until the next outbound message is delivered or `until` (25 s after the last call)."""
+
+    sender: str
+    contact: str
+    message_sid: str
+    api: str
+    started_at: datetime
+    until: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    reply_sid: str | None = None
+
+
+@dataclass
 class Sender:
     number: str
     webhook_url: str | None = None
@@ -387,3 +403,7 @@ class SandboxState:
     default_chat_service_sid: str = ""
     # contacts that no longer reach WhatsApp (blocked, uninstalled): sends end `undelivered` with 63024
     unreachable: set[str] = field(default_factory=set)
+    # (business number, contact) -> the chat's latest typing indicator
+    typing: dict[tuple[str, str], TypingIndicator] = field(default_factory=dict)
+    # inbound message SIDs the business marked read (the contact sees blue ticks)
+    read_inbound: dict[str, datetime] = field(default_factory=dict)

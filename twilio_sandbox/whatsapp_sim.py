@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from twilio_sandbox import typing_indicator
 from twilio_sandbox import whatsapp_rules as rules
+from twilio_sandbox.addresses import bare, wa
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import TwilioError
 from twilio_sandbox.formats import rfc2822, url
@@ -24,14 +26,6 @@ _MEDIA_PATHS = (
     re.compile(r"^/2010-04-01/Accounts/AC[0-9a-f]{32}/Messages/[A-Z]{2}[0-9a-f]{32}/Media/(?P<me>ME[0-9a-f]{32})$"),
 )
 STATUS_STEP_SECONDS = 0.02  # small gap between callbacks so receivers see distinct events
-
-
-def wa(number: str) -> str:
-    return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
-
-
-def bare(address: str) -> str:
-    return address[len("whatsapp:") :] if address.startswith("whatsapp:") else address
 
 
 def message_path(sb: Sandbox, sid: str) -> str:
@@ -214,6 +208,7 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
         msg.date_sent = sb.now()
         await _status(sb, msg, "sent")
         await _status(sb, msg, "delivered")
+        typing_indicator.on_delivered(sb, msg)
     sb.state.inboxes.setdefault(bare(msg.to), []).append(msg.sid)
     sb.recorder.add(
         "contact.received" if verdict.ok else "contact.failed",

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from twilio.rest import Client
+from twilio.rest.messaging.v3.typing_indicator import TypingIndicatorList
 
 
 class JsonBody:
@@ -47,3 +48,31 @@ def exercise_statistics(client: Client, seed: dict[str, Any], ctl: httpx.Client)
     flow.cumulative_statistics().fetch()
     flow.statistics().fetch()
     ws.tasks(task.sid).delete()
+
+
+def exercise_typing(client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
+    inbound = ctl.post(
+        "/_sandbox/contacts/+15551239999/messages", json={"to": seed["whatsapp_numbers"][0], "body": "hi"}
+    )
+    sm = inbound.json()["message_sid"]
+    assert client.messaging.v2.typing_indicator.create(channel="whatsapp", message_id=sm).success
+    request = TypingIndicatorList.TypingIndicatorRequest({"channel": "WHATSAPP", "messageId": sm})
+    assert client.messaging.v3.typing_indicator.create(request).success
+
+
+def exercise_etags(client: Client, seed: dict[str, Any]) -> None:
+    """If-Match on the worker and reservation updates (the task's is in the main exercise)."""
+    ws = client.taskrouter.v1.workspaces(seed["workspace_sid"])
+    bob = next(r["worker_sid"] for r in seed["reps"] if r["name"] == "bob")
+    fetched = ws.workers(bob).fetch_with_http_info()
+    tag = {k.lower(): v for k, v in fetched.headers.items()}["etag"]
+    ws.workers(bob).update(friendly_name="bob", if_match=tag)
+    task = ws.tasks.create(
+        attributes=json.dumps({"handedOff": True}), workflow_sid=seed["workflow_sid"], task_channel="chat"
+    )
+    res = ws.tasks(task.sid).reservations.list()[0]
+    res_tag = {k.lower(): v for k, v in ws.tasks(task.sid).reservations(res.sid).fetch_with_http_info().headers.items()}
+    ws.workers(res.worker_sid).reservations(res.sid).update(reservation_status="rejected", if_match=res_tag["etag"])
+    again = ws.tasks(task.sid).reservations.list(reservation_status="pending")
+    if again:
+        ws.tasks(task.sid).reservations(again[0].sid).update(reservation_status="accepted", if_match="*")

@@ -11,7 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.sandbox.contract import OAI_DIR, SHARED_OAI_DIR, capturing_client, validate_exchange
-from tests.sandbox.exercises import exercise_statistics
+from tests.sandbox.exercises import exercise_etags, exercise_statistics, exercise_typing
 from tests.sandbox.flow_helpers import CONTACT, start_interaction
 from tests.sandbox.receiver import Receiver
 
@@ -205,10 +205,19 @@ def _spec_routes() -> dict[tuple[str, str], Any]:
         rest_messaging,
         rest_taskrouter,
         rest_taskrouter_stats,
+        rest_typing,
     )
 
     out: dict[tuple[str, str], Any] = {}
-    modules = (rest_messaging, rest_conversations, rest_flex, rest_taskrouter_stats, rest_taskrouter, rest_content)
+    modules = (
+        rest_messaging,
+        rest_conversations,
+        rest_flex,
+        rest_taskrouter_stats,
+        rest_taskrouter,
+        rest_content,
+        rest_typing,
+    )
     for route in [r for m in modules for r in m.router.routes]:
         if not isinstance(route, APIRoute):
             continue
@@ -227,6 +236,8 @@ def test_sdk_requests_and_sandbox_responses_match_the_spec(
     _exercise(client, seed, receiver, ctl)
     _exercise_the_rest(client, seed, ctl)
     exercise_statistics(client, seed, ctl)
+    exercise_typing(client, seed, ctl)
+    exercise_etags(client, seed)
     problems = [p for ex in http.exchanges for p in validate_exchange(ex)]
     assert problems == []
     # Every Twilio operation the sandbox serves was exercised and checked.
