@@ -14,6 +14,7 @@ from starlette.responses import Response
 from twilio_sandbox import (
     control,
     flex_logic,
+    flex_transfers,
     rest_content,
     rest_conversations,
     rest_flex,
@@ -41,6 +42,7 @@ def create_app(
     sandbox = Sandbox(seed or SandboxSeed(), base_url=base_url)
     # Flex's orchestration reacts to TaskRouter: wired here so neither package module imports the other.
     sandbox.engine.accepted_listeners.append(partial(flex_logic.on_reservation_accepted, sandbox))
+    sandbox.engine.accepted_listeners.append(partial(flex_transfers.on_reservation_accepted, sandbox))
     sandbox.tick_listeners.append(partial(typing_indicator.expire, sandbox))
     store = SqliteStore(db) if db else None
     if store is not None and store.load(sandbox):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from twilio_sandbox import conversations_logic as conv_logic
-from twilio_sandbox import typing_indicator
+from twilio_sandbox import flex_transfers, typing_indicator
 from twilio_sandbox import whatsapp_sim as sim
 from twilio_sandbox.addresses import bare
 from twilio_sandbox.core import Sandbox, get_sb
@@ -300,6 +300,52 @@ async def rep_complete(request: Request, name: str, task_sid: str) -> dict[str, 
         "task_sid": task.sid,
         "assignment_status": task.assignment_status,
         "reservation_status": res.status,
+    }
+
+
+class TransferIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    task_sid: str | None = Field(default=None, pattern=r"^WT[0-9a-f]{32}$")
+    conversation_sid: str | None = Field(default=None, pattern=r"^CH[0-9a-f]{32}$")
+    to_queue: str | None = Field(default=None, min_length=1, description="WQ… SID or queue friendly name")
+    to_worker: str | None = Field(default=None, min_length=1, description="WK… SID or rep name")
+    note: str | None = Field(default=None, max_length=4096)
+
+
+@router.post("/reps/{name}/transfers")
+async def rep_transfer(request: Request, name: str, body: TransferIn) -> dict[str, Any]:
+    """The rep transfers a conversation in the Flex UI: a transfer record, an invite creating the new task, and the
+    rep's participant closed (their task completed; the conversation stays active)."""
+    sb = get_sb(request)
+    rep = _rep(sb, name)
+    if (body.task_sid is None) == (body.conversation_sid is None):
+        raise TwilioError(400, 20001, "Name the transfer's task_sid or conversation_sid (one of them)")
+    if (body.to_queue is None) == (body.to_worker is None):
+        raise TwilioError(400, 20001, "Transfer to_queue or to_worker (one of them)")
+    queue = None
+    if body.to_queue is not None:
+        queue = next((q for q in sb.state.queues.values() if body.to_queue in (q.sid, q.friendly_name)), None)
+        if queue is None:
+            raise not_found("TaskQueue", body.to_queue)
+    worker = None
+    if body.to_worker is not None:
+        worker = next((w for w in sb.state.workers.values() if body.to_worker in (w.sid, w.friendly_name)), None)
+        if worker is None:
+            raise not_found("Worker", body.to_worker)
+    task = flex_transfers.find_task(sb, rep, task_sid=body.task_sid, conversation_sid=body.conversation_sid)
+    record = flex_transfers.transfer(sb, rep, task, to_queue=queue, to_worker=worker, note=body.note)
+    return {
+        "transfer_sid": record.sid,
+        "status": record.status,
+        "from_task_sid": record.from_task_sid,
+        "from_participant_sid": record.from_,
+        "new_task_sid": record.new_task_sid,
+        "to_type": "queue" if queue is not None else "worker",
+        "to_sid": record.to,
+        "interaction_sid": record.interaction_sid,
+        "channel_sid": record.channel_sid,
+        "conversation_sid": loads_attrs(task.attributes).get("conversationSid"),
     }
 
 

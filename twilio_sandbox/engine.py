@@ -200,6 +200,7 @@ class TaskRouterEngine:
         timeout: int = 86400,
         task_queue_sid: str | None = None,
         routing_target: str | None = None,
+        excluded_workers: set[str] | None = None,
     ) -> Task:
         if workflow_sid is None and task_queue_sid is None:
             if len(self.st.workflows) != 1:
@@ -222,6 +223,7 @@ class TaskRouterEngine:
             date_created=now,
             date_updated=now,
             routing_target=routing_target,
+            declined_by=set(excluded_workers or ()),
         )
         self.st.tasks[task.sid] = task
         self.emit("task.created", "Task created", task=task)

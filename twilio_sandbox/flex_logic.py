@@ -41,9 +41,12 @@ def routing_properties(sb: Sandbox, task: Task) -> dict[str, Any]:
     }
 
 
-def routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, Any]) -> Task:
+def routing_task(
+    sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, Any], excluded_workers: set[str] | None = None
+) -> Task:
     """The task a `Routing` object asks for: "All attributes in the Routing object … are added as is to the task";
-    `queue_sid` + `worker_sid` (agent-initiated) target one worker in that queue."""
+    `queue_sid` + `worker_sid` (agent-initiated) target one worker in that queue. `excluded_workers` are never
+    offered the task."""
     props = routing.get("properties")
     if not isinstance(props, dict):
         raise TwilioError(400, 20001, "Routing.properties must be an object")
@@ -78,6 +81,7 @@ def routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, Any
         timeout=timeout,
         task_queue_sid=props.get("queue_sid"),
         routing_target=worker_sid,
+        excluded_workers=excluded_workers,
     )
 
 
@@ -85,7 +89,9 @@ def conversation_of(sb: Sandbox, ch: InteractionChannel) -> Conversation | None:
     return sb.state.conversations.get(ch.media_channel_sid or "")
 
 
-def invite(sb: Sandbox, ch: InteractionChannel, routing: dict[str, Any]) -> tuple[Invite, Task]:
+def invite(
+    sb: Sandbox, ch: InteractionChannel, routing: dict[str, Any], declined_by: set[str] | None = None
+) -> tuple[Invite, Task]:
     """`POST …/Invites`: a new task on the existing interaction channel (nothing is carried over from earlier
     tasks but Flex's linkage keys)."""
     if ch.status == "closed":
@@ -97,7 +103,7 @@ def invite(sb: Sandbox, ch: InteractionChannel, routing: dict[str, Any]) -> tupl
         "flexInteractionChannelSid": ch.sid,
         "flexChannelInviteSid": kg,
     }
-    task = routing_task(sb, routing, base_attrs)
+    task = routing_task(sb, routing, base_attrs, declined_by)
     inv = Invite(kg, ch.interaction_sid, ch.sid, {"properties": routing_properties(sb, task)})
     sb.state.invites[kg] = inv
     sb.recorder.add("flex.invite", invite_sid=kg, task_sid=task.sid)

@@ -1,24 +1,28 @@
-"""Flex v1 under `/flex-api`: Interactions, interaction channels, channel participants and invites — tied to
-TaskRouter tasks and Conversations the way Flex's orchestration ties them."""
+"""Flex v1 under `/flex-api`: Interactions, interaction channels, channel participants, invites and transfers — tied
+to TaskRouter tasks and Conversations the way Flex's orchestration ties them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse
 
 from twilio_sandbox import conversations_logic as conv_logic
 from twilio_sandbox import flex_logic as flex
+from twilio_sandbox import flex_transfers
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.errors import TwilioError, found, not_found
-from twilio_sandbox.formats import page_v1, url
-from twilio_sandbox.forms import check_query, parse_json_object, read_form
+from twilio_sandbox.formats import iso, page_v1, url
+from twilio_sandbox.forms import check_query, parse_json_object, read_form, read_json
 from twilio_sandbox.state import (
     Interaction,
     InteractionChannel,
     InteractionParticipant,
     Invite,
+    Transfer,
 )
 
 router = APIRouter(prefix="/flex-api", dependencies=[Depends(require_auth)])
@@ -295,3 +299,98 @@ async def list_invites(request: Request, InteractionSid: str, ChannelSid: str) -
         "invites",
         items,
     )
+
+
+# --- transfers ----------------------------------------------------------------------------------------------
+# The request bodies are undocumented (`properties: {}`): the fields read are the resource's own (`type`,
+# `status`, `from`, `to`, `note_sid`, `summary_sid`); a REST create records a transfer, it moves no task (a rep's
+# transfer, with its invite and closed participant, is `POST /_sandbox/reps/{name}/transfers`).
+def transfer_json(t: Transfer) -> dict[str, Any]:
+    return {
+        "sid": t.sid,
+        "account_sid": None,
+        "instance_sid": None,
+        "interaction_sid": t.interaction_sid,
+        "channel_sid": t.channel_sid,
+        "execution_sid": t.execution_sid,
+        "type": t.type,
+        "status": t.status,
+        "from": t.from_,
+        "to": t.to,
+        "note_sid": t.note_sid,
+        "summary_sid": t.summary_sid,
+        "date_created": iso(t.date_created),
+        "date_updated": iso(t.date_updated),
+        "url": _u(f"/v1/Interactions/{t.interaction_sid}/Channels/{t.channel_sid}/Transfers/{t.sid}"),
+    }
+
+
+def _transfer_response(sb: Sandbox, t: Transfer, status: int = 200) -> JSONResponse:
+    body = transfer_json(flex_transfers.current(sb, t))
+    body["account_sid"], body["instance_sid"] = sb.state.account_sid, sb.seed.sid("GO", "flex-instance")
+    return JSONResponse(body, status_code=status)
+
+
+def _transfer_fields(sb: Sandbox, ch: InteractionChannel, body: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "type" in body:
+        if body["type"] not in flex_transfers.TYPES:
+            raise TwilioError(400, 20001, f"type must be one of {', '.join(flex_transfers.TYPES)}")
+        fields["type"] = body["type"]
+    if "status" in body:
+        if body["status"] not in flex_transfers.STATUSES:
+            raise TwilioError(400, 20001, f"status must be one of {', '.join(flex_transfers.STATUSES)}")
+        fields["status"] = body["status"]
+    if "from" in body:
+        p = sb.state.interaction_participants.get(str(body["from"]))
+        if p is None or p.channel_sid != ch.sid:
+            raise TwilioError(400, 20001, f"from {body['from']!r} is not a participant of channel {ch.sid}")
+        fields["from_"] = p.sid
+    if "to" in body:
+        if not isinstance(body["to"], str) or not body["to"]:
+            raise TwilioError(400, 20001, "to must be a SID")
+        fields["to"] = body["to"]
+    for key in ("note_sid", "summary_sid"):
+        if key in body:
+            if not (isinstance(body[key], str) and re.fullmatch(r"KQ[0-9a-fA-F]{32}", body[key])):
+                raise TwilioError(400, 20001, f"{key} must be a KQ… SID")
+            fields[key] = body[key]
+    return fields
+
+
+def _transfer(sb: Sandbox, ch: InteractionChannel, sid: str) -> Transfer:
+    t = sb.state.transfers.get(sid)
+    if t is None or t.channel_sid != ch.sid:
+        raise not_found("Transfer", sid)
+    return t
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers")
+async def create_transfer(request: Request, InteractionSid: str, ChannelSid: str) -> JSONResponse:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    fields = _transfer_fields(sb, ch, await read_json(request))
+    t = flex_transfers.new_record(sb, InteractionSid, ch.sid, **fields)
+    sb.recorder.add("flex.transfer.record", transfer_sid=t.sid, channel_sid=ch.sid, fields=sorted(fields))
+    return _transfer_response(sb, t, 201)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers/{Sid}")
+async def fetch_transfer(request: Request, InteractionSid: str, ChannelSid: str, Sid: str) -> JSONResponse:
+    sb = get_sb(request)
+    return _transfer_response(sb, _transfer(sb, _channel(sb, InteractionSid, ChannelSid), Sid))
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers/{Sid}")
+async def update_transfer(request: Request, InteractionSid: str, ChannelSid: str, Sid: str) -> JSONResponse:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    t = _transfer(sb, ch, Sid)
+    fields = _transfer_fields(sb, ch, await read_json(request))
+    status = fields.pop("status", None)
+    for name, value in fields.items():
+        setattr(t, name, value)
+    t.date_updated = sb.now()
+    if status is not None:
+        flex_transfers.set_status(sb, t, status)
+    return _transfer_response(sb, t)

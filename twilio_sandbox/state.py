@@ -312,6 +312,27 @@ class Invite:
 
 
 @dataclass
+class Transfer:
+    """An interaction-channel transfer (UX…). `new_task_sid`, `from_task_sid` and the target are the sandbox's
+    own bookkeeping of a transfer a rep made (empty for a record created over REST)."""
+
+    sid: str
+    interaction_sid: str
+    channel_sid: str
+    execution_sid: str
+    type: str
+    status: str
+    from_: str | None
+    to: str | None
+    note_sid: str | None
+    summary_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+    new_task_sid: str | None = None
+    from_task_sid: str | None = None
+
+
+@dataclass
 class ContentTemplate:
     sid: str
     friendly_name: str
@@ -393,6 +414,7 @@ class SandboxState:
         default_factory=lambda: Table("channel_sid")
     )
     invites: Table[Invite] = field(default_factory=lambda: Table("channel_sid"))
+    transfers: Table[Transfer] = field(default_factory=lambda: Table("channel_sid"))
     templates: dict[str, ContentTemplate] = field(default_factory=dict)
     api_messages: dict[str, ApiMessage] = field(default_factory=dict)
     senders: dict[str, Sender] = field(default_factory=dict)

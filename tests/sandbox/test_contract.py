@@ -11,7 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.sandbox.contract import OAI_DIR, SHARED_OAI_DIR, capturing_client, validate_exchange
-from tests.sandbox.exercises import exercise_etags, exercise_statistics, exercise_typing
+from tests.sandbox.exercises import JsonBody, exercise_etags, exercise_statistics, exercise_typing
 from tests.sandbox.flow_helpers import CONTACT, start_interaction
 from tests.sandbox.receiver import Receiver
 
@@ -72,6 +72,9 @@ def _exercise(client: Any, seed: dict[str, Any], receiver: Receiver, ctl: httpx.
     parts = channel.participants.list()
     agent = next(p for p in parts if p.type == "agent")
     channel.participants(agent.sid).update(status="closed")
+    transfer = channel.transfers.create(JsonBody({"type": "cold", "from": agent.sid, "to": seed["human_queue_sid"]}))
+    channel.transfers(transfer.sid).fetch()
+    channel.transfers(transfer.sid).update(JsonBody({"status": "completed"}))
     ext = channel.participants.create(type="external", media_properties={"identity": "observer"})
     assert ext.sid.startswith("UT")
     ws.tasks(invite.routing["properties"]["sid"]).fetch()

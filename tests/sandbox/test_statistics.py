@@ -13,17 +13,8 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.sandbox.exercises import JsonBody
 from twilio_sandbox.app import create_app
-
-
-class JsonBody:
-    """What the 9.13 client wants for a JSON body: an object with `to_dict()`."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        self.payload = payload
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.payload
 
 
 def _advance(ctl: httpx.Client, seconds: float) -> None:
