@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from twilio_sandbox import (
     control,
+    control_contacts,
+    control_reps,
     flex_logic,
     flex_transfers,
     rest_content,
@@ -124,6 +126,8 @@ def create_app(
         rest_content,
         rest_typing,
         control,
+        control_contacts,
+        control_reps,
     ):
         app.include_router(module.router)
 

@@ -25,6 +25,7 @@ from twilio_sandbox.state import (
     Sender,
     TaskChannel,
     TaskQueue,
+    WhatsAppApproval,
     Worker,
     Workflow,
     Workspace,
@@ -119,6 +120,14 @@ class Sandbox:
         for number in s.whatsapp_numbers:
             st.senders[number] = Sender(number=number)
         for t in s.templates:
+            types: dict[str, dict[str, Any]] = {"twilio/text": {"body": t.body}}
+            if t.quick_replies:
+                actions = [{"type": "QUICK_REPLY", "title": q.title, "id": q.id} for q in t.quick_replies]
+                types["twilio/quick-reply"] = {"body": t.body, "actions": actions}
+            kind = "twilio/quick-reply" if t.quick_replies else "twilio/text"
+            approval = WhatsAppApproval(t.name, t.category, kind, "approved" if t.approved else "rejected")
+            if not t.approved:
+                approval.rejection_reason = "seeded as rejected"
             tpl = ContentTemplate(
                 s.sid("HX", f"template:{t.name}"),
                 t.name,
@@ -128,6 +137,8 @@ class Sandbox:
                 t.approved,
                 now,
                 now,
+                types=types,
+                approval=approval,
             )
             st.templates[tpl.sid] = tpl
         return st

@@ -25,14 +25,26 @@ class RepSeed(BaseModel):
     extra_attributes: dict[str, object] = Field(default_factory=dict)
 
 
+class QuickReplySeed(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    title: str = Field(min_length=1, max_length=20)
+    id: str = Field(min_length=1, max_length=200)
+
+
 class TemplateSeed(BaseModel):
+    """A content template; with `quick_replies` it is a `twilio/quick-reply` content (with a `twilio/text`
+    fallback of the same body)."""
+
     model_config = {"extra": "forbid"}
 
     name: str
     body: str
     language: str = "en"
     approved: bool = True
+    category: str = "UTILITY"
     variables: dict[str, str] = Field(default_factory=dict)
+    quick_replies: list[QuickReplySeed] = Field(default_factory=list, max_length=10)
 
 
 def _default_reps() -> list[RepSeed]:

@@ -333,6 +333,17 @@ class Transfer:
 
 
 @dataclass
+class WhatsAppApproval:
+    """A content's WhatsApp approval request and WhatsApp's answer (`status`: received, approved, rejected…)."""
+
+    name: str
+    category: str
+    content_type: str
+    status: str
+    rejection_reason: str = ""
+
+
+@dataclass
 class ContentTemplate:
     sid: str
     friendly_name: str
@@ -342,6 +353,9 @@ class ContentTemplate:
     approved: bool
     date_created: datetime
     date_updated: datetime
+    # the content types as created; None: the seed's plain text (`{"twilio/text": {"body": body}}`)
+    types: dict[str, dict[str, Any]] | None = None
+    approval: WhatsAppApproval | None = None
 
 
 @dataclass
@@ -365,6 +379,9 @@ class ApiMessage:
     date_sent: datetime | None = None
     messaging_service_sid: str | None = None
     rendered_body: str | None = None
+    # what a content SID showed the contact: its type and its buttons or list items (`id`, `title`)
+    content_type: str | None = None
+    actions: list[dict[str, str]] | None = None
 
 
 @dataclass
@@ -381,6 +398,20 @@ class TypingIndicator:
     ended_at: datetime | None = None
     ended_by: str | None = None
     reply_sid: str | None = None
+
+
+@dataclass
+class ContactIdentity:
+    """A simulated WhatsApp user: known by phone, by business-scoped user ID (BSUID), or both. `key` (the address it
+    first appeared with) is what the sandbox files its chats under; `phone_visible` False is a username user whose
+    number WhatsApp withholds (webhooks then carry the BSUID in `From`)."""
+
+    key: str
+    phone: str | None = None
+    bsuid: str | None = None
+    parent_bsuid: str | None = None
+    username: str | None = None
+    phone_visible: bool = True
 
 
 @dataclass
@@ -425,6 +456,9 @@ class SandboxState:
     default_chat_service_sid: str = ""
     # contacts that no longer reach WhatsApp (blocked, uninstalled): sends end `undelivered` with 63024
     unreachable: set[str] = field(default_factory=set)
+    # contact key -> identity; any address of a contact (phone, BSUID) -> its key
+    contacts: dict[str, ContactIdentity] = field(default_factory=dict)
+    contact_keys: dict[str, str] = field(default_factory=dict)
     # (business number, contact) -> the chat's latest typing indicator
     typing: dict[tuple[str, str], TypingIndicator] = field(default_factory=dict)
     # inbound message SIDs the business marked read (the contact sees blue ticks)

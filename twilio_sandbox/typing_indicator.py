@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from twilio_sandbox import whatsapp_rules
+from twilio_sandbox import contacts, whatsapp_rules
 from twilio_sandbox.addresses import bare
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import TwilioError
@@ -39,7 +39,7 @@ def inbound_message(sb: Sandbox, message_id: str) -> ApiMessage:
 def show(sb: Sandbox, message_id: str, api: str) -> TypingIndicator:
     """The business starts (or keeps) typing in reply to inbound message `message_id`, which becomes read."""
     msg = inbound_message(sb, message_id)
-    sender, contact = bare(msg.to), bare(msg.from_)
+    sender, contact = bare(msg.to), contacts.key_of(sb.state, bare(msg.from_))
     now = sb.now()
     previous = sb.state.typing.get((sender, contact))
     indicator = TypingIndicator(sender, contact, msg.sid, api, now, now + SHOWN_FOR)
@@ -76,7 +76,7 @@ def _end(sb: Sandbox, indicator: TypingIndicator, at: datetime, reason: str, rep
 
 def on_delivered(sb: Sandbox, msg: ApiMessage) -> None:
     """An outbound message reached the contact: the chat's indicator (if still shown) disappears."""
-    indicator = sb.state.typing.get((bare(msg.from_), bare(msg.to)))
+    indicator = sb.state.typing.get((bare(msg.from_), contacts.key_of(sb.state, bare(msg.to))))
     if indicator is None or indicator.ended_at is not None:
         return
     now = sb.now()
@@ -113,5 +113,9 @@ def view(sb: Sandbox, contact: str) -> dict[str, Any]:
                 "reply_sid": ind.reply_sid,
             }
         )
-    read = [sid for sid in sb.state.read_inbound if bare(sb.state.api_messages[sid].from_) == contact]
+    read = [
+        sid
+        for sid in sb.state.read_inbound
+        if contacts.key_of(sb.state, bare(sb.state.api_messages[sid].from_)) == contact
+    ]
     return {"contact": contact, "chats": chats, "read_inbound": read}

@@ -87,6 +87,19 @@ def check_window(last_inbound: datetime | None, now: datetime, is_template: bool
     return Verdict(False, ERR_WINDOW, f"last inbound message at {last_inbound.isoformat()}, more than 24 h ago")
 
 
+IN_SESSION_BUTTONS = 3
+
+
+def check_interactive(content_type: str | None, choices: int, approved: bool) -> Verdict:
+    """Quick replies sent without an approved template (in a session) show at most 3 buttons (Twilio's
+    quick-reply docs); more fail as invalid content (63021, the code Twilio gives content the channel rejects)."""
+    if content_type == "twilio/quick-reply" and not approved and choices > IN_SESSION_BUTTONS:
+        return Verdict(
+            False, ERR_CONTENT, f"{choices} quick-reply buttons; a message without an approved template allows 3"
+        )
+    return OK
+
+
 def check_media(content_type: str, size: int, filename_or_url: str | None = None) -> Verdict:
     """One media item against WhatsApp's types and its kind's limit (images 5 MB, stickers 500 KB)."""
     ctype = content_type.split(";")[0].strip().lower()

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
+from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 from twilio.rest.messaging.v3.typing_indicator import TypingIndicatorList
 
 
@@ -76,3 +78,40 @@ def exercise_etags(client: Client, seed: dict[str, Any]) -> None:
     again = ws.tasks(task.sid).reservations.list(reservation_status="pending")
     if again:
         ws.tasks(task.sid).reservations(again[0].sid).update(reservation_status="accepted", if_match="*")
+
+
+CSAT_TYPES: dict[str, Any] = {
+    "twilio/quick-reply": {
+        "body": "Hi {{1}}, how did we do?",
+        "actions": [
+            {"type": "QUICK_REPLY", "title": "Great", "id": "csat_5"},
+            {"type": "QUICK_REPLY", "title": "OK", "id": "csat_3"},
+            {"type": "QUICK_REPLY", "title": "Bad", "id": "csat_1"},
+        ],
+    },
+    "twilio/text": {"body": "Hi {{1}}, how did we do? Reply 1-5."},
+}
+
+
+def create_csat_content(client: Client) -> Any:
+    request = ContentList.ContentCreateRequest(
+        {"friendly_name": "csat", "language": "en", "variables": {"1": "Ana"}, "types": CSAT_TYPES}
+    )
+    return client.content.v1.contents.create(request)
+
+
+def exercise_content(client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
+    content = create_csat_content(client)
+    assert content.sid.startswith("HX")
+    approval = client.content.v1.contents(content.sid).approval_create.create(
+        ApprovalCreateList.ContentApprovalRequest({"name": "csat_rating", "category": "UTILITY"})
+    )
+    assert approval.status == "received"
+    assert client.content.v1.contents(content.sid).approval_fetch().fetch().whatsapp["status"] == "received"
+    ctl.post("/_sandbox/contacts/+15551238888/messages", json={"to": seed["whatsapp_numbers"][0], "body": "hi"})
+    client.messages.create(
+        to="whatsapp:+15551238888",
+        from_=f"whatsapp:{seed['whatsapp_numbers'][0]}",
+        content_sid=content.sid,
+        content_variables=json.dumps({"1": "Ana"}),
+    )

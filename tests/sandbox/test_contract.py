@@ -11,7 +11,13 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.sandbox.contract import OAI_DIR, SHARED_OAI_DIR, capturing_client, validate_exchange
-from tests.sandbox.exercises import JsonBody, exercise_etags, exercise_statistics, exercise_typing
+from tests.sandbox.exercises import (
+    JsonBody,
+    exercise_content,
+    exercise_etags,
+    exercise_statistics,
+    exercise_typing,
+)
 from tests.sandbox.flow_helpers import CONTACT, start_interaction
 from tests.sandbox.receiver import Receiver
 
@@ -241,6 +247,7 @@ def test_sdk_requests_and_sandbox_responses_match_the_spec(
     exercise_statistics(client, seed, ctl)
     exercise_typing(client, seed, ctl)
     exercise_etags(client, seed)
+    exercise_content(client, seed, ctl)
     problems = [p for ex in http.exchanges for p in validate_exchange(ex)]
     assert problems == []
     # Every Twilio operation the sandbox serves was exercised and checked.
