@@ -305,11 +305,12 @@ async def list_invites(request: Request, InteractionSid: str, ChannelSid: str) -
 # The request bodies are undocumented (`properties: {}`): the fields read are the resource's own (`type`,
 # `status`, `from`, `to`, `note_sid`, `summary_sid`); a REST create records a transfer, it moves no task (a rep's
 # transfer, with its invite and closed participant, is `POST /_sandbox/reps/{name}/transfers`).
-def transfer_json(t: Transfer) -> dict[str, Any]:
+def transfer_json(sb: Sandbox, t: Transfer) -> dict[str, Any]:
     return {
         "sid": t.sid,
-        "account_sid": None,
-        "instance_sid": None,
+        "account_sid": sb.state.account_sid,
+        # The Flex instance (GO…) of the account: one per sandbox, derived from the seed.
+        "instance_sid": sb.seed.sid("GO", "flex-instance"),
         "interaction_sid": t.interaction_sid,
         "channel_sid": t.channel_sid,
         "execution_sid": t.execution_sid,
@@ -326,9 +327,7 @@ def transfer_json(t: Transfer) -> dict[str, Any]:
 
 
 def _transfer_response(sb: Sandbox, t: Transfer, status: int = 200) -> JSONResponse:
-    body = transfer_json(flex_transfers.current(sb, t))
-    body["account_sid"], body["instance_sid"] = sb.state.account_sid, sb.seed.sid("GO", "flex-instance")
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(transfer_json(sb, flex_transfers.current(sb, t)), status_code=status)
 
 
 def _transfer_fields(sb: Sandbox, ch: InteractionChannel, body: dict[str, Any]) -> dict[str, Any]:

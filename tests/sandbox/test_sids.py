@@ -72,3 +72,19 @@ def test_a_persisted_sandbox_restarted_keeps_its_rows_and_issues_new_sids(tmp_pa
         assert client.conversations.v1.conversations(first[3]).fetch().sid == first[3]
         _, second = _created_sids(url, worker_name="AI after restart")
     assert not set(first) & set(second)
+
+
+def test_an_older_snapshot_gains_the_collections_added_since() -> None:
+    """A state pickled before contacts, typing indicators and transfers existed loads with them empty."""
+    import pickle
+
+    from twilio_sandbox.core import Sandbox
+    from twilio_sandbox.persistence import with_indexes
+
+    state = Sandbox(SandboxSeed()).state
+    for name in ("contacts", "contact_keys", "typing", "read_inbound", "transfers"):
+        del state.__dict__[name]
+    loaded = with_indexes(pickle.loads(pickle.dumps(state)))
+    assert loaded.contacts == {} and loaded.typing == {} and len(loaded.transfers) == 0
+    assert loaded.transfers.where("channel_sid", "UO1") == []
+    assert loaded.workspace.sid == SandboxSeed().sid("WS", "workspace")
