@@ -45,10 +45,31 @@ def _paths(oai_dir: Path, names: tuple[str, ...]) -> list[tuple[str, dict[str, A
     return out
 
 
+def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """A local `$ref` (`#/components/schemas/X`) replaced by what it names."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        return _resolve(components.get(ref.rsplit("/", 1)[1], {}), components)
+    return schema
+
+
+def _body_fields(schema: dict[str, Any], components: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Property names and required names of a body schema; a `oneOf` gives the union of its alternatives'
+    properties and no required ones (each alternative requires its own)."""
+    schema = _resolve(schema, components)
+    if "oneOf" in schema:
+        names = [n for alt in schema["oneOf"] for n in _body_fields(alt, components)[0]]
+        return names, []
+    return list(schema.get("properties", {}).keys()), list(schema.get("required", []))
+
+
 def build_table(oai_dir: Path) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for product, names in SPEC_FILES.items():
         paths: dict[str, dict[str, Any]] = {}
+        components: dict[str, Any] = {}
+        for name in names:
+            components.update(json.loads((oai_dir / name).read_text()).get("components", {}).get("schemas", {}))
         for path, ops in _paths(oai_dir, names):
             for method, op in ops.items():
                 if method not in ("get", "post", "put", "delete"):
@@ -56,12 +77,12 @@ def build_table(oai_dir: Path) -> dict[str, Any]:
                 query = sorted(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
                 headers = sorted(p["name"] for p in op.get("parameters", []) if p.get("in") == "header")
                 body: list[str] = []
+                required: list[str] = []
                 content = op.get("requestBody", {}).get("content", {})
                 for media in content.values():
-                    body.extend(media.get("schema", {}).get("properties", {}).keys())
-                required: list[str] = []
-                for media in content.values():
-                    required.extend(media.get("schema", {}).get("required", []))
+                    props, needed = _body_fields(media.get("schema", {}), components)
+                    body.extend(props)
+                    required.extend(needed)
                 by_snake = {_snake(name): name for name in body}
                 conditional = [
                     [by_snake.get(name, name) for name in group]

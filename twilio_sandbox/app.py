@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -12,12 +13,19 @@ from starlette.responses import Response
 
 from twilio_sandbox import (
     control,
+    control_contacts,
+    control_reps,
+    flex_logic,
+    flex_transfers,
     rest_content,
     rest_conversations,
     rest_flex,
     rest_mcs,
     rest_messaging,
     rest_taskrouter,
+    rest_taskrouter_stats,
+    rest_typing,
+    typing_indicator,
 )
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import error_response, install_handlers
@@ -34,6 +42,10 @@ def create_app(
 ) -> FastAPI:
     """The sandbox app; with `db`, state is kept in that SQLite file across restarts."""
     sandbox = Sandbox(seed or SandboxSeed(), base_url=base_url)
+    # Flex's orchestration reacts to TaskRouter: wired here so neither package module imports the other.
+    sandbox.engine.accepted_listeners.append(partial(flex_logic.on_reservation_accepted, sandbox))
+    sandbox.engine.accepted_listeners.append(partial(flex_transfers.on_reservation_accepted, sandbox))
+    sandbox.tick_listeners.append(partial(typing_indicator.expire, sandbox))
     store = SqliteStore(db) if db else None
     if store is not None and store.load(sandbox):
         sandbox.recorder.add("state.restored", db=db)
@@ -103,14 +115,19 @@ def create_app(
             entry["params"] = form
         return response
 
+    # The statistics routes go before the other TaskRouter routes: their literal segments must win over `{Sid}`.
     for module in (
         rest_messaging,
         rest_conversations,
         rest_mcs,
         rest_flex,
+        rest_taskrouter_stats,
         rest_taskrouter,
         rest_content,
+        rest_typing,
         control,
+        control_contacts,
+        control_reps,
     ):
         app.include_router(module.router)
 
@@ -126,6 +143,6 @@ async def _tick_forever(sandbox: Sandbox) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
         try:
-            sandbox.engine.tick()
+            sandbox.tick()
         except Exception as exc:  # keep ticking; the record shows what went wrong
             sandbox.recorder.add("tick.error", error=repr(exc))

@@ -4,12 +4,16 @@ dispatcher."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 
 from twilio_sandbox.clock import SandboxClock
+from twilio_sandbox.engine import TaskRouterEngine
 from twilio_sandbox.faults import Faults
+from twilio_sandbox.ratelimit import RateLimit
 from twilio_sandbox.record import Recorder
 from twilio_sandbox.seed import SandboxSeed
 from twilio_sandbox.sids import SidFactory
@@ -21,14 +25,12 @@ from twilio_sandbox.state import (
     Sender,
     TaskChannel,
     TaskQueue,
+    WhatsAppApproval,
     Worker,
     Workflow,
     Workspace,
 )
 from twilio_sandbox.webhooks import Delivery, WebhookDispatcher
-
-if TYPE_CHECKING:
-    from twilio_sandbox.engine import TaskRouterEngine
 
 
 class Sandbox:
@@ -39,11 +41,14 @@ class Sandbox:
         self.sids = SidFactory(seed.salt)
         self.recorder = Recorder(self.clock)
         self.faults = Faults()
+        # What runs on every tick of the sandbox clock besides TaskRouter's timeouts (wired in app.py).
+        self.tick_listeners: list[Callable[[], None]] = []
+        # Per-operation request limits Twilio documents, by operation name.
+        self.rate_limits: dict[str, RateLimit] = {}
         self.dispatcher = WebhookDispatcher(self.recorder, self.faults, seed.webhook_timeout_seconds)
         self.state = self._build_state()
-        from twilio_sandbox.engine import TaskRouterEngine
-
-        self.engine: TaskRouterEngine = TaskRouterEngine(self)
+        # The engine keeps no state of its own (it reads `self.state`), so it outlives a reset.
+        self.engine = TaskRouterEngine(self)
 
     # --- seed -----------------------------------------------------------------------------------------------
     def _build_state(self) -> SandboxState:
@@ -115,6 +120,14 @@ class Sandbox:
         for number in s.whatsapp_numbers:
             st.senders[number] = Sender(number=number)
         for t in s.templates:
+            types: dict[str, dict[str, Any]] = {"twilio/text": {"body": t.body}}
+            if t.quick_replies:
+                actions = [{"type": "QUICK_REPLY", "title": q.title, "id": q.id} for q in t.quick_replies]
+                types["twilio/quick-reply"] = {"body": t.body, "actions": actions}
+            kind = "twilio/quick-reply" if t.quick_replies else "twilio/text"
+            approval = WhatsAppApproval(t.name, t.category, kind, "approved" if t.approved else "rejected")
+            if not t.approved:
+                approval.rejection_reason = "seeded as rejected"
             tpl = ContentTemplate(
                 s.sid("HX", f"template:{t.name}"),
                 t.name,
@@ -124,6 +137,8 @@ class Sandbox:
                 t.approved,
                 now,
                 now,
+                types=types,
+                approval=approval,
             )
             st.templates[tpl.sid] = tpl
         return st
@@ -142,22 +157,21 @@ class Sandbox:
         self.sids.reset()
         self.recorder.reset()
         self.faults.clear()
+        self.rate_limits.clear()
         self.state = self._build_state()
-        from twilio_sandbox.engine import TaskRouterEngine
 
-        self.engine = TaskRouterEngine(self)
-
-    def on_reservation_accepted(self, task: Any, res: Any) -> None:
-        from twilio_sandbox.rest_flex import on_reservation_accepted
-
-        on_reservation_accepted(self, task, res)
+    def tick(self) -> None:
+        """Apply everything that is due by the sandbox clock: reservation timeouts, task TTLs, typing indicators."""
+        self.engine.tick()
+        for listener in self.tick_listeners:
+            listener()
 
     # --- helpers --------------------------------------------------------------------------------------------
     @property
     def st(self) -> SandboxState:
         return self.state
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.clock.now()
 
     def send_webhook(

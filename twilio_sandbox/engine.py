@@ -4,17 +4,17 @@ timeouts."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twilio_sandbox import expressions
 from twilio_sandbox.errors import TwilioError
 from twilio_sandbox.formats import iso, url
-from twilio_sandbox.state import Reservation, Task, TaskRouterEvent, Worker
-
-if TYPE_CHECKING:
-    from twilio_sandbox.core import Sandbox
+from twilio_sandbox.record import Recorder
+from twilio_sandbox.sids import SidFactory
+from twilio_sandbox.state import Reservation, SandboxState, Task, TaskRouterEvent, Worker
 
 ACTIVE_RESERVATION = ("pending", "accepted", "wrapping")
 TASK_STATUSES = ("pending", "reserved", "assigned", "canceled", "completed", "wrapping")
@@ -35,12 +35,31 @@ def loads_attrs(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+class EngineHost(Protocol):
+    """What the engine needs from the sandbox (`core.Sandbox` is one): the engine never imports `core`, so the
+    sandbox can own an engine without an import cycle."""
+
+    state: SandboxState
+    sids: SidFactory
+    recorder: Recorder
+
+    def now(self) -> datetime: ...
+
+    def send_webhook(self, kind: str, url: str, params: list[tuple[str, str]]) -> object: ...
+
+
+AcceptedListener = Callable[[Task, Reservation], None]
+
+
 class TaskRouterEngine:
-    def __init__(self, sb: Sandbox) -> None:
+    def __init__(self, sb: EngineHost) -> None:
         self.sb = sb
+        # Products built on TaskRouter (Flex's orchestration) react to an accepted reservation; they register
+        # here instead of the engine knowing them.
+        self.accepted_listeners: list[AcceptedListener] = []
 
     @property
-    def st(self) -> Any:
+    def st(self) -> SandboxState:
         return self.sb.state
 
     # --- lookups --------------------------------------------------------------------------------------------
@@ -180,6 +199,8 @@ class TaskRouterEngine:
         priority: int = 0,
         timeout: int = 86400,
         task_queue_sid: str | None = None,
+        routing_target: str | None = None,
+        excluded_workers: set[str] | None = None,
     ) -> Task:
         if workflow_sid is None and task_queue_sid is None:
             if len(self.st.workflows) != 1:
@@ -201,6 +222,8 @@ class TaskRouterEngine:
             task_queue_sid=task_queue_sid,
             date_created=now,
             date_updated=now,
+            routing_target=routing_target,
+            declined_by=set(excluded_workers or ()),
         )
         self.st.tasks[task.sid] = task
         self.emit("task.created", "Task created", task=task)
@@ -237,14 +260,17 @@ class TaskRouterEngine:
         queue = self.st.queues.get(task.task_queue_sid or "")
         if queue is None:
             return []
+        target = self.known_worker(task)
         out = []
-        for worker in self.st.workers.values():
+        for worker in [target] if target is not None else self.st.workers.values():
             if worker.sid in task.declined_by or not self.worker_available(worker):
                 continue
             if not worker.channel_available.get(task.task_channel, True):
                 continue
             try:
-                if not expressions.evaluate(queue.target_workers or "1==1", attrs_for_matching(worker.attributes)):
+                if target is None and not expressions.evaluate(
+                    queue.target_workers or "1==1", attrs_for_matching(worker.attributes)
+                ):
                     continue
             except expressions.ExpressionError:
                 continue
@@ -256,6 +282,15 @@ class TaskRouterEngine:
         # Least busy first, then the one idle longest: deterministic.
         out.sort(key=lambda w: (self.worker_load(w, task.task_channel), w.date_status_changed, w.sid))
         return out
+
+    def known_worker(self, task: Task) -> Worker | None:
+        """The worker an agent-targeted task (`routing_target`) waits for; None once that worker is not available
+        or has declined it: then the queue's other workers get it, as Flex does when the receiving agent of a
+        transfer is away or rejects."""
+        worker = self.st.workers.get(task.routing_target or "")
+        if worker is None or worker.sid in task.declined_by or not self.worker_available(worker):
+            return None
+        return worker
 
     def assign(self) -> None:
         pending = [t for t in self.st.tasks.values() if t.assignment_status == "pending"]
@@ -322,7 +357,7 @@ class TaskRouterEngine:
         res = self.active_reservation(task)
         if status == "canceled":
             if res is not None:
-                res.status, res.date_updated = "canceled", self.sb.now()
+                self.set_reservation_status(res, "canceled")
                 self._set_task_status(task, "canceled", reason)
                 self.emit("reservation.canceled", "Reservation canceled", task=task, reservation=res)
             else:
@@ -337,18 +372,23 @@ class TaskRouterEngine:
     def wrapup(self, task: Task, res: Reservation | None) -> None:
         self._set_task_status(task, "wrapping")
         if res is not None:
-            res.status, res.date_updated = "wrapping", self.sb.now()
+            self.set_reservation_status(res, "wrapping")
             self.emit("reservation.wrapup", "Reservation wrapping", task=task, reservation=res)
         self.emit("task.wrapup", "Task wrapping", task=task)
 
     def complete(self, task: Task, res: Reservation | None, reason: str) -> None:
         self._set_task_status(task, "completed", reason)
         if res is not None:
-            res.status, res.date_updated = "completed", self.sb.now()
+            self.set_reservation_status(res, "completed")
             self.emit("reservation.completed", "Reservation completed", task=task, reservation=res)
         self.emit("task.completed", "Task completed", task=task)
 
     # --- reservations ---------------------------------------------------------------------------------------
+    def set_reservation_status(self, res: Reservation, status: str) -> None:
+        res.status = status
+        res.date_updated = self.sb.now()
+        res.revision += 1
+
     def update_reservation(self, res: Reservation, status: str) -> None:
         task = self.st.tasks[res.task_sid]
         current = res.status
@@ -357,12 +397,13 @@ class TaskRouterEngine:
         if status in ("accepted", "rejected") and current != "pending":
             raise TwilioError(400, 20001, f"Reservation {res.sid} cannot be {status}: it is {current}, not pending")
         if status == "accepted":
-            res.status, res.date_updated = "accepted", self.sb.now()
+            self.set_reservation_status(res, "accepted")
             self._set_task_status(task, "assigned")
             self.emit("reservation.accepted", "Reservation accepted", task=task, reservation=res)
-            self.sb.on_reservation_accepted(task, res)
+            for listener in self.accepted_listeners:
+                listener(task, res)
         elif status == "rejected":
-            res.status, res.date_updated = "rejected", self.sb.now()
+            self.set_reservation_status(res, "rejected")
             task.declined_by.add(res.worker_sid)
             self._set_task_status(task, "pending")
             self.emit("reservation.rejected", "Reservation rejected", task=task, reservation=res)
@@ -387,7 +428,7 @@ class TaskRouterEngine:
         for res in list(self.st.reservations.values()):
             if res.status == "pending" and now >= res.timeout_at:
                 task = self.st.tasks[res.task_sid]
-                res.status, res.date_updated = "timeout", now
+                self.set_reservation_status(res, "timeout")
                 task.declined_by.add(res.worker_sid)
                 self._set_task_status(task, "pending")
                 self.emit("reservation.timeout", "Reservation timed out", task=task, reservation=res)
@@ -400,10 +441,10 @@ class TaskRouterEngine:
             if task.assignment_status in ("pending", "reserved") and now >= task.date_created + timedelta(
                 seconds=task.timeout
             ):
-                res = self.active_reservation(task)
-                if res is not None:
-                    res.status, res.date_updated = "canceled", now
-                    self.emit("reservation.canceled", "Reservation canceled", task=task, reservation=res)
+                active = self.active_reservation(task)
+                if active is not None:
+                    self.set_reservation_status(active, "canceled")
+                    self.emit("reservation.canceled", "Reservation canceled", task=task, reservation=active)
                 self._set_task_status(task, "canceled", "Task TTL Exceeded")
                 self.emit("task.canceled", "Task TTL Exceeded", task=task)
                 changed = True
@@ -411,6 +452,11 @@ class TaskRouterEngine:
             self.assign()
 
     # --- workers --------------------------------------------------------------------------------------------
+    def touch_worker(self, worker: Worker) -> None:
+        """A change of the worker resource: a new `date_updated` and a new ETag."""
+        worker.date_updated = self.sb.now()
+        worker.revision += 1
+
     def set_activity(self, worker: Worker, activity_sid: str) -> None:
         if activity_sid not in self.st.activities:
             raise TwilioError(400, 20001, f"Activity {activity_sid} not found")
@@ -418,7 +464,8 @@ class TaskRouterEngine:
             return
         previous = worker.activity_sid
         worker.activity_sid = activity_sid
-        worker.date_status_changed = worker.date_updated = self.sb.now()
+        self.touch_worker(worker)
+        worker.date_status_changed = worker.date_updated
         self.emit(
             "worker.activity.update",
             "Worker activity changed",

@@ -15,6 +15,7 @@ PRODUCT_HOSTS: dict[str, str] = {
     "taskrouter": "taskrouter.twilio.com",
     "flex-api": "flex-api.twilio.com",
     "content": "content.twilio.com",
+    "messaging": "messaging.twilio.com",
     "mcs": "mcs.us1.twilio.com",
 }
 MAX_PAGE_SIZE = 1000

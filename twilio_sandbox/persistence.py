@@ -1,6 +1,6 @@
 """Optional SQLite persistence (`--db FILE`): the whole state is snapshotted after every change and reloaded at
-start, so a restarted sandbox keeps its conversations, tasks and SIDs. One row, pickled: the file is the sandbox's
-own, never shared with anything else."""
+start, so a restarted sandbox keeps its conversations, tasks and SIDs (new SIDs come from a new run, see
+`sids.py`). One row, pickled: the file is the sandbox's own, never shared with anything else."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id 
 
 
 def with_indexes(state: SandboxState) -> SandboxState:
-    """A snapshot written before the tables were indexed holds plain dicts there: move their rows into the
-    indexed tables a fresh state has."""
+    """Bring an older snapshot up to today's state: a collection the snapshot does not have yet starts empty, and
+    one written before the tables were indexed (plain dicts) has its rows moved into the indexed tables."""
     fresh = SandboxState(account_sid=state.account_sid, workspace=state.workspace)
     for f in fields(SandboxState):
         empty = getattr(fresh, f.name)
+        if f.name not in vars(state):
+            setattr(state, f.name, empty)
+            continue
         held = getattr(state, f.name)
         if isinstance(empty, Table) and not isinstance(held, Table):
             empty.update(held)
@@ -40,7 +43,6 @@ class SqliteStore:
     def save(self, sb: Sandbox) -> None:
         payload: dict[str, Any] = {
             "state": sb.state,
-            "counters": dict(sb.sids._counters),
             "clock_offset": sb.clock.offset.total_seconds(),
         }
         self.conn.execute(
@@ -56,8 +58,6 @@ class SqliteStore:
             return False
         payload = pickle.loads(row[1])
         sb.state = with_indexes(payload["state"])
-        sb.sids._counters.clear()
-        sb.sids._counters.update(payload["counters"])
         sb.clock.offset = timedelta(seconds=payload["clock_offset"])
         return True
 

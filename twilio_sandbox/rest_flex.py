@@ -1,27 +1,28 @@
-"""Flex v1 under `/flex-api`: Interactions, interaction channels, channel participants and invites — tied to
-TaskRouter tasks and Conversations the way Flex's orchestration ties them."""
+"""Flex v1 under `/flex-api`: Interactions, interaction channels, channel participants, invites and transfers — tied
+to TaskRouter tasks and Conversations the way Flex's orchestration ties them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse
 
 from twilio_sandbox import conversations_logic as conv_logic
+from twilio_sandbox import flex_logic as flex
+from twilio_sandbox import flex_transfers
 from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
-from twilio_sandbox.engine import loads_attrs
 from twilio_sandbox.errors import TwilioError, found, not_found
-from twilio_sandbox.formats import page_v1, url
-from twilio_sandbox.forms import check_query, parse_json_object, read_form
+from twilio_sandbox.formats import iso, page_v1, url
+from twilio_sandbox.forms import check_query, parse_json_object, read_form, read_json
 from twilio_sandbox.state import (
-    Conversation,
     Interaction,
     InteractionChannel,
     InteractionParticipant,
     Invite,
-    Reservation,
-    Task,
+    Transfer,
 )
 
 router = APIRouter(prefix="/flex-api", dependencies=[Depends(require_auth)])
@@ -34,28 +35,6 @@ def _u(path: str) -> str:
 
 
 # --- views --------------------------------------------------------------------------------------------------
-def routing_properties(sb: Sandbox, task: Task) -> dict[str, Any]:
-    return {
-        "sid": task.sid,
-        "workspace_sid": sb.state.workspace.sid,
-        "account_sid": sb.state.account_sid,
-        "workflow_sid": task.workflow_sid,
-        "queue_sid": task.task_queue_sid,
-        "task_channel_unique_name": task.task_channel,
-        "attributes": loads_attrs(task.attributes),
-        "assignment_status": task.assignment_status,
-        "priority": task.priority,
-        "timeout": task.timeout,
-        "age": sb.engine.age(task),
-        "reason": task.reason,
-        "date_created": int(task.date_created.timestamp()),
-        "date_updated": int(task.date_updated.timestamp()),
-        "task_queue_entered_date": int(task.task_queue_entered_date.timestamp())
-        if task.task_queue_entered_date
-        else None,
-    }
-
-
 def interaction_json(sb: Sandbox, i: Interaction) -> dict[str, Any]:
     ch = sb.state.interaction_channels[i.channel_sid]
     return {
@@ -108,40 +87,7 @@ def invite_json(inv: Invite) -> dict[str, Any]:
     }
 
 
-# --- helpers ------------------------------------------------------------------------------------------------
-def _routing_task(sb: Sandbox, routing: dict[str, Any], base_attrs: dict[str, Any]) -> Task:
-    props = routing.get("properties")
-    if not isinstance(props, dict):
-        raise TwilioError(400, 20001, "Routing.properties must be an object")
-    ws = props.get("workspace_sid")
-    if ws != sb.state.workspace.sid:
-        raise TwilioError(400, 20001, f"Routing.properties.workspace_sid {ws!r} is not a workspace of this account")
-    attrs = props.get("attributes", {})
-    if isinstance(attrs, str):
-        attrs = parse_json_object("Routing.properties.attributes", attrs)
-    if not isinstance(attrs, dict):
-        raise TwilioError(400, 20001, "Routing.properties.attributes must be an object")
-    merged = {**base_attrs, **attrs}
-    # Flex's own linkage keys always reflect the real interaction.
-    for key in ("conversationSid", "flexInteractionSid", "flexInteractionChannelSid", "flexChannelInviteSid"):
-        if key in base_attrs:
-            merged[key] = base_attrs[key]
-    channel = props.get("task_channel_unique_name") or props.get("task_channel_sid") or "default"
-    try:
-        priority = int(props.get("priority", 0))
-        timeout = int(props.get("timeout", 86400))
-    except (TypeError, ValueError) as exc:
-        raise TwilioError(400, 20001, "Routing.properties priority/timeout must be integers") from exc
-    return sb.engine.create_task(
-        attributes=merged,
-        workflow_sid=props.get("workflow_sid"),
-        task_channel=str(channel),
-        priority=priority,
-        timeout=timeout,
-        task_queue_sid=props.get("queue_sid"),
-    )
-
-
+# --- lookups ------------------------------------------------------------------------------------------------
 def _interaction(sb: Sandbox, sid: str) -> Interaction:
     i = found(sb.state.interactions, sid, "Interaction")
     return i
@@ -153,70 +99,6 @@ def _channel(sb: Sandbox, interaction_sid: str, sid: str) -> InteractionChannel:
     if ch is None or ch.interaction_sid != interaction_sid:
         raise not_found("Channel", sid)
     return ch
-
-
-def _conversation(sb: Sandbox, ch: InteractionChannel) -> Conversation | None:
-    return sb.state.conversations.get(ch.media_channel_sid or "")
-
-
-def on_reservation_accepted(sb: Sandbox, task: Task, res: Reservation) -> None:
-    """Flex's orchestration: the accepting worker joins the interaction channel and its conversation."""
-    attrs = loads_attrs(task.attributes)
-    ch = sb.state.interaction_channels.get(str(attrs.get("flexInteractionChannelSid", "")))
-    if ch is None:
-        return
-    worker = sb.state.workers[res.worker_sid]
-    already = any(
-        p.routing_properties and p.routing_properties.get("task_sid") == task.sid
-        for p in sb.state.interaction_participants.where("channel_sid", ch.sid)
-    )
-    if not already:
-        p = InteractionParticipant(
-            sb.sids.new("UT"),
-            ch.interaction_sid,
-            ch.sid,
-            "agent",
-            "joined",
-            {},
-            {
-                "task_sid": task.sid,
-                "worker_sid": worker.sid,
-                "reservation_sid": res.sid,
-                "workspace_sid": sb.state.workspace.sid,
-            },
-        )
-        sb.state.interaction_participants[p.sid] = p
-    conv = _conversation(sb, ch)
-    if conv is not None and conv.state != "closed":
-        identity = sb.engine.worker_identity(worker)
-        if conv_logic.find_participant(sb, conv, identity) is None:
-            mb = conv_logic.add_chat_participant(sb, conv, identity)
-            conv_logic.participant_added(sb, conv, mb, fire_service=True, fire_scoped=True, source="SDK")
-
-
-def close_participant(sb: Sandbox, p: InteractionParticipant, status: str) -> None:
-    """`Status=closed` ends that participant's task (completed); `wrapup` moves it to wrapping."""
-    p.status = status
-    task_sid = (p.routing_properties or {}).get("task_sid")
-    task = sb.state.tasks.get(str(task_sid)) if task_sid else None
-    if task is None:
-        return
-    res = sb.engine.active_reservation(task)
-    if status == "wrapup" and task.assignment_status == "assigned":
-        sb.engine.wrapup(task, res)
-    elif status == "closed" and task.assignment_status in ("assigned", "wrapping"):
-        sb.engine.complete(task, res, "Participant closed")
-        sb.engine.assign()
-    elif status == "closed" and task.assignment_status in ("pending", "reserved"):
-        sb.engine.update_status(task, "canceled", "Participant closed")
-    if status == "closed" and res is not None:
-        ch = sb.state.interaction_channels.get(p.channel_sid)
-        conv = _conversation(sb, ch) if ch else None
-        if conv is not None:
-            identity = sb.engine.worker_identity(sb.state.workers[res.worker_sid])
-            mb = conv_logic.find_participant(sb, conv, identity)
-            if mb is not None:
-                del sb.state.participants[mb.sid]
 
 
 # --- interactions -------------------------------------------------------------------------------------------
@@ -274,9 +156,9 @@ async def create_interaction(request: Request) -> dict[str, Any]:
             None,
         )
         sb.state.interaction_participants[cp.sid] = cp
-    task = _routing_task(sb, routing, base_attrs)
+    task = flex.routing_task(sb, routing, base_attrs)
     ch.status = "active"
-    interaction.routing = {"reservation": None, "properties": routing_properties(sb, task)}
+    interaction.routing = {"reservation": None, "properties": flex.routing_properties(sb, task)}
     sb.recorder.add("flex.interaction", interaction_sid=kd, channel_sid=uo, task_sid=task.sid)
     return interaction_json(sb, interaction)
 
@@ -287,7 +169,7 @@ async def fetch_interaction(request: Request, Sid: str) -> dict[str, Any]:
     i = _interaction(sb, Sid)
     task_sid = (i.routing.get("properties") or {}).get("sid")
     if task_sid in sb.state.tasks:
-        i.routing["properties"] = routing_properties(sb, sb.state.tasks[task_sid])
+        i.routing["properties"] = flex.routing_properties(sb, sb.state.tasks[task_sid])
     return interaction_json(sb, i)
 
 
@@ -335,7 +217,7 @@ async def update_channel(request: Request, InteractionSid: str, Sid: str) -> dic
                 sb.engine.wrapup(task, sb.engine.active_reservation(task))
             elif task is not None and task.assignment_status in ("pending", "reserved"):
                 sb.engine.update_status(task, "canceled", "Interaction channel closed")
-    conv = _conversation(sb, ch)
+    conv = flex.conversation_of(sb, ch)
     if conv is not None and conv.state != status:
         old, conv.state = conv.state, status
         conv_logic.state_updated(sb, conv, old, fire_service=True, fire_scoped=True, reason="EVENT")
@@ -355,7 +237,7 @@ async def create_participant(request: Request, InteractionSid: str, ChannelSid: 
     routing = form.json_object("RoutingProperties")
     p = InteractionParticipant(sb.sids.new("UT"), InteractionSid, ch.sid, ptype, "joined", media, routing)
     sb.state.interaction_participants[p.sid] = p
-    conv = _conversation(sb, ch)
+    conv = flex.conversation_of(sb, ch)
     identity = media.get("identity")
     if conv is not None and isinstance(identity, str) and conv_logic.find_participant(sb, conv, identity) is None:
         conv_logic.add_chat_participant(sb, conv, identity)
@@ -390,7 +272,7 @@ async def update_participant(request: Request, InteractionSid: str, ChannelSid: 
         raise TwilioError(400, 20001, "Status must be closed or wrapup")
     if p.status == "closed":
         raise TwilioError(400, 20001, f"Participant {Sid} is already closed")
-    close_participant(sb, p, status)
+    flex.close_participant(sb, p, status)
     return participant_json(p)
 
 
@@ -399,21 +281,8 @@ async def update_participant(request: Request, InteractionSid: str, ChannelSid: 
 async def create_invite(request: Request, InteractionSid: str, ChannelSid: str) -> dict[str, Any]:
     sb = get_sb(request)
     ch = _channel(sb, InteractionSid, ChannelSid)
-    if ch.status == "closed":
-        raise TwilioError(400, 20001, f"Channel {ch.sid} is closed")
     form = await read_form(request)
-    routing = parse_json_object("Routing", form.get("Routing") or "")
-    kg = sb.sids.new("KG")
-    base_attrs = {
-        "conversationSid": ch.media_channel_sid,
-        "flexInteractionSid": InteractionSid,
-        "flexInteractionChannelSid": ch.sid,
-        "flexChannelInviteSid": kg,
-    }
-    task = _routing_task(sb, routing, base_attrs)
-    inv = Invite(kg, InteractionSid, ch.sid, {"properties": routing_properties(sb, task)})
-    sb.state.invites[kg] = inv
-    sb.recorder.add("flex.invite", invite_sid=kg, task_sid=task.sid)
+    inv, _ = flex.invite(sb, ch, parse_json_object("Routing", form.get("Routing") or ""))
     return invite_json(inv)
 
 
@@ -430,3 +299,97 @@ async def list_invites(request: Request, InteractionSid: str, ChannelSid: str) -
         "invites",
         items,
     )
+
+
+# --- transfers ----------------------------------------------------------------------------------------------
+# The request bodies are undocumented (`properties: {}`): the fields read are the resource's own (`type`,
+# `status`, `from`, `to`, `note_sid`, `summary_sid`); a REST create records a transfer, it moves no task (a rep's
+# transfer, with its invite and closed participant, is `POST /_sandbox/reps/{name}/transfers`).
+def transfer_json(sb: Sandbox, t: Transfer) -> dict[str, Any]:
+    return {
+        "sid": t.sid,
+        "account_sid": sb.state.account_sid,
+        # The Flex instance (GO…) of the account: one per sandbox, derived from the seed.
+        "instance_sid": sb.seed.sid("GO", "flex-instance"),
+        "interaction_sid": t.interaction_sid,
+        "channel_sid": t.channel_sid,
+        "execution_sid": t.execution_sid,
+        "type": t.type,
+        "status": t.status,
+        "from": t.from_,
+        "to": t.to,
+        "note_sid": t.note_sid,
+        "summary_sid": t.summary_sid,
+        "date_created": iso(t.date_created),
+        "date_updated": iso(t.date_updated),
+        "url": _u(f"/v1/Interactions/{t.interaction_sid}/Channels/{t.channel_sid}/Transfers/{t.sid}"),
+    }
+
+
+def _transfer_response(sb: Sandbox, t: Transfer, status: int = 200) -> JSONResponse:
+    return JSONResponse(transfer_json(sb, flex_transfers.current(sb, t)), status_code=status)
+
+
+def _transfer_fields(sb: Sandbox, ch: InteractionChannel, body: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "type" in body:
+        if body["type"] not in flex_transfers.TYPES:
+            raise TwilioError(400, 20001, f"type must be one of {', '.join(flex_transfers.TYPES)}")
+        fields["type"] = body["type"]
+    if "status" in body:
+        if body["status"] not in flex_transfers.STATUSES:
+            raise TwilioError(400, 20001, f"status must be one of {', '.join(flex_transfers.STATUSES)}")
+        fields["status"] = body["status"]
+    if "from" in body:
+        p = sb.state.interaction_participants.get(str(body["from"]))
+        if p is None or p.channel_sid != ch.sid:
+            raise TwilioError(400, 20001, f"from {body['from']!r} is not a participant of channel {ch.sid}")
+        fields["from_"] = p.sid
+    if "to" in body:
+        if not isinstance(body["to"], str) or not body["to"]:
+            raise TwilioError(400, 20001, "to must be a SID")
+        fields["to"] = body["to"]
+    for key in ("note_sid", "summary_sid"):
+        if key in body:
+            if not (isinstance(body[key], str) and re.fullmatch(r"KQ[0-9a-fA-F]{32}", body[key])):
+                raise TwilioError(400, 20001, f"{key} must be a KQ… SID")
+            fields[key] = body[key]
+    return fields
+
+
+def _transfer(sb: Sandbox, ch: InteractionChannel, sid: str) -> Transfer:
+    t = sb.state.transfers.get(sid)
+    if t is None or t.channel_sid != ch.sid:
+        raise not_found("Transfer", sid)
+    return t
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers")
+async def create_transfer(request: Request, InteractionSid: str, ChannelSid: str) -> JSONResponse:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    fields = _transfer_fields(sb, ch, await read_json(request))
+    t = flex_transfers.new_record(sb, InteractionSid, ch.sid, **fields)
+    sb.recorder.add("flex.transfer.record", transfer_sid=t.sid, channel_sid=ch.sid, fields=sorted(fields))
+    return _transfer_response(sb, t, 201)
+
+
+@router.get("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers/{Sid}")
+async def fetch_transfer(request: Request, InteractionSid: str, ChannelSid: str, Sid: str) -> JSONResponse:
+    sb = get_sb(request)
+    return _transfer_response(sb, _transfer(sb, _channel(sb, InteractionSid, ChannelSid), Sid))
+
+
+@router.post("/v1/Interactions/{InteractionSid}/Channels/{ChannelSid}/Transfers/{Sid}")
+async def update_transfer(request: Request, InteractionSid: str, ChannelSid: str, Sid: str) -> JSONResponse:
+    sb = get_sb(request)
+    ch = _channel(sb, InteractionSid, ChannelSid)
+    t = _transfer(sb, ch, Sid)
+    fields = _transfer_fields(sb, ch, await read_json(request))
+    status = fields.pop("status", None)
+    for name, value in fields.items():
+        setattr(t, name, value)
+    t.date_updated = sb.now()
+    if status is not None:
+        flex_transfers.set_status(sb, t, status)
+    return _transfer_response(sb, t)

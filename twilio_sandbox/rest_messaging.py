@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from twilio_sandbox import whatsapp_rules as rules
+from twilio_sandbox import content_types
 from twilio_sandbox import whatsapp_sim as sim
+from twilio_sandbox.addresses import bare, is_bsuid, is_phone, wa
 from twilio_sandbox.auth import check_account, require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.errors import TwilioError, found, not_found
@@ -20,14 +21,12 @@ from twilio_sandbox.state import ApiMessage
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_auth)])
 ACC = "/2010-04-01/Accounts/{AccountSid}"
-_E164 = r"^\+[1-9]\d{6,14}$"
 _background: set[asyncio.Task[None]] = set()
 
 
-def _valid_e164(number: str) -> bool:
-    import re
-
-    return bool(re.match(_E164, number))
+def _valid_recipient(sb: Sandbox, address: str) -> bool:
+    """+E164, or the BSUID of a WhatsApp user the sandbox knows (assumed: see contacts.py)."""
+    return is_phone(address) or (is_bsuid(address) and address in sb.state.contact_keys)
 
 
 @router.post(ACC + "/Messages.json", status_code=201)
@@ -42,7 +41,7 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
         raise TwilioError(400, 21603, "A 'From' phone number is required.")
     if not from_:
         # Messaging services are not emulated: the first sender stands in for the service's pool.
-        from_ = sim.wa(next(iter(sb.state.senders)))
+        from_ = wa(next(iter(sb.state.senders)))
     body = form.get("Body") or ""
     media_urls = form.getlist("MediaUrl")
     content_sid = form.get("ContentSid") or None
@@ -57,9 +56,9 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
             raise TwilioError(400, 21620, f"Invalid media URL: {u}")
     if to.startswith("whatsapp:") != from_.startswith("whatsapp:"):
         raise TwilioError(400, 63007, "From and To must both be WhatsApp addresses (whatsapp:+E164).")
-    if not to.startswith("whatsapp:") or not _valid_e164(sim.bare(to)):
-        raise TwilioError(400, 21211, f"Invalid 'To' Phone Number: {to}")
-    if sim.bare(from_) not in sb.state.senders:
+    if not to.startswith("whatsapp:") or not _valid_recipient(sb, bare(to)):
+        raise TwilioError(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+    if bare(from_) not in sb.state.senders:
         raise TwilioError(400, 63007, f"Twilio could not find a Channel with the specified From address: {from_}")
     status_callback = form.get("StatusCallback") or None
     if status_callback and not status_callback.startswith(("http://", "https://")):
@@ -74,17 +73,17 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
         if not isinstance(parsed, dict):
             raise TwilioError(400, 21656, "The ContentVariables Parameter is invalid")
         variables = {str(k): str(v) for k, v in parsed.items()}
-    rendered: str | None = None
+    shown: content_types.Rendered | None = None
     is_template = False
     if content_sid:
         tpl = sb.state.templates.get(content_sid)
         if tpl is None:
             raise TwilioError(400, 21655, f"The ContentSid is invalid: {content_sid}")
-        rendered = rules.render_template(tpl.body, variables, tpl.variables)
+        shown = content_types.render(content_types.types_or_text(tpl.types, tpl.body), variables, tpl.variables)
         # An unapproved template is just free-form text to WhatsApp: it needs the window.
         is_template = tpl.approved
     now = sb.now()
-    sender = sb.state.senders[sim.bare(from_)]
+    sender = sb.state.senders[bare(from_)]
     msg = ApiMessage(
         sid=sb.sids.new("MM" if media_urls else "SM"),
         direction="outbound-api",
@@ -99,13 +98,15 @@ async def create_message(request: Request, AccountSid: str) -> dict[str, Any]:
         content_variables=raw_vars,
         status_callback=status_callback or sender.status_callback_url,
         messaging_service_sid=service,
-        rendered_body=rendered,
+        rendered_body=shown.body if shown else None,
+        content_type=shown.content_type if shown else None,
+        actions=[dict(a) for a in shown.actions] if shown and shown.actions else None,
     )
     sb.state.api_messages[msg.sid] = msg
     sb.recorder.add(
         "messaging.created",
         message_sid=msg.sid,
-        to=sim.bare(to),
+        to=bare(to),
         body=body,
         content_sid=content_sid,
         media=media_urls,

@@ -14,9 +14,11 @@ from twilio_sandbox.auth import require_auth
 from twilio_sandbox.core import Sandbox, get_sb
 from twilio_sandbox.engine import TASK_STATUSES, attrs_for_matching, loads_attrs
 from twilio_sandbox.errors import TwilioError, found, not_found
+from twilio_sandbox.etags import check_if_match, etag, list_etag, with_etag
 from twilio_sandbox.formats import iso, page_v1, url
 from twilio_sandbox.forms import check_query, parse_json_object, read_form
 from twilio_sandbox.state import Activity, Reservation, Task, TaskQueue, Worker, Workflow
+from twilio_sandbox.task_ordering import order_tasks, parse_ordering
 
 router = APIRouter(prefix="/taskrouter", dependencies=[Depends(require_auth)])
 WS = "/v1/Workspaces/{WorkspaceSid}"
@@ -294,21 +296,12 @@ def event_json(sb: Sandbox, e: Any) -> dict[str, Any]:
     }
 
 
-def _etag(t: Task) -> str:
-    return str(t.revision)
-
-
 def _task_response(sb: Sandbox, t: Task, status: int = 200) -> JSONResponse:
-    return JSONResponse(task_json(sb, t), status_code=status, headers={"ETag": _etag(t)})
+    return with_etag(task_json(sb, t), etag(t.revision), status)
 
 
-def _check_if_match(request: Request, t: Task) -> None:
-    header = request.headers.get("if-match")
-    if header is None:
-        return
-    values = [v.strip().removeprefix("W/").strip('"') for v in header.split(",")]
-    if "*" not in values and _etag(t) not in values:
-        raise TwilioError(412, 20412, f"The ETag for task {t.sid} does not match If-Match ({header})")
+def _worker_response(sb: Sandbox, w: Worker, status: int = 200) -> JSONResponse:
+    return with_etag(worker_json(sb, w), etag(w.revision), status)
 
 
 def _json_or_400(name: str, value: str | None) -> dict[str, Any]:
@@ -510,7 +503,7 @@ def _worker(sb: Sandbox, sid: str) -> Worker:
 
 
 @router.get(WS + "/Workers")
-async def list_workers(request: Request, WorkspaceSid: str) -> dict[str, Any]:
+async def list_workers(request: Request, WorkspaceSid: str) -> JSONResponse:
     check_query(request)
     sb = _ws(request, WorkspaceSid)
     qp = request.query_params
@@ -532,17 +525,18 @@ async def list_workers(request: Request, WorkspaceSid: str) -> dict[str, Any]:
     if "TaskQueueSid" in qp:
         q = sb.state.queues.get(qp["TaskQueueSid"])
         ws = [w for w in ws if q and expressions.evaluate(q.target_workers or "1==1", loads_attrs(w.attributes))]
-    return page_v1(
+    body = page_v1(
         request,
         "taskrouter",
         f"/v1/Workspaces/{WorkspaceSid}/Workers",
         "workers",
         [worker_json(sb, w) for w in ws],
     )
+    return with_etag(body, list_etag((w.sid, w.revision) for w in ws))
 
 
 @router.post(WS + "/Workers", status_code=201)
-async def create_worker(request: Request, WorkspaceSid: str) -> dict[str, Any]:
+async def create_worker(request: Request, WorkspaceSid: str) -> JSONResponse:
     sb = _ws(request, WorkspaceSid)
     form = await read_form(request)
     name = form.get("FriendlyName") or ""
@@ -559,37 +553,44 @@ async def create_worker(request: Request, WorkspaceSid: str) -> dict[str, Any]:
     sb.state.workers[w.sid] = w
     sb.engine.emit("worker.created", "Worker created", worker=w)
     sb.engine.assign()
-    return worker_json(sb, w)
+    return _worker_response(sb, w, 201)
 
 
 @router.get(WS + "/Workers/{Sid}")
-async def fetch_worker(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
+async def fetch_worker(request: Request, WorkspaceSid: str, Sid: str) -> JSONResponse:
     sb = _ws(request, WorkspaceSid)
-    return worker_json(sb, _worker(sb, Sid))
+    return _worker_response(sb, _worker(sb, Sid))
 
 
 @router.post(WS + "/Workers/{Sid}")
-async def update_worker(request: Request, WorkspaceSid: str, Sid: str) -> dict[str, Any]:
+async def update_worker(request: Request, WorkspaceSid: str, Sid: str) -> JSONResponse:
     sb = _ws(request, WorkspaceSid)
     w = _worker(sb, Sid)
     form = await read_form(request)
+    check_if_match(request, etag(w.revision), f"worker {w.sid}")
     attrs = form.get("Attributes")
     if attrs is not None:
         parse_json_object("Attributes", attrs)
-        w.attributes = attrs
-        w.date_updated = sb.now()
-        sb.engine.emit("worker.attributes.update", "Worker attributes updated", worker=w)
-    if form.get("FriendlyName"):
-        w.friendly_name = form.get("FriendlyName") or w.friendly_name
     activity = form.get("ActivitySid")
+    if activity is not None and activity not in sb.state.activities:
+        raise TwilioError(400, 20001, f"Activity {activity} not found")
+    reject_pending = form.bool("RejectPendingReservations")
+    name = form.get("FriendlyName")
+    if name and name != w.friendly_name:
+        w.friendly_name = name
+        sb.engine.touch_worker(w)
+    if attrs is not None:
+        w.attributes = attrs
+        sb.engine.touch_worker(w)
+        sb.engine.emit("worker.attributes.update", "Worker attributes updated", worker=w)
     if activity is not None:
-        if form.bool("RejectPendingReservations"):
+        if reject_pending:
             for r in sb.state.reservations.where("worker_sid", w.sid):
                 if r.status == "pending":
                     sb.engine.update_reservation(r, "rejected")
         sb.engine.set_activity(w, activity)
     sb.engine.assign()
-    return worker_json(sb, w)
+    return _worker_response(sb, w)
 
 
 def _channel_name(sb: Sandbox, sid: str) -> str:
@@ -665,10 +666,11 @@ async def create_task(request: Request, WorkspaceSid: str) -> JSONResponse:
 
 
 @router.get(WS + "/Tasks")
-async def list_tasks(request: Request, WorkspaceSid: str) -> dict[str, Any]:
+async def list_tasks(request: Request, WorkspaceSid: str) -> JSONResponse:
     check_query(request)
     sb = _ws(request, WorkspaceSid)
     qp = request.query_params
+    ordering = parse_ordering(qp.get("Ordering"))
     ts: list[Task] = list(sb.state.tasks.values())
     statuses = [s for v in qp.getlist("AssignmentStatus") for s in v.split(",") if s]
     for s in statuses:
@@ -678,8 +680,16 @@ async def list_tasks(request: Request, WorkspaceSid: str) -> dict[str, Any]:
         ts = [t for t in ts if t.assignment_status in statuses]
     if "WorkflowSid" in qp:
         ts = [t for t in ts if t.workflow_sid == qp["WorkflowSid"]]
+    if "WorkflowName" in qp:
+        wf_sids = {w.sid for w in sb.state.workflows.values() if w.friendly_name == qp["WorkflowName"]}
+        ts = [t for t in ts if t.workflow_sid in wf_sids]
     if "TaskQueueSid" in qp:
         ts = [t for t in ts if t.task_queue_sid == qp["TaskQueueSid"]]
+    if "TaskQueueName" in qp:
+        q_sids = {q.sid for q in sb.state.queues.values() if q.friendly_name == qp["TaskQueueName"]}
+        ts = [t for t in ts if t.task_queue_sid in q_sids]
+    if "RoutingTarget" in qp:
+        ts = [t for t in ts if t.routing_target == qp["RoutingTarget"]]
     if "Priority" in qp:
         ts = [t for t in ts if str(t.priority) == qp["Priority"]]
     if "EvaluateTaskAttributes" in qp:
@@ -687,10 +697,11 @@ async def list_tasks(request: Request, WorkspaceSid: str) -> dict[str, Any]:
             ts = [t for t in ts if expressions.evaluate(qp["EvaluateTaskAttributes"], attrs_for_matching(t.attributes))]
         except expressions.ExpressionError as exc:
             raise TwilioError(400, 20001, f"Invalid EvaluateTaskAttributes expression: {exc}") from exc
-    ts.sort(key=lambda t: (t.date_created, t.sid), reverse=qp.get("Ordering", "") == "DateCreated:desc")
-    return page_v1(
+    ts = order_tasks(ts, ordering)
+    body = page_v1(
         request, "taskrouter", f"/v1/Workspaces/{WorkspaceSid}/Tasks", "tasks", [task_json(sb, t) for t in ts]
     )
+    return with_etag(body, list_etag((t.sid, t.revision) for t in ts))
 
 
 @router.get(WS + "/Tasks/{Sid}")
@@ -704,7 +715,7 @@ async def update_task(request: Request, WorkspaceSid: str, Sid: str) -> JSONResp
     sb = _ws(request, WorkspaceSid)
     t = _task(sb, Sid)
     form = await read_form(request)
-    _check_if_match(request, t)
+    check_if_match(request, etag(t.revision), f"task {t.sid}")
     attrs = form.get("Attributes")
     if attrs is not None:
         sb.engine.update_attributes(t, parse_json_object("Attributes", attrs))
@@ -726,10 +737,10 @@ async def update_task(request: Request, WorkspaceSid: str, Sid: str) -> JSONResp
 async def delete_task(request: Request, WorkspaceSid: str, Sid: str) -> Response:
     sb = _ws(request, WorkspaceSid)
     t = _task(sb, Sid)
-    _check_if_match(request, t)
+    check_if_match(request, etag(t.revision), f"task {t.sid}")
     res = sb.engine.active_reservation(t)
     if res is not None:
-        res.status = "canceled"
+        sb.engine.set_reservation_status(res, "canceled")
     del sb.state.tasks[Sid]
     sb.engine.emit("task.deleted", "Task deleted", task=t)
     return Response(status_code=204)
@@ -756,31 +767,34 @@ def _reservations(
 
 async def _update_reservation(request: Request, sb: Sandbox, r: Reservation) -> None:
     form = await read_form(request)
+    check_if_match(request, etag(r.revision), f"reservation {r.sid}")
     status = form.get("ReservationStatus")
     instruction = form.get("Instruction")
     if status is None and instruction in ("accept", "reject"):
         status = "accepted" if instruction == "accept" else "rejected"
     if status is None:
         raise TwilioError(400, 20001, "ReservationStatus or Instruction is required")
-    sb.engine.update_reservation(r, status)
     activity = form.get("WorkerActivitySid")
+    if activity is not None and activity not in sb.state.activities:
+        raise TwilioError(400, 20001, f"WorkerActivitySid {activity} is not an activity of this workspace")
+    sb.engine.update_reservation(r, status)
     if activity is not None:
         sb.engine.set_activity(sb.state.workers[r.worker_sid], activity)
 
 
+def _reservation_list(request: Request, path: str, rs: list[Reservation], via_worker: bool) -> JSONResponse:
+    sb = get_sb(request)
+    body = page_v1(request, "taskrouter", path, "reservations", [reservation_json(sb, r, via_worker) for r in rs])
+    return with_etag(body, list_etag((r.sid, r.revision) for r in rs))
+
+
 @router.get(WS + "/Tasks/{TaskSid}/Reservations")
-async def list_task_reservations(request: Request, WorkspaceSid: str, TaskSid: str) -> dict[str, Any]:
+async def list_task_reservations(request: Request, WorkspaceSid: str, TaskSid: str) -> JSONResponse:
     check_query(request)
     sb = _ws(request, WorkspaceSid)
     _task(sb, TaskSid)
-    items = [reservation_json(sb, r) for r in _reservations(sb, request, task_sid=TaskSid)]
-    return page_v1(
-        request,
-        "taskrouter",
-        f"/v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations",
-        "reservations",
-        items,
-    )
+    rs = _reservations(sb, request, task_sid=TaskSid)
+    return _reservation_list(request, f"/v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations", rs, False)
 
 
 def _reservation(sb: Sandbox, sid: str, *, task_sid: str | None = None, worker_sid: str | None = None) -> Reservation:
@@ -791,34 +805,31 @@ def _reservation(sb: Sandbox, sid: str, *, task_sid: str | None = None, worker_s
 
 
 @router.get(WS + "/Tasks/{TaskSid}/Reservations/{Sid}")
-async def fetch_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> dict[str, Any]:
+async def fetch_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> JSONResponse:
     sb = _ws(request, WorkspaceSid)
-    return reservation_json(sb, _reservation(sb, Sid, task_sid=TaskSid))
+    r = _reservation(sb, Sid, task_sid=TaskSid)
+    return with_etag(reservation_json(sb, r), etag(r.revision))
 
 
 @router.post(WS + "/Tasks/{TaskSid}/Reservations/{Sid}")
-async def update_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> dict[str, Any]:
+async def update_task_reservation(request: Request, WorkspaceSid: str, TaskSid: str, Sid: str) -> JSONResponse:
     sb = _ws(request, WorkspaceSid)
     r = _reservation(sb, Sid, task_sid=TaskSid)
     await _update_reservation(request, sb, r)
-    return reservation_json(sb, r)
+    return with_etag(reservation_json(sb, r), etag(r.revision))
 
 
 @router.get(WS + "/Workers/{WorkerSid}/Reservations")
-async def list_worker_reservations(request: Request, WorkspaceSid: str, WorkerSid: str) -> dict[str, Any]:
+async def list_worker_reservations(request: Request, WorkspaceSid: str, WorkerSid: str) -> JSONResponse:
     check_query(request)
     sb = _ws(request, WorkspaceSid)
     _worker(sb, WorkerSid)
-    items = [reservation_json(sb, r, True) for r in _reservations(sb, request, worker_sid=WorkerSid)]
-    return page_v1(
-        request,
-        "taskrouter",
-        f"/v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations",
-        "reservations",
-        items,
-    )
+    rs = _reservations(sb, request, worker_sid=WorkerSid)
+    return _reservation_list(request, f"/v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations", rs, True)
 
 
+# Twilio's documents give the worker-path fetch and update no ETag header (the task path has one); If-Match is
+# still honoured on the update.
 @router.get(WS + "/Workers/{WorkerSid}/Reservations/{Sid}")
 async def fetch_worker_reservation(request: Request, WorkspaceSid: str, WorkerSid: str, Sid: str) -> dict[str, Any]:
     sb = _ws(request, WorkspaceSid)

@@ -1,7 +1,7 @@
 """What the sandbox starts with: account, credentials, Flex workspace, reps, WhatsApp senders, templates.
 
-Every SID is derived from `salt`, so the same seed always yields the same SIDs (and `/_sandbox/reset`
-returns to them).
+Every seeded SID is derived from `salt`, so the same seed always yields the same account, workspace, queues,
+reps and templates (and `/_sandbox/reset` returns to them); SIDs created later never repeat (`sids.py`).
 """
 
 from __future__ import annotations
@@ -25,14 +25,26 @@ class RepSeed(BaseModel):
     extra_attributes: dict[str, object] = Field(default_factory=dict)
 
 
+class QuickReplySeed(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    title: str = Field(min_length=1, max_length=20)
+    id: str = Field(min_length=1, max_length=200)
+
+
 class TemplateSeed(BaseModel):
+    """A content template; with `quick_replies` it is a `twilio/quick-reply` content (with a `twilio/text`
+    fallback of the same body)."""
+
     model_config = {"extra": "forbid"}
 
     name: str
     body: str
     language: str = "en"
     approved: bool = True
+    category: str = "UTILITY"
     variables: dict[str, str] = Field(default_factory=dict)
+    quick_replies: list[QuickReplySeed] = Field(default_factory=list, max_length=10)
 
 
 def _default_reps() -> list[RepSeed]:

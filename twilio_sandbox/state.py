@@ -135,6 +135,8 @@ class Worker:
     capacity: dict[str, int] = field(default_factory=dict)
     channel_available: dict[str, bool] = field(default_factory=dict)
     channel_sids: dict[str, str] = field(default_factory=dict)
+    # bumped on every change of the worker resource (its ETag)
+    revision: int = 0
 
 
 @dataclass
@@ -168,6 +170,8 @@ class Reservation:
     date_created: datetime
     date_updated: datetime
     timeout_at: datetime
+    # bumped on every status change (its ETag)
+    revision: int = 0
 
 
 @dataclass
@@ -308,6 +312,38 @@ class Invite:
 
 
 @dataclass
+class Transfer:
+    """An interaction-channel transfer (UX…). `new_task_sid`, `from_task_sid` and the target are the sandbox's
+    own bookkeeping of a transfer a rep made (empty for a record created over REST)."""
+
+    sid: str
+    interaction_sid: str
+    channel_sid: str
+    execution_sid: str
+    type: str
+    status: str
+    from_: str | None
+    to: str | None
+    note_sid: str | None
+    summary_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+    new_task_sid: str | None = None
+    from_task_sid: str | None = None
+
+
+@dataclass
+class WhatsAppApproval:
+    """A content's WhatsApp approval request and WhatsApp's answer (`status`: received, approved, rejected…)."""
+
+    name: str
+    category: str
+    content_type: str
+    status: str
+    rejection_reason: str = ""
+
+
+@dataclass
 class ContentTemplate:
     sid: str
     friendly_name: str
@@ -317,6 +353,9 @@ class ContentTemplate:
     approved: bool
     date_created: datetime
     date_updated: datetime
+    # the content types as created; None: the seed's plain text (`{"twilio/text": {"body": body}}`)
+    types: dict[str, dict[str, Any]] | None = None
+    approval: WhatsAppApproval | None = None
 
 
 @dataclass
@@ -340,6 +379,39 @@ class ApiMessage:
     date_sent: datetime | None = None
     messaging_service_sid: str | None = None
     rendered_body: str | None = None
+    # what a content SID showed the contact: its type and its buttons or list items (`id`, `title`)
+    content_type: str | None = None
+    actions: list[dict[str, str]] | None = None
+
+
+@dataclass
+class TypingIndicator:
+    """The typing indicator a business showed in one WhatsApp chat (sender, contact), in reply to an inbound
+    message: shown until the next outbound message is delivered or `until` (25 s after the last call)."""
+
+    sender: str
+    contact: str
+    message_sid: str
+    api: str
+    started_at: datetime
+    until: datetime
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    reply_sid: str | None = None
+
+
+@dataclass
+class ContactIdentity:
+    """A simulated WhatsApp user: known by phone, by business-scoped user ID (BSUID), or both. `key` (the address it
+    first appeared with) is what the sandbox files its chats under; `phone_visible` False is a username user whose
+    number WhatsApp withholds (webhooks then carry the BSUID in `From`)."""
+
+    key: str
+    phone: str | None = None
+    bsuid: str | None = None
+    parent_bsuid: str | None = None
+    username: str | None = None
+    phone_visible: bool = True
 
 
 @dataclass
@@ -373,6 +445,7 @@ class SandboxState:
         default_factory=lambda: Table("channel_sid")
     )
     invites: Table[Invite] = field(default_factory=lambda: Table("channel_sid"))
+    transfers: Table[Transfer] = field(default_factory=lambda: Table("channel_sid"))
     templates: dict[str, ContentTemplate] = field(default_factory=dict)
     api_messages: dict[str, ApiMessage] = field(default_factory=dict)
     senders: dict[str, Sender] = field(default_factory=dict)
@@ -383,3 +456,10 @@ class SandboxState:
     default_chat_service_sid: str = ""
     # contacts that no longer reach WhatsApp (blocked, uninstalled): sends end `undelivered` with 63024
     unreachable: set[str] = field(default_factory=set)
+    # contact key -> identity; any address of a contact (phone, BSUID) -> its key
+    contacts: dict[str, ContactIdentity] = field(default_factory=dict)
+    contact_keys: dict[str, str] = field(default_factory=dict)
+    # (business number, contact) -> the chat's latest typing indicator
+    typing: dict[tuple[str, str], TypingIndicator] = field(default_factory=dict)
+    # inbound message SIDs the business marked read (the contact sees blue ticks)
+    read_inbound: dict[str, datetime] = field(default_factory=dict)

@@ -43,13 +43,23 @@ MEDIA_RULES: dict[str, tuple[str, int, tuple[str, ...]]] = {
 }
 
 ERR_WINDOW = 63016
+# Twilio's error catalogue (docs/api/errors/NNNNN): 63019 "Media failed to download" ("Twilio failed to download
+# the media from the sender. Attempt to retrieve the media returned 0 bytes."); 63034 "Media exceeds size limit"
+# ("You may re-attempt with media of size 5 MB or less": the per-type limit under the channel's); 11751 "Media
+# Message - Media exceeds messaging provider size limit" ("For a WhatsApp message, the size limit is 16MB. The
+# total size of the media message request exceeds the maximum size limit for the channel").
 ERR_MEDIA = 63019
+ERR_MEDIA_TOO_LARGE = 63034
+ERR_MESSAGE_TOO_LARGE = 11751
 ERR_CONTENT = 63021
 ERR_RECIPIENT = 63024
+WHATSAPP_MESSAGE_LIMIT = 16 * MB
 ERROR_MESSAGES = {
     ERR_WINDOW: "Failed to send freeform message because you are outside the allowed window. "
     "If you are using WhatsApp, please use a Message Template.",
     ERR_MEDIA: "Media failed to download",
+    ERR_MEDIA_TOO_LARGE: "Media exceeds size limit",
+    ERR_MESSAGE_TOO_LARGE: "Media Message - Media exceeds messaging provider size limit",
     ERR_CONTENT: "Channel invalid content error",
     ERR_RECIPIENT: "Invalid message recipient",
 }
@@ -77,16 +87,33 @@ def check_window(last_inbound: datetime | None, now: datetime, is_template: bool
     return Verdict(False, ERR_WINDOW, f"last inbound message at {last_inbound.isoformat()}, more than 24 h ago")
 
 
+IN_SESSION_BUTTONS = 3
+
+
+def check_interactive(content_type: str | None, choices: int, approved: bool) -> Verdict:
+    """Quick replies sent without an approved template (in a session) show at most 3 buttons (Twilio's
+    quick-reply docs); more fail as invalid content (63021, the code Twilio gives content the channel rejects)."""
+    if content_type == "twilio/quick-reply" and not approved and choices > IN_SESSION_BUTTONS:
+        return Verdict(
+            False, ERR_CONTENT, f"{choices} quick-reply buttons; a message without an approved template allows 3"
+        )
+    return OK
+
+
 def check_media(content_type: str, size: int, filename_or_url: str | None = None) -> Verdict:
+    """One media item against WhatsApp's types and its kind's limit (images 5 MB, stickers 500 KB)."""
     ctype = content_type.split(";")[0].strip().lower()
     rule = MEDIA_RULES.get(ctype)
     if rule is None:
         return Verdict(False, ERR_CONTENT, f"unsupported media type {ctype}")
     kind, limit, exts = rule
-    if size > limit:
-        return Verdict(False, ERR_MEDIA, f"{kind} of {size} bytes exceeds the {limit} byte limit for {ctype}")
     if size <= 0:
-        return Verdict(False, ERR_MEDIA, "empty media")
+        return Verdict(False, ERR_MEDIA, "empty media (0 bytes)")
+    if size > WHATSAPP_MESSAGE_LIMIT:
+        detail = f"{size} bytes exceed WhatsApp's {WHATSAPP_MESSAGE_LIMIT} byte message limit"
+        return Verdict(False, ERR_MESSAGE_TOO_LARGE, detail)
+    if size > limit:
+        return Verdict(False, ERR_MEDIA_TOO_LARGE, f"{kind} of {size} bytes exceeds the {limit} byte limit for {ctype}")
     if filename_or_url:
         name = filename_or_url.split("?")[0].rsplit("/", 1)[-1]
         if "." in name:
@@ -94,6 +121,20 @@ def check_media(content_type: str, size: int, filename_or_url: str | None = None
             known = {e for _, _, es in MEDIA_RULES.values() for e in es}
             if ext in known and ext not in exts:
                 return Verdict(False, ERR_MEDIA, f"Content-Type {ctype} disagrees with the file extension .{ext}")
+    return OK
+
+
+def check_message_media(items: list[tuple[str, int, str | None]]) -> Verdict:
+    """All media of one message: each item (`check_media`), then their total against the 16 MB channel limit."""
+    for content_type, size, name in items:
+        verdict = check_media(content_type, size, name)
+        if not verdict.ok:
+            return verdict
+    total = sum(size for _, size, _ in items)
+    if total > WHATSAPP_MESSAGE_LIMIT:
+        return Verdict(
+            False, ERR_MESSAGE_TOO_LARGE, f"media of {total} bytes in one message exceed {WHATSAPP_MESSAGE_LIMIT} bytes"
+        )
     return OK
 
 

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from twilio_sandbox import contacts, typing_indicator
 from twilio_sandbox import whatsapp_rules as rules
+from twilio_sandbox.addresses import bare, wa
 from twilio_sandbox.core import Sandbox
 from twilio_sandbox.errors import TwilioError
 from twilio_sandbox.formats import rfc2822, url
-from twilio_sandbox.state import ApiMessage, Media
+from twilio_sandbox.state import ApiMessage, ContactIdentity, Media
 
 API_VERSION = "2010-04-01"
 _MEDIA_PATHS = (
@@ -24,14 +26,6 @@ _MEDIA_PATHS = (
     re.compile(r"^/2010-04-01/Accounts/AC[0-9a-f]{32}/Messages/[A-Z]{2}[0-9a-f]{32}/Media/(?P<me>ME[0-9a-f]{32})$"),
 )
 STATUS_STEP_SECONDS = 0.02  # small gap between callbacks so receivers see distinct events
-
-
-def wa(number: str) -> str:
-    return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
-
-
-def bare(address: str) -> str:
-    return address[len("whatsapp:") :] if address.startswith("whatsapp:") else address
 
 
 def message_path(sb: Sandbox, sid: str) -> str:
@@ -76,23 +70,41 @@ class MediaSpec:
     filename: str | None = None
 
 
+@dataclass(frozen=True)
+class ButtonTap:
+    """The contact taps a button of an interactive message: `Body` and `ButtonText` carry its title,
+    `ButtonPayload` its id (Twilio's quick-reply docs)."""
+
+    index: int
+    id: str
+    title: str
+    replied_to: ApiMessage
+    # Meta's message types: `button` for a template's quick reply, `interactive` for a session one [assumed for
+    # Twilio's `MessageType`; the field and both values are listed in Twilio's webhook docs].
+    message_type: str
+
+
 async def contact_send(
     sb: Sandbox,
-    contact: str,
+    contact: ContactIdentity,
     to: str,
     body: str,
     profile_name: str | None,
     media: list[MediaSpec],
+    tap: ButtonTap | None = None,
 ) -> tuple[ApiMessage, int | None]:
     sender = sb.state.senders.get(bare(to))
     if sender is None:
         raise TwilioError(404, 20404, f"{to} is not a WhatsApp sender of this sandbox")
     now = sb.now()
     sid = sb.sids.new("MM" if media else "SM")
+    address, identity_fields = contacts.inbound_from(contact)
+    if tap is not None:
+        body = tap.title
     msg = ApiMessage(
         sid=sid,
         direction="inbound",
-        from_=wa(contact),
+        from_=wa(address),
         to=wa(sender.number),
         body=body,
         status="received",
@@ -100,13 +112,14 @@ async def contact_send(
         date_updated=now,
         date_sent=now,
     )
+    message_type = tap.message_type if tap else (media_kind(media[0].content_type) if media else "text")
     params: list[tuple[str, str]] = [
         ("SmsMessageSid", sid),
         ("NumMedia", str(len(media))),
         ("ProfileName", profile_name or ""),
-        ("MessageType", media_kind(media[0].content_type) if media else "text"),
+        ("MessageType", message_type),
         ("SmsSid", sid),
-        ("WaId", bare(contact).lstrip("+")),
+        *identity_fields,
         ("SmsStatus", "received"),
         ("Body", body),
         ("To", msg.to),
@@ -117,6 +130,13 @@ async def contact_send(
         ("From", msg.from_),
         ("ApiVersion", API_VERSION),
     ]
+    if tap is not None:
+        params += [
+            ("ButtonText", tap.title),
+            ("ButtonPayload", tap.id),
+            ("OriginalRepliedMessageSid", tap.replied_to.sid),
+            ("OriginalRepliedMessageSender", tap.replied_to.from_),
+        ]
     for n, spec in enumerate(media):
         data = rules.generate_media(spec.content_type, spec.size, f"{sid}:{n}")
         m = Media(
@@ -134,14 +154,17 @@ async def contact_send(
         params.append((f"MediaContentType{n}", spec.content_type))
         params.append((f"MediaUrl{n}", media_url(sb, sid, m.sid)))
     sb.state.api_messages[sid] = msg
-    sb.state.last_inbound[(sender.number, bare(contact))] = now
+    sb.state.last_inbound[(sender.number, contact.key)] = now
     sb.recorder.add(
         "contact.sent",
         message_sid=sid,
-        contact=bare(contact),
+        contact=contact.key,
+        address=msg.from_,
         to=sender.number,
         body=body,
         num_media=len(media),
+        button={"index": tap.index, "id": tap.id, "title": tap.title} if tap else None,
+        replied_to=tap.replied_to.sid if tap else None,
     )
     if not sender.webhook_url:
         sb.recorder.add("webhook.skipped", webhook="messaging.inbound", reason="sender has no webhook_url")
@@ -182,22 +205,27 @@ async def fetch_media(sb: Sandbox, media_url_: str) -> tuple[bytes, str] | None:
 
 
 async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> None:
-    """Decide the fate of an outbound message and report it through status callbacks, in order."""
-    verdict = rules.check_window(
-        sb.state.last_inbound.get((bare(msg.from_), bare(msg.to))), msg.date_created, is_template
-    )
+    """Decide the fate of an outbound message and report it through status callbacks, in order. The delivery
+    belongs to the state it was sent in: a reset while it runs (tests reset between cases) must not file the
+    message into the fresh state's inboxes."""
+    state = sb.state
+    contact = contacts.key_of(state, bare(msg.to))
+    verdict = rules.check_window(state.last_inbound.get((bare(msg.from_), contact)), msg.date_created, is_template)
     if verdict.ok:
+        verdict = rules.check_interactive(msg.content_type, len(msg.actions or ()), approved=is_template)
+    if verdict.ok and msg.media:
+        items: list[tuple[str, int, str | None]] = []
         for media_ref in msg.media:
             fetched = await fetch_media(sb, media_ref)
             if fetched is None:
                 verdict = rules.Verdict(False, rules.ERR_MEDIA, f"could not download {media_ref}")
                 break
             data, ctype = fetched
-            verdict = rules.check_media(ctype, len(data), media_ref)
-            if not verdict.ok:
-                break
+            items.append((ctype, len(data), media_ref))
+        else:
+            verdict = rules.check_message_media(items)
     await _status(sb, msg, "queued")
-    if verdict.ok and bare(msg.to) in sb.state.unreachable:
+    if verdict.ok and contact in state.unreachable:
         # Accepted by Twilio and sent, but WhatsApp cannot hand it to the user.
         msg.date_sent = sb.now()
         await _status(sb, msg, "sent")
@@ -213,11 +241,15 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
         msg.date_sent = sb.now()
         await _status(sb, msg, "sent")
         await _status(sb, msg, "delivered")
-    sb.state.inboxes.setdefault(bare(msg.to), []).append(msg.sid)
+        if sb.state is state:
+            typing_indicator.on_delivered(sb, msg)
+    if sb.state is not state:
+        return
+    state.inboxes.setdefault(contact, []).append(msg.sid)
     sb.recorder.add(
         "contact.received" if verdict.ok else "contact.failed",
         message_sid=msg.sid,
-        contact=bare(msg.to),
+        contact=contact,
         status=msg.status,
         error_code=msg.error_code,
         detail=verdict.detail,
@@ -226,7 +258,7 @@ async def deliver_outbound(sb: Sandbox, msg: ApiMessage, is_template: bool) -> N
 
 async def mark_read(sb: Sandbox, msg: ApiMessage) -> None:
     await _status(sb, msg, "read")
-    sb.recorder.add("contact.read", message_sid=msg.sid, contact=bare(msg.to))
+    sb.recorder.add("contact.read", message_sid=msg.sid, contact=contacts.key_of(sb.state, bare(msg.to)))
 
 
 async def _status(sb: Sandbox, msg: ApiMessage, status: str, detail: str = "") -> None:
@@ -268,6 +300,8 @@ def inbox_entry(sb: Sandbox, msg: ApiMessage) -> dict[str, Any]:
         "body": msg.rendered_body if msg.rendered_body is not None else msg.body,
         "media_urls": list(msg.media),
         "content_sid": msg.content_sid,
+        "content_type": msg.content_type,
+        "actions": msg.actions,
         "content_variables": json.loads(msg.content_variables) if msg.content_variables else None,
         "rendered_body": msg.rendered_body,
         "status": msg.status,

@@ -93,10 +93,13 @@ def openapi_for(host: str) -> OpenAPI:
 
 
 def _prepared(ex: Exchange) -> requests.PreparedRequest:
+    # The 9.13 client sends every field of a JSON request model, null when unset; the documents' schemas (some
+    # with `additionalProperties: false`) describe the fields actually given, and so does the sandbox's reading.
     data = {k: v for k, v in (ex.data or {}).items() if v is not None}
-    return requests.Request(
-        ex.method, ex.url, params=ex.params, data=data or None, headers=ex.headers, auth=ex.auth
-    ).prepare()
+    body: dict[str, Any] = (
+        {"json": data} if ex.headers.get("Content-Type") == "application/json" else {"data": data or None}
+    )
+    return requests.Request(ex.method, ex.url, params=ex.params, headers=ex.headers, auth=ex.auth, **body).prepare()
 
 
 def validate_exchange(ex: Exchange) -> list[str]:

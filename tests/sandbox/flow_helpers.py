@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +64,53 @@ def start_interaction(client: Client, seed: dict[str, Any], receiver: Receiver, 
     )
     task_sid = interaction.routing["properties"]["sid"]
     return Flow(ws, ai, conv.sid, interaction.sid, interaction.channel["sid"], task_sid)
+
+
+HANDOFF_ATTRIBUTES = {
+    "handedOff": True,
+    "handoffReason": "wants a refund",
+    "handoffSummary": "Ana wants a refund for order 42.",
+    "handoffSentiment": "negative",
+    "handoffLanguage": "en",
+    "handoffTimestamp": "2026-11-25T14:00:00Z",
+}
+
+
+@dataclass
+class WithRep:
+    flow: Flow
+    rep: str
+    task_sid: str
+    attributes: dict[str, Any]
+
+
+def hand_to_rep(client: Client, seed: dict[str, Any], receiver: Receiver, ctl: Any, rep: str = "alice") -> WithRep:
+    """AI accepts, hands off as the service does (invite on the channel, AI participant closed), `rep` accepts;
+    the other reps are set Offline first so the reservation goes to `rep`."""
+    for other in seed["reps"]:
+        if other["name"] != rep:
+            ctl.post(f"/_sandbox/reps/{other['name']}/activity", json={"activity": "Offline"}).raise_for_status()
+    flow = start_interaction(client, seed, receiver, {"name": "Ana", "order_id": "42", "waHandoff": {"org": "acme"}})
+    ai_res = flow.ws.tasks(flow.task_sid).reservations.list()[0]
+    flow.ws.tasks(flow.task_sid).reservations(ai_res.sid).update(reservation_status="accepted")
+    attributes = {**json.loads(flow.ws.tasks(flow.task_sid).fetch().attributes), **HANDOFF_ATTRIBUTES}
+    channel = client.flex_api.v1.interaction(flow.interaction_sid).channels(flow.channel_sid)
+    invite = channel.invites.create(
+        routing={
+            "properties": {
+                "workspace_sid": seed["workspace_sid"],
+                "workflow_sid": seed["workflow_sid"],
+                "task_channel_unique_name": "chat",
+                "attributes": attributes,
+            }
+        }
+    )
+    ai_part = next(
+        p for p in channel.participants.list() if (p.routing_properties or {}).get("task_sid") == flow.task_sid
+    )
+    channel.participants(ai_part.sid).update(status="closed")
+    task_sid = invite.routing["properties"]["sid"]
+    pending = ctl.get(f"/_sandbox/reps/{rep}/reservations", params={"status": "pending"}).json()["reservations"]
+    assert [r["task_sid"] for r in pending] == [task_sid]
+    ctl.post(f"/_sandbox/reps/{rep}/reservations/{pending[0]['reservation_sid']}/accept").raise_for_status()
+    return WithRep(flow, rep, task_sid, json.loads(flow.ws.tasks(task_sid).fetch().attributes))

@@ -11,6 +11,13 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.sandbox.contract import OAI_DIR, SHARED_OAI_DIR, capturing_client, validate_exchange
+from tests.sandbox.exercises import (
+    JsonBody,
+    exercise_content,
+    exercise_etags,
+    exercise_statistics,
+    exercise_typing,
+)
 from tests.sandbox.flow_helpers import CONTACT, start_interaction
 from tests.sandbox.receiver import Receiver
 
@@ -71,6 +78,9 @@ def _exercise(client: Any, seed: dict[str, Any], receiver: Receiver, ctl: httpx.
     parts = channel.participants.list()
     agent = next(p for p in parts if p.type == "agent")
     channel.participants(agent.sid).update(status="closed")
+    transfer = channel.transfers.create(JsonBody({"type": "cold", "from": agent.sid, "to": seed["human_queue_sid"]}))
+    channel.transfers(transfer.sid).fetch()
+    channel.transfers(transfer.sid).update(JsonBody({"status": "completed"}))
     ext = channel.participants.create(type="external", media_properties={"identity": "observer"})
     assert ext.sid.startswith("UT")
     ws.tasks(invite.routing["properties"]["sid"]).fetch()
@@ -197,10 +207,26 @@ def _spec_routes() -> dict[tuple[str, str], Any]:
 
     from fastapi.routing import APIRoute
 
-    from twilio_sandbox import rest_content, rest_conversations, rest_flex, rest_messaging, rest_taskrouter
+    from twilio_sandbox import (
+        rest_content,
+        rest_conversations,
+        rest_flex,
+        rest_messaging,
+        rest_taskrouter,
+        rest_taskrouter_stats,
+        rest_typing,
+    )
 
     out: dict[tuple[str, str], Any] = {}
-    modules = (rest_messaging, rest_conversations, rest_flex, rest_taskrouter, rest_content)
+    modules = (
+        rest_messaging,
+        rest_conversations,
+        rest_flex,
+        rest_taskrouter_stats,
+        rest_taskrouter,
+        rest_content,
+        rest_typing,
+    )
     for route in [r for m in modules for r in m.router.routes]:
         if not isinstance(route, APIRoute):
             continue
@@ -218,6 +244,10 @@ def test_sdk_requests_and_sandbox_responses_match_the_spec(
     client, http = capturing_client(sandbox_url, seed)
     _exercise(client, seed, receiver, ctl)
     _exercise_the_rest(client, seed, ctl)
+    exercise_statistics(client, seed, ctl)
+    exercise_typing(client, seed, ctl)
+    exercise_etags(client, seed)
+    exercise_content(client, seed, ctl)
     problems = [p for ex in http.exchanges for p in validate_exchange(ex)]
     assert problems == []
     # Every Twilio operation the sandbox serves was exercised and checked.

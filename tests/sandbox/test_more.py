@@ -84,7 +84,7 @@ def test_sqlite_persistence_survives_restart(tmp_path: Path) -> None:
         assert client.conversations.v1.conversations.create(friendly_name="next").sid != conv.sid
 
 
-def test_module_entry_point_prints_url_and_credentials() -> None:
+def test_module_entry_point_prints_url_and_sids_but_no_secret() -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "twilio_sandbox", "--port", str(port)],
@@ -106,12 +106,15 @@ def test_module_entry_point_prints_url_and_credentials() -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}" in out
-    assert seed["auth_token"] in out and seed["account_sid"] in out
+    assert seed["account_sid"] in out and seed["api_key_sid"] in out and seed["workspace_sid"] in out
+    assert f"GET http://127.0.0.1:{port}/_sandbox/seed" in out
+    assert seed["auth_token"] and seed["auth_token"] not in out
+    assert seed["api_key_secret"] and seed["api_key_secret"] not in out
 
 
 def test_media_rules_unit() -> None:
     assert rules.check_media("image/jpeg", 5 * rules.MB).ok
-    assert rules.check_media("image/jpeg", 5 * rules.MB + 1).error_code == rules.ERR_MEDIA
+    assert rules.check_media("image/jpeg", 5 * rules.MB + 1).error_code == rules.ERR_MEDIA_TOO_LARGE
     assert rules.check_media("audio/ogg; codecs=opus", 1000).ok
     assert rules.check_media("application/x-msdownload", 10).error_code == rules.ERR_CONTENT
     assert rules.check_media("image/png", 10, "https://x/y/photo.jpg").error_code == rules.ERR_MEDIA

@@ -10,7 +10,6 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.sandbox.flow_helpers import provision_ai
 from twilio_rest.client import build_client
 
 
@@ -155,11 +154,3 @@ def test_rest_messages_fire_webhooks_only_when_enabled(
     hook = receiver.wait_for(lambda r: r.path == "/c")
     assert hook.params["Body"] == "loud" and hook.params["Source"] == "API"
     assert [r.params["Body"] for r in receiver.of("/c")] == ["loud"]
-
-
-def test_sids_are_deterministic(ctl: httpx.Client, seed: dict[str, Any], twilio_client: Client) -> None:
-    ai1 = provision_ai(twilio_client, seed)
-    ctl.post("/_sandbox/reset").raise_for_status()
-    again = httpx.get(f"{ctl.base_url}/_sandbox/seed").json()
-    assert again == seed
-    assert provision_ai(twilio_client, seed) == ai1

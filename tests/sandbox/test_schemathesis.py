@@ -11,31 +11,43 @@ from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 
 from tests.sandbox.contract import OAI_DIR
-from twilio_sandbox import rest_content, rest_conversations, rest_flex, rest_messaging, rest_taskrouter
+from twilio_sandbox import (
+    rest_content,
+    rest_conversations,
+    rest_flex,
+    rest_messaging,
+    rest_taskrouter,
+    rest_taskrouter_stats,
+    rest_typing,
+)
 
-SPECS = {
-    "api": (rest_messaging, "twilio_api_v2010.json"),
-    "conversations": (rest_conversations, "twilio_conversations_v1.json"),
-    "taskrouter": (rest_taskrouter, "twilio_taskrouter_v1.json"),
-    "flex-api": (rest_flex, "twilio_flex_v1.json"),
-    "content": (rest_content, "twilio_content_v1.json"),
+# name -> (the sandbox path prefix of its host, the routers serving it, Twilio's document)
+SPECS: dict[str, tuple[str, tuple[Any, ...], str]] = {
+    "api": ("api", (rest_messaging,), "twilio_api_v2010.json"),
+    "conversations": ("conversations", (rest_conversations,), "twilio_conversations_v1.json"),
+    "taskrouter": ("taskrouter", (rest_taskrouter_stats, rest_taskrouter), "twilio_taskrouter_v1.json"),
+    "flex-api": ("flex-api", (rest_flex,), "twilio_flex_v1.json"),
+    "content": ("content", (rest_content,), "twilio_content_v1.json"),
+    "messaging-v2": ("messaging", (rest_typing,), "twilio_messaging_v2.json"),
+    "messaging-v3": ("messaging", (rest_typing,), "twilio_messaging_v3.json"),
 }
 
 
-def _emulated(module: Any, prefix: str) -> set[tuple[str, str]]:
+def _emulated(prefix: str, modules: tuple[Any, ...]) -> set[tuple[str, str]]:
     out = set()
-    for route in module.router.routes:
-        if isinstance(route, APIRoute):
-            path = route.path[len(prefix) + 1 :]
-            for method in route.methods or ():
-                out.add((method.upper(), path))
+    for module in modules:
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.path.startswith(f"/{prefix}/"):
+                path = route.path[len(prefix) + 1 :]
+                for method in route.methods or ():
+                    out.add((method.upper(), path))
     return out
 
 
-def _schema(prefix: str) -> Any:
-    module, name = SPECS[prefix]
-    allowed = _emulated(module, prefix)
-    schema = schemathesis.openapi.from_path(str(OAI_DIR / name))
+def _schema(name: str) -> Any:
+    prefix, modules, file_name = SPECS[name]
+    allowed = _emulated(prefix, modules)
+    schema = schemathesis.openapi.from_path(str(OAI_DIR / file_name))
     # The coverage phase enumerates hundreds of boundary cases per operation; the fuzzing phase is enough here.
     schema.config.phases.coverage.enabled = False
     return schema.include(func=lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in allowed)
@@ -46,6 +58,8 @@ conversations_schema = _schema("conversations")
 taskrouter_schema = _schema("taskrouter")
 flex_schema = _schema("flex-api")
 content_schema = _schema("content")
+messaging_v2_schema = _schema("messaging-v2")
+messaging_v3_schema = _schema("messaging-v3")
 SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
@@ -88,3 +102,15 @@ def test_flex(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
 @SETTINGS
 def test_content(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
     _check(case, f"{sandbox_server}/content", seed)
+
+
+@messaging_v2_schema.parametrize()
+@SETTINGS
+def test_messaging_v2(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
+    _check(case, f"{sandbox_server}/messaging", seed)
+
+
+@messaging_v3_schema.parametrize()
+@SETTINGS
+def test_messaging_v3(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
+    _check(case, f"{sandbox_server}/messaging", seed)

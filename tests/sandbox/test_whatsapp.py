@@ -143,10 +143,13 @@ def _upload(ctl: httpx.Client, seed: dict[str, Any], ctype: str, size: int) -> s
     ("ctype", "size", "code"),
     [
         ("image/jpeg", 1_000_000, None),
-        ("image/jpeg", 6 * 1024 * 1024, "63019"),
+        ("image/jpeg", 6 * 1024 * 1024, "63034"),
+        ("image/jpeg", 17 * 1024 * 1024, "11751"),
         ("application/zip", 1000, "63021"),
-        ("image/webp", 600 * 1024, "63019"),
+        ("image/webp", 600 * 1024, "63034"),
         ("application/pdf", 2_000_000, None),
+        ("application/pdf", 17 * 1024 * 1024, "11751"),
+        ("video/mp4", 17 * 1024 * 1024, "11751"),
     ],
 )
 def test_outbound_media_rules(
@@ -165,6 +168,8 @@ def test_outbound_media_rules(
     assert msg.sid.startswith("MM")
     final = _statuses(receiver, msg.sid, "failed" if code else "delivered")[-1]
     assert final.get("ErrorCode") == code
+    if code:
+        assert final["ErrorMessage"] and twilio_client.messages(msg.sid).fetch().error_code == int(code)
 
 
 def test_rest_validation_errors(twilio_client: Client, ctl: httpx.Client, seed: dict[str, Any]) -> None:

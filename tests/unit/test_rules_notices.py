@@ -18,6 +18,13 @@ def test_window_closed_while_rep():
     assert "2026-03-02T09:30:00Z" in text and "/template" in text
 
 
+def test_delivery_failed_for_an_oversized_image_tells_the_rep_what_to_do():
+    from rules import delivery
+
+    text = notices.delivery_failed(63034, delivery.EXPLANATIONS[63034])
+    assert text.startswith(notices.NOTICE_PREFIX) and "63034" in text and "5 MB" in text and "smaller" in text
+
+
 def test_delivery_failed_names_code():
     assert "63016" in notices.delivery_failed(63016, "window closed")
     assert "error" not in notices.delivery_failed(None, "x").split(":")[0].lower()
