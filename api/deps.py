@@ -1,7 +1,7 @@
 """Dependency aliases (full-stack-fastapi-template style): settings, orgs, Temporal, org, signed form.
 
 Every dependency is `async def`, though none awaits anything: FastAPI runs a plain `def` dependency on its
-thread pool, and those thread hops (four per webhook) were 24 % of the API's CPU per turn (py-spy, figure 3)."""
+thread pool, and four thread hops per webhook cost a large share of the API's CPU (bench/README.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m bench.faults --conversations 2000`: the larger fault run; prints the figures (issue 5).
+"""`python -m bench.faults --conversations 2000`: the larger fault run; prints the figures.
 
 Starts its own stack (Temporal dev server, Twilio sandbox, worker, API) in a temporary directory unless
 --data-dir is given, drives the conversations with every fault injected, checks from the sandbox's record, and

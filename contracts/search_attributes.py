@@ -1,4 +1,4 @@
-"""Custom search attributes (DESIGN §6). No PII may ever be put in them."""
+"""Custom search attributes (docs/DESIGN.md §6.3). No PII may ever be put in them."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ def check_conversation(
 
     human = [t for t in ev.tasks if t["queue"] == human_queue_sid]
     # The service handed the conversation over because the AI could not answer it (its offer timed out, or the
-    # AI failed): the contact messages it left unanswered are part of that one handoff (issue 5's rule).
+    # AI failed): the contact messages it left unanswered are part of that one handoff.
     ai_gave_way = len(human) == 1 and (human[0].get("attributes") or {}).get("handoffReason") in AI_GAVE_WAY
     contact_id = f"whatsapp:{conv.contact}"
     ai_turn_bodies = {m.body for m in conv.contact_msgs if m.phase in ("ai", "handoff") and not m.dropped}

@@ -1,4 +1,4 @@
-"""`flex_*` AI context: task attributes set by others, flattened (DESIGN §3).
+"""`flex_*` AI context: task attributes set by others, flattened (docs/DESIGN.md §6.1).
 
 `order_id` → `flex_order_id`; nested objects join keys with `_` (`customer.tier` → `flex_customer_tier`);
 lists, numbers, booleans and null become JSON text; an empty object becomes `"{}"` so its presence is not

@@ -1,6 +1,6 @@
 """Task attributes the service writes: at creation (identity of the contact and our routing object)
 and the six
-handoff attributes (DESIGN §3), plus the merge that never drops an attribute someone else set."""
+handoff attributes (docs/DESIGN.md §6.1), plus the merge that never drops an attribute someone else set."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WhatsApp and Flex media rules (DESIGN §4), decided before anything is sent.
+"""WhatsApp and Flex media rules (docs/DESIGN.md §6.2), decided before anything is sent.
 
 Limits are binary megabytes (MiB/KiB), as WhatsApp's and Flex's own documentation sizes are enforced. A media
 whose size is unknown is judged on its type only (the copying activity re-checks the size on the bytes).
@@ -27,6 +27,7 @@ WHATSAPP_TYPES: dict[str, MediaKind] = {
     "audio/amr": "audio",
     "audio/mpeg": "audio",
     "audio/mp3": "audio",
+    "audio/mp4": "audio",
     "audio/ogg": "audio",
     "audio/opus": "audio",
     "video/mp4": "video",
@@ -55,7 +56,7 @@ FLEX_ATTACHMENT_LIMIT = 16 * MIB
 
 _KIND_TEXT: dict[MediaKind, str] = {
     "image": "images (JPEG, PNG)",
-    "audio": "audio (AAC, AMR, MP3, OGG/opus)",
+    "audio": "audio (AAC, AMR, MP3, MP4 audio, OGG/opus)",
     "video": "video (MP4, 3GPP)",
     "document": "documents (PDF, DOC(X), XLS(X), PPT(X), TXT)",
     "sticker": "stickers (WebP)",

@@ -1,4 +1,4 @@
-"""What a TaskRouter event means for the current session (DESIGN §2, issue 3 point 8).
+"""What a TaskRouter event means for the current session (docs/DESIGN.md §3).
 
 The AI's own task closing at a transfer is not a session end; the rep's task completing, being
 canceled or going

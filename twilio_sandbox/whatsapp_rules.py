@@ -15,13 +15,16 @@ KB = 1024
 # content type -> (kind, max bytes, extensions)
 MEDIA_RULES: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "image/jpeg": ("image", 5 * MB, ("jpg", "jpeg")),
+    "image/jpg": ("image", 5 * MB, ("jpg",)),
     "image/png": ("image", 5 * MB, ("png",)),
     "image/webp": ("sticker", 500 * KB, ("webp",)),
     "audio/aac": ("audio", 16 * MB, ("aac",)),
     "audio/amr": ("audio", 16 * MB, ("amr",)),
     "audio/mpeg": ("audio", 16 * MB, ("mp3",)),
+    "audio/mp3": ("audio", 16 * MB, ("mp3",)),
     "audio/mp4": ("audio", 16 * MB, ("m4a",)),
     "audio/ogg": ("audio", 16 * MB, ("ogg", "opus")),
+    "audio/opus": ("audio", 16 * MB, ("opus",)),
     "video/mp4": ("video", 16 * MB, ("mp4",)),
     "video/3gpp": ("video", 16 * MB, ("3gp", "3gpp")),
     "application/pdf": ("document", 16 * MB, ("pdf",)),

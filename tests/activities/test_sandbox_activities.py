@@ -418,6 +418,38 @@ def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
     assert stored["waHandoff"]["sessionId"] == f"{KEY}-1"
 
 
+def test_merge_conflicts_past_the_limit_fail_retryably(sb: Sb) -> None:
+    _, it = start_session(sb)
+    writer = sb.ws().tasks(it.task_sid)
+    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=10)
+
+    class Clients(TwilioClients):
+        def get(self, name: str) -> OrgClient:
+            oc = super().get(name)
+            oc.client.http_client = intruder
+            return dataclasses.replace(oc, http=intruder)
+
+    with pytest.raises(ApplicationError) as info:
+        TwilioActivities(Clients(sb.orgs), merge_max_attempts=3).merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    assert info.value.type == "TaskAttributesConflict" and not info.value.non_retryable
+    assert "handedOff" not in json.loads(writer.fetch().attributes)
+
+
+def test_merge_done_already_writes_nothing_and_other_keys_are_refused_before_any_call(sb: Sb) -> None:
+    _, it = start_session(sb)
+    first = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    writes = len(_rest_calls(sb, "POST", f"/Tasks/{it.task_sid}"))
+    again = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    assert again.attributes == first.attributes
+    assert len(_rest_calls(sb, "POST", f"/Tasks/{it.task_sid}")) == writes
+    reads = len(_rest_calls(sb, "GET", f"/Tasks/{it.task_sid}"))
+    bad = merge_inp(sb, it.task_sid).model_copy(update={"handoff_attributes": {**SIX, "waHandoff": {}}})
+    with pytest.raises(ApplicationError) as info:
+        sb.acts.merge_handoff_attributes(bad)
+    assert info.value.non_retryable and "waHandoff" in str(info.value)
+    assert len(_rest_calls(sb, "GET", f"/Tasks/{it.task_sid}")) == reads
+
+
 def test_transfer_when_accepted_and_retry_creates_no_second_task(sb: Sb) -> None:
     _, it = start_session(sb)
     wr = ai_reservation(sb, it.task_sid)

@@ -1,4 +1,4 @@
-"""The fault suite (issue 5): many concurrent conversations through the real stack while webhooks are
+"""The fault suite: many concurrent conversations through the real stack while webhooks are
 duplicated, reordered and dropped, the sandbox's REST API fails and lags, and the worker, the API and the
 Temporal dev server are killed and restarted. Nothing lost, nothing twice, nobody reached who should not be.
 

@@ -1,4 +1,4 @@
-"""Focused fault tests (issue 5), each a full scripted conversation checked from the sandbox's record:
+"""Focused fault tests, each a full scripted conversation checked from the sandbox's record:
 a missed `reservation.created` (the workflow reconciles by reading the task), TaskRouter events duplicated and
 replayed out of order, and the worker SIGKILLed inside the handoff activities."""
 

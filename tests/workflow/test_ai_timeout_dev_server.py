@@ -1,4 +1,4 @@
-"""Issue 3 point 3 on the real dev server, in real time: an AI turn that outlasts its start-to-close timeout
+"""On the real dev server, in real time: an AI turn that outlasts its start-to-close timeout
 (a policy field, shortened here) on every attempt hands the conversation to a rep with "AI unavailable"."""
 
 from __future__ import annotations

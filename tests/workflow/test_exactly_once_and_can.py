@@ -1,4 +1,4 @@
-"""Issue 3 point 11 (exactly once), point 10 (continue-as-new), issue 5 (missed webhooks → reconciliation) and
+"""Exactly once, continue-as-new (the first activation of a new run included), missed webhooks read back, and
 bad data from Twilio never failing the workflow."""
 
 from __future__ import annotations

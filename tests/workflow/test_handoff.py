@@ -1,4 +1,4 @@
-"""Issue 3 point 3 (handoff: order, both paths, 412, AI failure) and point 9 (stuck)."""
+"""The handoff (order, both paths, 412, AI failure) and the stuck flag."""
 
 from __future__ import annotations
 

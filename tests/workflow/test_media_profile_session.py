@@ -1,4 +1,4 @@
-"""Issue 3 points 6 (contact media), 7 (profile name), 8 (session end, delivery failures), 10 (idle close)."""
+"""Contact media, the profile name, session end and delivery failures, idle close."""
 
 from __future__ import annotations
 

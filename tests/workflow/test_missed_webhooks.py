@@ -1,4 +1,4 @@
-"""Issue 5, missed webhooks: a dropped delivery-status callback (read back with one batched Messages fetch) and
+"""Missed webhooks: a dropped delivery-status callback (read back with one batched Messages fetch) and
 a transfer whose human task sid never came back (looked up by session)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 3 points 4 (rep phase), 5 (window, one lazily re-armed timer) and rep-side media (point 6)."""
+"""The rep phase, the 24-hour window (one lazily re-armed timer) and rep-side media."""
 
 from __future__ import annotations
 

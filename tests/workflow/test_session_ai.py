@@ -1,4 +1,4 @@
-"""Issue 3 points 1 (sessions) and 2 (AI turns)."""
+"""Sessions and AI turns."""
 
 from __future__ import annotations
 
