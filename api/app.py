@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import temporal
+from api.contact_routing import ContactRouting
 from api.errors import install_error_handlers
 from api.logs import log_event
 from api.routes import (
@@ -61,6 +62,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.orgs = orgs
+    app.state.contact_routing = ContactRouting()
     # An injected client is usable at once (also without the lifespan, e.g. httpx ASGITransport in tests).
     app.state.temporal = None if client is None or callable(client) else client
     install_error_handlers(app)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
+from api.contact_routing import ContactRouting
 from api.errors import ApiError, TemporalUnavailable
 from api.forms import Fields, parse_body, read_body
 from api.signature import SIGNATURE_HEADER, verify_signature
@@ -37,6 +38,11 @@ async def get_temporal(request: Request) -> Client:
     return client
 
 
+async def get_contact_routing(request: Request) -> ContactRouting:
+    routing: ContactRouting = request.app.state.contact_routing
+    return routing
+
+
 async def get_now() -> datetime:
     return datetime.now(UTC)
 
@@ -45,6 +51,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 OrgsDep = Annotated[OrgRegistry, Depends(get_orgs)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 NowDep = Annotated[datetime, Depends(get_now)]
+ContactRoutingDep = Annotated[ContactRouting, Depends(get_contact_routing)]
 
 
 async def get_org(org: str, orgs: OrgsDep) -> Org:

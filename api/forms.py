@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -86,6 +86,10 @@ class Fields:
 
     def __contains__(self, name: str) -> bool:
         return name in self._fields
+
+    def as_mapping(self) -> Mapping[str, str]:
+        """The fields for a parser that reads several at once (its ValueError names the field at fault)."""
+        return self._fields
 
     def optional(self, name: str) -> str | None:
         value = self._fields.get(name)

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 logger = logging.getLogger("wa_flex_handoff.api")
 
-_DIGITS = re.compile(r"\d")
-
-
-def mask_number(number: str | None) -> str | None:
-    """`+14155238886` → `+*********86`: tells contacts apart in a log, not enough to call them."""
-    if number is None:
-        return None
-    digits = _DIGITS.findall(number)
-    if len(digits) <= 2:
-        return "*" * len(number)
-    keep = "".join(digits[-2:])
-    return ("+" if number.lstrip().startswith(("+", "whatsapp:+")) else "") + "*" * (len(digits) - 2) + keep
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:

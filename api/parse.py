@@ -14,6 +14,7 @@ from typing import Any, get_args
 from api.errors import ApiError, bad_field, wrong_org
 from api.forms import Fields
 from config.orgs import Org
+from contracts.contacts import contact_identity
 from contracts.ids import normalize_whatsapp_address, parse_workflow_id
 from contracts.signals import (
     ContactMessage,
@@ -58,22 +59,31 @@ def whatsapp_number(fields: Fields, name: str) -> str:
 
 
 def parse_contact_message(fields: Fields, org: Org, now: datetime) -> ContactMessage:
-    """Programmable Messaging inbound webhook (`From=whatsapp:+E164`)."""
+    """Programmable Messaging inbound webhook (`From=whatsapp:+E164`, or `whatsapp:<BSUID>` for a contact who
+    hides their number)."""
     check_account(fields, org)  # first: an event for another account is "wrong org", whatever else is off
     message_sid = fields.sid("MessageSid", ("SM", "MM"))
     business = whatsapp_number(fields, "To")
-    contact = whatsapp_number(fields, "From")
     if business not in org.config.whatsapp_numbers:
         raise wrong_org(f"To is not one of org {org.name!r}'s WhatsApp numbers")
+    try:
+        contact = contact_identity(fields.as_mapping())
+    except ValueError as exc:
+        raise bad_field(str(exc), "not a WhatsApp contact (whatsapp:+E164 or a business-scoped user id)") from None
     assert message_sid is not None
     return ContactMessage(
         message_sid=message_sid,
         account_sid=org.config.account_sid,
         business_number=business,
-        contact_number=contact,
+        contact_address=contact.address,
+        contact_bsuid=contact.bsuid,
+        contact_parent_bsuid=contact.parent_bsuid,
+        contact_username=contact.username,
         profile_name=fields.optional("ProfileName"),
         body=fields.optional("Body") or "",
         media=_inbound_media(fields),
+        button_payload=fields.optional("ButtonPayload"),
+        button_text=fields.optional("ButtonText"),
         received_at=now,
     )
 

@@ -11,24 +11,28 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from api.logs import log_event, mask_number
+from api.contact_routing import ContactRouting
+from api.logs import log_event
 from api.temporal import WEBHOOK_DEADLINE, call
 from config.orgs import Org
 from config.settings import Settings
-from contracts.ids import conversation_key, workflow_id_for_key
+from contracts.contacts import mask_address
+from contracts.ids import workflow_id_for_key
 from contracts.search_attributes import ORG_ID
 from contracts.signals import SIGNAL_CONTACT_MESSAGE, WORKFLOW_NAME, ContactMessage, ConversationStart
 
 
-async def signal_with_start(client: Client, settings: Settings, org: Org, message: ContactMessage) -> str:
+async def signal_with_start(
+    client: Client, settings: Settings, org: Org, message: ContactMessage, routing: ContactRouting
+) -> str:
     """Start the conversation workflow if none is running (a closed one restarts), then signal the message."""
-    key = conversation_key(org.name, message.business_number, message.contact_number)
+    key = await call(routing.conversation_key(client, org.name, message))
     workflow_id = workflow_id_for_key(org.name, key)
     start = ConversationStart(
         org=org.name,
         key=key,
         business_number=message.business_number,
-        contact_number=message.contact_number,
+        contact_address=message.contact_address,
         policy=org.policy(),
     )
     await call(
@@ -53,7 +57,7 @@ async def signal_with_start(client: Client, settings: Settings, org: Org, messag
         workflow_id=workflow_id,
         signal=SIGNAL_CONTACT_MESSAGE,
         sid=message.message_sid,
-        contact=mask_number(message.contact_number),
+        contact=mask_address(message.contact_address),
         media=len(message.media),
     )
     return workflow_id

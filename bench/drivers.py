@@ -60,7 +60,7 @@ class RawDriver:
             message_sid="SM" + key,
             account_sid=self.stack.account_sid,
             business_number=self.stack.business,
-            contact_number=contact,
+            contact_address=contact,
             profile_name="Bench",
             body=body,
             received_at=datetime.now(UTC),
@@ -69,7 +69,7 @@ class RawDriver:
             org=SANDBOX_ORG,
             key=key,
             business_number=self.stack.business,
-            contact_number=contact,
+            contact_address=contact,
             policy=self.policy,
         )
         await self.client.start_workflow(

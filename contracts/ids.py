@@ -1,4 +1,4 @@
-"""Workflow ids derived from (org, business number, contact number) and nothing else.
+"""Workflow ids derived from (org, business number, contact address) and nothing else.
 
 Every webhook routes without a lookup: Messaging webhooks carry From/To, TaskRouter events carry
 `waHandoff.workflowId`, Conversations webhooks and status callbacks carry the key in their URL. The key is a hash so
@@ -11,19 +11,37 @@ import hashlib
 import re
 
 WORKFLOW_ID_PREFIX = "wa-conv"
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# A WhatsApp business-scoped user id: country, optionally `ENT.` (a parent id), up to 128 alphanumerics.
+BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
+_CHANNEL = "whatsapp:"
 _ORG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
+def strip_channel(address: str) -> str:
+    value = address.strip()
+    return value[len(_CHANNEL) :] if value.lower().startswith(_CHANNEL) else value
+
+
 def normalize_whatsapp_address(address: str) -> str:
-    """`whatsapp:+14155550100` or `+14155550100` → `+14155550100`; anything else is refused."""
-    number = address.strip()
-    if number.lower().startswith("whatsapp:"):
-        number = number[len("whatsapp:") :]
-    if not _E164.match(number):
+    """A business number: `whatsapp:+14155550100` or `+14155550100` → `+14155550100`; anything else is refused."""
+    number = strip_channel(address)
+    if not E164.match(number):
         raise ValueError(f"not a WhatsApp E.164 address: {address!r}")
     return number
+
+
+def is_bsuid(address: str) -> bool:
+    return bool(BSUID.match(strip_channel(address)))
+
+
+def normalize_contact_address(address: str) -> str:
+    """A contact's address without the channel prefix: `+E164`, or a BSUID when the number is hidden."""
+    value = strip_channel(address)
+    if BSUID.match(value) or E164.match(value):
+        return value
+    raise ValueError(f"not a WhatsApp contact address (whatsapp:+E164 or whatsapp:<BSUID>): {address!r}")
 
 
 def validate_org(org: str) -> str:
@@ -32,10 +50,10 @@ def validate_org(org: str) -> str:
     return org
 
 
-def conversation_key(org: str, business_number: str, contact_number: str) -> str:
+def conversation_key(org: str, business_number: str, contact_address: str) -> str:
     """Stable 32-hex key of one WhatsApp conversation."""
     material = "|".join(
-        (validate_org(org), normalize_whatsapp_address(business_number), normalize_whatsapp_address(contact_number))
+        (validate_org(org), normalize_whatsapp_address(business_number), normalize_contact_address(contact_address))
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
@@ -50,8 +68,8 @@ def workflow_id_for_key(org: str, key: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}:{validate_org(org)}:{validate_key(key)}"
 
 
-def workflow_id(org: str, business_number: str, contact_number: str) -> str:
-    return workflow_id_for_key(org, conversation_key(org, business_number, contact_number))
+def workflow_id(org: str, business_number: str, contact_address: str) -> str:
+    return workflow_id_for_key(org, conversation_key(org, business_number, contact_address))
 
 
 def parse_workflow_id(value: str) -> tuple[str, str]:

@@ -43,10 +43,18 @@ class ContactMessage(BaseModel):
     message_sid: str
     account_sid: str
     business_number: str  # +E164, without the whatsapp: prefix
-    contact_number: str  # +E164
+    # Where the conversation is keyed and replies go: the contact's +E164, or their BSUID when the number is
+    # hidden (contracts.contacts).
+    contact_address: str
+    contact_bsuid: str | None = None
+    contact_parent_bsuid: str | None = None
+    contact_username: str | None = None
     profile_name: str | None = None
     body: str = ""
     media: list[InboundMedia] = Field(default_factory=list)
+    # A tapped quick-reply button: its id (`ButtonPayload`) and title (`ButtonText`).
+    button_payload: str | None = None
+    button_text: str | None = None
     received_at: datetime
 
     @property
@@ -191,6 +199,6 @@ class ConversationStart(BaseModel):
     org: str
     key: str
     business_number: str
-    contact_number: str
+    contact_address: str
     policy: ConversationPolicy
     carried_state: dict[str, Any] | None = None

@@ -22,7 +22,9 @@ HANDOFF_KEYS = frozenset(
     }
 )
 SERVICE_NAMESPACE = "waHandoff"
-SERVICE_KEYS = frozenset({"name", "customerName", "from", "channelType", SERVICE_NAMESPACE})
+SERVICE_KEYS = frozenset(
+    {"name", "customerName", "customerAddress", "customers", "from", "channelType", SERVICE_NAMESPACE}
+)
 SENTIMENTS = ("positive", "neutral", "negative")
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_REASON_CHARS = 200
@@ -70,15 +72,30 @@ def merge_attributes(existing: Mapping[str, Any] | None, handoff: Mapping[str, A
 
 
 def build_task_attributes(
-    *, profile_name: str | None, contact_number: str, workflow_id: str, org: str, session_id: str
+    *,
+    profile_name: str | None,
+    contact_address: str,
+    phone: str | None = None,
+    username: str | None = None,
+    workflow_id: str,
+    org: str,
+    session_id: str,
 ) -> dict[str, Any]:
-    """Attributes of a session's task at creation. The name is the profile name *now*: a task keeps it even if
-    the contact changes their WhatsApp name later (the next task takes the new one)."""
-    name = (profile_name or "").strip() or contact_number
+    """Attributes of a session's task at creation: the contact's name where Flex shows a name (`name`,
+    `customerName`, and `customers.name`, which Flex Insights reads), their address where Flex expects one
+    (`from`, `customerAddress`, `customers.phone` when the number is known). The name is the profile name *now*:
+    a task keeps it even if the contact changes their WhatsApp name later (the next task takes the new one)."""
+    name = (profile_name or "").strip() or (username or "").strip() or contact_address
+    address = f"whatsapp:{contact_address}"
+    customers: dict[str, str] = {"name": name}
+    if phone:
+        customers["phone"] = phone
     return {
         "name": name,
         "customerName": name,
-        "from": f"whatsapp:{contact_number}",
+        "customerAddress": address,
+        "customers": customers,
+        "from": address,
         "channelType": "whatsapp",
         SERVICE_NAMESPACE: {"workflowId": workflow_id, "org": org, "sessionId": session_id},
     }

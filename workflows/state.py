@@ -135,6 +135,10 @@ class ConversationState(BaseModel):
     session: SessionState | None = None
     sessions_ended: int = 0
     profile_name: str | None = None
+    # What the contact's messages said of them: a number that later hides, a BSUID, a username.
+    contact_phone: str | None = None
+    contact_bsuid: str | None = None
+    contact_username: str | None = None
     window_expires_at: datetime | None = None
     window_notified_for: datetime | None = None
     last_activity_at: datetime | None = None

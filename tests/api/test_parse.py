@@ -10,9 +10,9 @@ from starlette.requests import Request
 
 from api.errors import ApiError
 from api.forms import Fields, parse_body
-from api.logs import mask_number
 from api.parse import Ignored, parse_conversation_event, parse_taskrouter_event
 from api.signature import public_url
+from contracts.contacts import mask_address
 from rules.taskrouter_filter import SIGNALLED_EVENT_TYPES
 from tests.api.twilio_signing import ACME_ACCOUNT, ACME_WORKSPACE, make_orgs
 
@@ -24,11 +24,12 @@ def _fields(**values: str) -> Fields:
     return Fields(ImmutableMultiDict(values))
 
 
-def test_mask_number_keeps_only_the_last_two_digits() -> None:
-    assert mask_number("+14155238886") == "+*********86"
-    assert mask_number("whatsapp:+14155238886") == "+*********86"
-    assert mask_number(None) is None
-    assert "4155" not in (mask_number("+14155238886") or "")
+def test_mask_address_keeps_only_the_last_two_characters() -> None:
+    assert mask_address("+14155238886") == "+*********86"
+    assert mask_address("whatsapp:+14155238886") == "+*********86"
+    assert mask_address("whatsapp:US.13491208655302741918") == "US.******************18"
+    assert mask_address(None) is None
+    assert "4155" not in (mask_address("+14155238886") or "")
 
 
 @pytest.mark.parametrize(

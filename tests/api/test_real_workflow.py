@@ -87,7 +87,7 @@ async def test_a_refused_command_is_a_409_or_422_and_leaves_no_history_event(
     org = make_orgs().get("acme")
     assert org is not None
     start = ConversationStart(
-        org="acme", key=key, business_number=BUSINESS, contact_number=contact, policy=org.policy()
+        org="acme", key=key, business_number=BUSINESS, contact_address=contact, policy=org.policy()
     )
     handle = await temporal.start_workflow(WORKFLOW_NAME, start, id=wid, task_queue=QUEUE)
     await eventually("the conversation to wait for its first message", lambda: handle.query(QUERY_STATE), _idle)

@@ -74,14 +74,14 @@ async def test_signed_inbound_starts_the_workflow_with_its_id_and_payload(
     wid = workflow_id("acme", BUSINESS, contact)
     got = await recorded(temporal, wid, lambda r: len(r["signals"]) >= 1)
     start = got["start"]
-    assert (start["org"], start["business_number"], start["contact_number"]) == ("acme", BUSINESS, contact)
+    assert (start["org"], start["business_number"], start["contact_address"]) == ("acme", BUSINESS, contact)
     assert start["key"] == conversation_key("acme", BUSINESS, contact)
     assert start["policy"]["workspace_sid"] == ACME_WORKSPACE
     [signal] = got["signals"]
     assert signal["name"] == SIGNAL_CONTACT_MESSAGE
     message = signal["payload"]
     assert message["message_sid"] == params["MessageSid"]
-    assert message["contact_number"] == contact and message["business_number"] == BUSINESS
+    assert message["contact_address"] == contact and message["business_number"] == BUSINESS
     assert message["body"] == "my order is late" and message["profile_name"] == "Ana"
     assert [m["content_type"] for m in message["media"]] == ["image/jpeg", "application/pdf"]
     assert message["media"][1]["url"].endswith("/ME2")

@@ -15,5 +15,5 @@ class EchoContactMessage:
     @workflow.run
     async def run(self, message: ContactMessage) -> str:
         if not message.body:
-            raise ApplicationError(f"empty message from {message.contact_number}")
-        return f"{message.contact_number}: {message.body}"
+            raise ApplicationError(f"empty message from {message.contact_address}")
+        return f"{message.contact_address}: {message.body}"

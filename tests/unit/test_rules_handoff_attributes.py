@@ -32,9 +32,7 @@ def test_bad_ai_output_is_normalized():
     assert attrs["handoffSentiment"] == "neutral"
     assert attrs["handoffLanguage"] == "und"
     assert attrs["handoffSummary"] == ""
-    long = h.build_handoff_attributes(
-        reason="x" * 999, summary="y" * 9999, sentiment=None, language="ar", at=AT
-    )
+    long = h.build_handoff_attributes(reason="x" * 999, summary="y" * 9999, sentiment=None, language="ar", at=AT)
     assert len(long["handoffReason"]) == h.MAX_REASON_CHARS
     assert len(long["handoffSummary"]) == h.MAX_SUMMARY_CHARS
 
@@ -68,7 +66,7 @@ def test_merge_refuses_other_keys():
 def test_task_attributes_at_creation():
     attrs = h.build_task_attributes(
         profile_name="  Zoë Ñúñez ",
-        contact_number="+351900000001",
+        contact_address="+351900000001",
         workflow_id="wa-conv:acme:k",
         org="acme",
         session_id="k-SM1",
@@ -76,14 +74,39 @@ def test_task_attributes_at_creation():
     assert attrs == {
         "name": "Zoë Ñúñez",
         "customerName": "Zoë Ñúñez",
+        "customerAddress": "whatsapp:+351900000001",
+        "customers": {"name": "Zoë Ñúñez"},
         "from": "whatsapp:+351900000001",
         "channelType": "whatsapp",
         "waHandoff": {"workflowId": "wa-conv:acme:k", "org": "acme", "sessionId": "k-SM1"},
     }
     no_name = h.build_task_attributes(
-        profile_name=None, contact_number="+351900000001", workflow_id="w", org="acme", session_id="s"
+        profile_name=None, contact_address="+351900000001", workflow_id="w", org="acme", session_id="s"
     )
     assert no_name["name"] == "+351900000001"
     assert h.session_id_of(attrs) == "k-SM1"
+    # A contact who hides their number: their username names them, the BSUID is their address.
+    hidden = h.build_task_attributes(
+        profile_name=" ",
+        username="zoe.n",
+        contact_address="PT.48213697720553018",
+        workflow_id="w",
+        org="acme",
+        session_id="s",
+    )
+    assert (hidden["name"], hidden["customers"], hidden["from"]) == (
+        "zoe.n",
+        {"name": "zoe.n"},
+        "whatsapp:PT.48213697720553018",
+    )
+    with_phone = h.build_task_attributes(
+        profile_name="Zoë",
+        phone="+351900000001",
+        contact_address="+351900000001",
+        workflow_id="w",
+        org="a",
+        session_id="s",
+    )
+    assert with_phone["customers"] == {"name": "Zoë", "phone": "+351900000001"}
     assert h.session_id_of({"waHandoff": "nope"}) is None
     assert h.session_id_of(None) is None

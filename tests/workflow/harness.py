@@ -100,7 +100,7 @@ class Conv:
             message_sid=sid,
             account_sid="AC1",
             business_number=BUSINESS,
-            contact_number=self.contact,
+            contact_address=self.contact,
             profile_name=profile,
             body=body,
             media=media or [],
@@ -129,7 +129,7 @@ class Conv:
 
     def start_input(self, **policy_kw: Any) -> ConversationStart:
         return ConversationStart(
-            org=ORG, key=self.key, business_number=BUSINESS, contact_number=self.contact, policy=policy(**policy_kw)
+            org=ORG, key=self.key, business_number=BUSINESS, contact_address=self.contact, policy=policy(**policy_kw)
         )
 
     async def begin(self, sid: str = "SM1", body: str = "hello", **kw: Any) -> ContactMessage:

@@ -33,6 +33,8 @@ async def test_first_message_opens_a_session_and_the_ai_answers(conv: Conv) -> N
     assert created.task_attributes == {
         "name": "Ana",
         "customerName": "Ana",
+        "customerAddress": f"whatsapp:{conv.contact}",
+        "customers": {"name": "Ana", "phone": conv.contact},
         "from": f"whatsapp:{conv.contact}",
         "channelType": "whatsapp",
         "waHandoff": {"workflowId": conv.workflow_id, "org": ORG, "sessionId": sess},

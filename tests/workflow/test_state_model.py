@@ -18,7 +18,7 @@ def _msg(sid: str) -> ContactMessage:
         message_sid=sid,
         account_sid="AC1",
         business_number="+14155238886",
-        contact_number="+351900000001",
+        contact_address="+351900000001",
         profile_name="Zoë",
         body="olá 👋",
         media=[InboundMedia(url="https://x/m", content_type="image/png")],
@@ -67,7 +67,7 @@ def _start(carried: ConversationState | None = None) -> ConversationStart:
         org="acme",
         key="0" * 32,
         business_number="+14155238886",
-        contact_number="+351900000001",
+        contact_address="+351900000001",
         policy=policy(),
         carried_state=carried.model_dump(mode="json") if carried else None,
     )

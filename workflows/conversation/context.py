@@ -26,7 +26,7 @@ class Conversation:
         self.org = start.org
         self.key = start.key
         self.business_number = start.business_number
-        self.contact_number = start.contact_number
+        self.contact_address = start.contact_address
         self.policy: ConversationPolicy = start.policy
         self.s = ConversationState()
         if start.carried_state is not None:
@@ -51,7 +51,17 @@ class Conversation:
     @property
     def contact_identity(self) -> str:
         """The contact's identity in Flex (chat participant and author of their posts)."""
-        return f"whatsapp:{self.contact_number}"
+        return f"whatsapp:{self.contact_address}"
+
+    @property
+    def reply_address(self) -> str:
+        """Where the contact's WhatsApp is reached: their number when known (documented), else their BSUID."""
+        return self.s.contact_phone or self.contact_address
+
+    def is_this_contact(self, address: str, bsuid: str | None) -> bool:
+        """A message from this conversation's contact, by any of the addresses they have used."""
+        known = {self.contact_address, self.s.contact_phone, self.s.contact_bsuid} - {None}
+        return address in known or (bsuid is not None and bsuid in known)
 
     @property
     def own_authors(self) -> frozenset[str]:
@@ -64,7 +74,7 @@ class Conversation:
             org=self.org,
             key=self.key,
             business_number=self.business_number,
-            contact_number=self.contact_number,
+            contact_address=self.contact_address,
             policy=self.policy,
             carried_state=self.s.model_dump(mode="json"),
         )

@@ -118,7 +118,7 @@ def send_input(
     return SendWhatsAppInput(
         org=c.org,
         from_number=c.business_number,
-        to_number=c.contact_number,
+        to_number=c.reply_address,
         body=body,
         media_url=media_url,
         content_sid=content_sid,

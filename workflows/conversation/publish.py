@@ -8,6 +8,7 @@ from typing import Any
 from temporalio import workflow
 
 from contracts import search_attributes as sa
+from contracts.contacts import contact_ref
 from contracts.views import ConversationView
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc
@@ -67,6 +68,7 @@ def publish(c: Conversation) -> None:
         sa.WINDOW_EXPIRES_AT.name: s.window_expires_at,
         sa.FLEX_TASK_SID.name: (sess.human_task_sid or sess.task_sid) if sess else None,
         sa.ORG_ID.name: c.org,
+        sa.CONTACT_REF.name: contact_ref(c.org, c.business_number, c.s.contact_bsuid) if c.s.contact_bsuid else None,
     }
     last = c.published_attributes
     changed = {name: value for name, value in wanted.items() if name not in last or last[name] != value}

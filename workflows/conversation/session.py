@@ -24,7 +24,7 @@ from contracts.activities import (
     CreateInteractionInput,
     OpenFlexConversationInput,
 )
-from contracts.ids import workflow_id_for_key
+from contracts.ids import is_bsuid, workflow_id_for_key
 from contracts.signals import ContactMessage
 from rules import media as media_rules
 from rules import notices, session_events
@@ -42,9 +42,10 @@ OPEN_RETRY_FIRST = timedelta(seconds=30)
 
 
 def on_contact(c: Conversation, msg: ContactMessage) -> None:
-    if msg.contact_number != c.contact_number or msg.business_number != c.business_number:
+    if msg.business_number != c.business_number or not c.is_this_contact(msg.contact_address, msg.contact_bsuid):
         c.skip(f"contact message {msg.message_sid} for another conversation")
         return
+    _learn_identity(c, msg)
     now = workflow.now()
     c.s.window_expires_at = window_rules.extend(c.s.window_expires_at, msg.received_at, now)
     c.timers.set("window", c.s.window_expires_at)
@@ -55,6 +56,17 @@ def on_contact(c: Conversation, msg: ContactMessage) -> None:
         text = (text + " " if text else "") + " ".join(f"[{m.content_type}]" for m in msg.media)
     c.add_transcript("contact", text or "(empty message)", now)
     into_session(c, msg, now)
+
+
+def _learn_identity(c: Conversation, msg: ContactMessage) -> None:
+    """Keep what the message says of the contact: their BSUID (published as `ContactRef`, so a later message
+    without the number finds this conversation), their number while they show it, their username."""
+    if msg.contact_bsuid:
+        c.s.contact_bsuid = msg.contact_bsuid
+    if not is_bsuid(msg.contact_address):
+        c.s.contact_phone = msg.contact_address
+    if msg.contact_username:
+        c.s.contact_username = msg.contact_username
 
 
 def into_session(c: Conversation, msg: ContactMessage, now: datetime) -> None:
@@ -127,7 +139,7 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
                     conversations_service_sid=pol.conversations_service_sid,
                     unique_name=sess.session_id,
                     contact_identity=c.contact_identity,
-                    contact_friendly_name=sess.profile_name_at_creation or c.contact_number,
+                    contact_friendly_name=sess.profile_name_at_creation or c.contact_address,
                     webhook_url=f"{pol.public_base_url}/webhooks/{c.org}/conversations/{c.key}",
                 ),
                 "open Flex conversation",
@@ -140,7 +152,9 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
         if sess.task_sid is None:
             attributes = build_task_attributes(
                 profile_name=sess.profile_name_at_creation,
-                contact_number=c.contact_number,
+                username=c.s.contact_username,
+                phone=c.s.contact_phone,
+                contact_address=c.contact_address,
                 workflow_id=workflow_id_for_key(c.org, c.key),
                 org=c.org,
                 session_id=sess.session_id,
