@@ -16,6 +16,7 @@ within the heartbeat timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class TurnSteps:
     post: Callable[[PostToFlexInput], Awaitable[PostToFlexResult]]
     ai: Callable[[AiTurnInput], Awaitable[AiTurnResult]]
     send: Callable[[SendWhatsAppInput], Awaitable[SendWhatsAppResult]]
+    typing: Callable[[str, str], Awaitable[bool]]  # (org, the contact's message SID)
 
 
 def _refusal(exc: ApplicationError) -> str | None:
@@ -95,6 +97,9 @@ async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, 
             if reason is None:
                 raise
             refused[post.idempotency_id] = reason
+    if inp.typing_for:
+        # The contact sees someone typing (and their message read) while the AI composes.
+        await steps.typing(inp.ai.org, inp.typing_for)
     answer = await _ask_ai(inp, steps, ai_backoff)
     if isinstance(answer, str):
         return AnswerContactResult(ai_error=answer, contact_post_errors=refused)
@@ -149,5 +154,6 @@ class AnswerContactActivity:
             post=lambda p: in_thread(self._executor, self._twilio.post_to_flex, p),
             ai=self._ai_turn,
             send=lambda s: in_thread(self._executor, self._twilio.send_whatsapp, s),
+            typing=lambda org, sid: in_thread(self._executor, functools.partial(self._twilio.show_typing, org), sid),
         )
         return await answer_contact(inp, steps)

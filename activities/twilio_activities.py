@@ -44,6 +44,7 @@ from contracts.activities import (
     IDEMPOTENCY_ATTR,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
+    READ_QUEUE_POSITION,
     RELEASE_AI_TASK,
     SEND_WHATSAPP,
     AcceptAiReservationInput,
@@ -67,6 +68,8 @@ from contracts.activities import (
     OpenFlexConversationResult,
     PostToFlexInput,
     PostToFlexResult,
+    ReadQueuePositionInput,
+    ReadQueuePositionResult,
     ReleaseAiTaskInput,
     ReleaseAiTaskResult,
     SendWhatsAppInput,
@@ -78,6 +81,10 @@ log = logging.getLogger(__name__)
 
 # How many recent Flex messages a retried post looks through for its own idempotency id.
 RECENT_FLEX_MESSAGES = 50
+# The queue position counts this many pending tasks at the most (a longer queue: "more than this").
+QUEUE_POSITION_LOOKAHEAD = 200
+# The window of the queue's cumulative statistics the expected wait is estimated from.
+QUEUE_STATISTICS_MINUTES = 60
 # Reservation states in which TaskRouter has already taken the task back from the AI (it is routed again).
 RESERVATION_GONE = frozenset({"rejected", "timeout", "canceled", "rescinded"})
 
@@ -107,6 +114,21 @@ def _json_attrs(raw: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any, default: int) -> int:
+    """TaskRouter statistics give counts as integers or as strings (its own examples disagree)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _wa(number: str) -> str:
@@ -642,6 +664,46 @@ class TwilioActivities:
                 raise
             log.info("AI participant %s already closed (%s %s)", participant_sid, exc.status, exc.code)
 
+    @activity.defn(name=READ_QUEUE_POSITION.name)
+    def read_queue_position(self, inp: ReadQueuePositionInput) -> ReadQueuePositionResult:
+        """The task's place among the queue's pending tasks (TaskRouter's order: higher priority first, then
+        older first) and the queue's statistics (rules.queue_position estimates the wait from them)."""
+        oc = self.clients.get(inp.org)
+        ws = oc.client.taskrouter.v1.workspaces(inp.workspace_sid)
+        with twilio_errors(oc, what=READ_QUEUE_POSITION.name):
+            pending = ws.tasks.list(
+                task_queue_sid=inp.queue_sid,
+                assignment_status=["pending"],
+                ordering="Priority:desc,DateCreated:asc",
+                limit=QUEUE_POSITION_LOOKAHEAD,
+                page_size=QUEUE_POSITION_LOOKAHEAD,
+            )
+            stats = ws.task_queues(inp.queue_sid).statistics().fetch(
+                task_channel=inp.task_channel, minutes=QUEUE_STATISTICS_MINUTES
+            )
+        order = [str(t.sid) for t in pending]
+        realtime = stats.realtime if isinstance(stats.realtime, dict) else {}
+        cumulative = stats.cumulative if isinstance(stats.cumulative, dict) else {}
+        avg = _number(cumulative.get("avg_task_acceptance_time"))
+        return ReadQueuePositionResult(
+            position=order.index(inp.task_sid) + 1 if inp.task_sid in order else None,
+            pending=_count(realtime.get("tasks_by_status", {}).get("pending"), len(order)),
+            available_workers=_count(realtime.get("total_available_workers"), 0),
+            avg_acceptance_seconds=avg if avg else None,
+        )
+
+    def show_typing(self, org: str, message_sid: str) -> bool:
+        """WhatsApp's typing indicator against the contact's message (it also marks it read). Cosmetic: a
+        refusal is logged and the turn goes on; True when Twilio took it."""
+        oc = self.clients.get(org)
+        try:
+            with twilio_errors(oc, what="show_typing"):
+                done = oc.client.messaging.v2.typing_indicator.create(channel="whatsapp", message_id=message_sid)
+        except ApplicationError as exc:
+            log.info("typing indicator not shown (%s): the reply goes out all the same", exc.message)
+            return False
+        return bool(done.success)
+
     @activity.defn(name=FETCH_TASK.name)
     def fetch_task(self, inp: FetchTaskInput) -> FetchTaskResult:
         oc = self.clients.get(inp.org)
@@ -851,6 +913,7 @@ class TwilioActivities:
             self.release_ai_task,
             self.fetch_message_statuses,
             self.ensure_ai_worker_available,
+            self.read_queue_position,
         ]
 
 

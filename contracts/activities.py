@@ -155,6 +155,9 @@ class AnswerContactInput(BaseModel):
     reply_post: PostToFlexInput  # the body comes from the AI
     reply_send: SendWhatsAppInput  # the body is the reply as Flex shows it
     send_until: datetime  # the WhatsApp window's end: after it the reply is not sent (the workflow notices)
+    # The contact's newest message (SM…/MM…): WhatsApp shows them the typing indicator against it (and marks it
+    # read) while the AI composes. None: no indicator (outside the window, or already shown for it).
+    typing_for: str | None = None
 
 
 class AnswerContactResult(BaseModel):
@@ -319,6 +322,24 @@ class EnsureAiWorkerAvailableResult(BaseModel):
     activity_name: str
 
 
+class ReadQueuePositionInput(BaseModel):
+    """Where a task waits in a TaskRouter queue (rules.queue_position): the pending tasks ahead of it, and the
+    queue's statistics for an expected wait."""
+
+    org: str
+    workspace_sid: str
+    queue_sid: str
+    task_sid: str
+    task_channel: str = "chat"
+
+
+class ReadQueuePositionResult(BaseModel):
+    position: int | None  # 1-based among the queue's pending tasks; None: not pending (reserved, assigned, gone)
+    pending: int
+    available_workers: int
+    avg_acceptance_seconds: float | None = None  # the queue's recent average (cumulative statistics)
+
+
 class LoadPolicyInput(BaseModel):
     """The org's policy as the worker's orgs file says now (an edited file reaches open conversations)."""
 
@@ -344,6 +365,7 @@ ENSURE_AI_WORKER_AVAILABLE = ActivityDef(
     "ensure_ai_worker_available", EnsureAiWorkerAvailableInput, EnsureAiWorkerAvailableResult
 )
 LOAD_POLICY = ActivityDef("load_policy", LoadPolicyInput, LoadPolicyResult)
+READ_QUEUE_POSITION = ActivityDef("read_queue_position", ReadQueuePositionInput, ReadQueuePositionResult)
 
 # Everything the worker must register, once each.
 ALL_ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = (
@@ -360,4 +382,5 @@ ALL_ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = (
     FETCH_MESSAGE_STATUSES,
     ENSURE_AI_WORKER_AVAILABLE,
     LOAD_POLICY,
+    READ_QUEUE_POSITION,
 )

@@ -17,6 +17,17 @@ class TranscriptLine(BaseModel):
     at: datetime
 
 
+class HumanPart(BaseModel):
+    """What the people wrote since a moment (the handoff): for the AI when a conversation comes back to it, and
+    for a rep taking over a transfer (`rules.handback` builds it from the transcript)."""
+
+    since: datetime
+    contact_messages: int = 0
+    rep_messages: int = 0
+    latest_contact_message: str | None = None
+    rep_said: list[str] = Field(default_factory=list)  # the reps' last few messages, oldest first
+
+
 class AiTurnInput(BaseModel):
     backend: str = "rules"  # "rules" | "openai"
     org: str
@@ -33,6 +44,8 @@ class AiTurnInput(BaseModel):
     # (WhatsApp profile name) only names the contact in the summary.
     max_unanswered_turns: int = 3
     contact_name: str | None = None
+    # The reps' part of the previous session, when a rep held it: the AI builds on it rather than asking again.
+    handback: HumanPart | None = None
 
 
 class AiTurnResult(BaseModel):

@@ -34,6 +34,15 @@ class DeliveryFailure(BaseModel):
     at: datetime
 
 
+class RatingView(BaseModel):
+    """One answer to the rating question asked when a rep's session ended."""
+
+    session_number: int
+    score: int
+    at: datetime
+    via: Literal["button", "typed"]
+
+
 class ConversationView(BaseModel):
     """What the `state` query returns (no transcript: see the `transcript` query)."""
 
@@ -72,3 +81,10 @@ class ConversationView(BaseModel):
     idle: bool
     runs: int
     awaiting: AwaitingKind | None
+    rep_accepted_at: datetime | None = None
+    queue_sid: str | None = None
+    queue_updates_sent: int = 0
+    transfers: int = 0
+    handoff_held_until: datetime | None = None  # a handoff waiting for business hours
+    contact_hides_number: bool = False
+    ratings: list[RatingView] = []

@@ -51,6 +51,8 @@ WHATSAPP_LIMITS: dict[MediaKind, int] = {
     "sticker": 500 * KIB,
 }
 STATIC_STICKER_LIMIT = 100 * KIB
+# WhatsApp shows a text sent with these kinds of media as the media's caption (audio and stickers take none).
+CAPTIONED_KINDS: frozenset[MediaKind] = frozenset({"image", "video", "document"})
 # Flex conversation attachments: one file per message, 16 MiB.
 FLEX_ATTACHMENT_LIMIT = 16 * MIB
 
@@ -129,3 +131,9 @@ def mcs_media_url(conversations_service_sid: str, media_sid: str) -> str:
     `media_url` for a rep attachment. The activity resolves it (with the org's credentials) to the short-lived
     `links.content_direct_temporary` URL that WhatsApp can download; no bytes pass through the workflow."""
     return f"https://mcs.us1.twilio.com/v1/Services/{conversations_service_sid}/Media/{media_sid}"
+
+
+def takes_caption(content_type: str) -> bool:
+    """A rep's text can travel as this attachment's caption: one WhatsApp message instead of two."""
+    kind = WHATSAPP_TYPES.get(normalize_content_type(content_type))
+    return kind in CAPTIONED_KINDS

@@ -95,3 +95,21 @@ def contact_message_not_in_flex(detail: str) -> str:
         f"{NOTICE_PREFIX}A message from the contact could not be shown here ({detail}); the AI answered it. "
         f"See the conversation's transcript in the admin API."
     )
+
+
+def window_closing(closes_at: datetime, minutes_left: int, templates: Mapping[str, str]) -> str:
+    """For the rep holding the conversation, ahead of the window's close (never sent to the contact)."""
+    return (
+        f"{NOTICE_PREFIX}The 24-hour WhatsApp window closes at {iso_utc(closes_at)} (in {minutes_left} minutes). "
+        f"After that only an approved template reaches the contact: /template <name> [variables…] "
+        f"(templates: {_known_templates(templates)})."
+    )
+
+
+def transfer_note(handoff_note: str, since_handoff: str) -> str:
+    """For the rep who takes a transferred conversation: the handoff note and what happened since."""
+    return f"{handoff_note}\nSince the handoff: {since_handoff}"
+
+
+def rating_received(score: int, scale: int) -> str:
+    return f"{NOTICE_PREFIX}The contact rated this conversation {score}/{scale}."

@@ -19,6 +19,8 @@ EventAction = Literal[
     "ai_released",  # the AI's pending reservation went away: wait for a new offer
     "human_offer",  # a rep is being offered the task (informational)
     "human_accepted",  # a rep accepted: with_rep
+    "transfer_offer",  # a new task of this session (a rep transferred it) is being offered: follow it
+    "transfer_accepted",  # …and accepted (its offer may not have been seen)
     "session_end",  # the rep's task (or the AI's, before any handoff) ended
     "ignore",
 ]
@@ -94,6 +96,12 @@ def classify(facts: EventFacts, ctx: TaskContext) -> EventAction:
         if not ctx.handed_off:
             return "ignore"
         if rep_task is not None and facts.task_sid != rep_task:
+            # Another task of this very session, neither the AI's nor the rep's: Flex made it for a transfer.
+            if event_session == ctx.session_id and facts.task_sid != ctx.ai_task_sid:
+                if etype == "reservation.created":
+                    return "transfer_offer"
+                if etype == "reservation.accepted":
+                    return "transfer_accepted"
             return "ignore"
         if etype == "reservation.created":
             return "human_offer"

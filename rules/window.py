@@ -43,3 +43,10 @@ def remaining(deadline: datetime | None, now: datetime) -> timedelta:
     if deadline is None:
         return timedelta(0)
     return max(timedelta(0), as_utc(deadline) - as_utc(now))
+
+
+def warning_at(deadline: datetime | None, minutes_before: int) -> datetime | None:
+    """When a rep holding the conversation is warned that the window closes (None: no warning)."""
+    if deadline is None or minutes_before <= 0:
+        return None
+    return as_utc(deadline) - timedelta(minutes=minutes_before)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from contracts.ai import TranscriptLine
+from contracts.ai import HumanPart, TranscriptLine
 from contracts.signals import (
     ContactMessage,
     ConversationEvent,
@@ -29,6 +29,7 @@ MAX_TRANSCRIPT = 300
 MAX_NOTICES = 50
 MAX_SENT = 500
 MAX_SKIPPED = 50
+MAX_RATINGS = 20
 MAX_DELIVERY_FAILURES = 50
 MAX_PENDING_DELIVERIES = 100
 
@@ -63,6 +64,11 @@ class HandoffProgress(BaseModel):
     attempts: int = 0
     retry_at: datetime | None = None
     failed_notice_sent: bool = False
+    # Asked for outside business hours: when reps are next expected (the contact is told once), and with
+    # `when_closed = "hold"` the handoff waits for that opening.
+    reps_away_until: datetime | None = None
+    after_hours_told: bool = False
+    hold_until: datetime | None = None
 
 
 class SessionState(BaseModel):
@@ -89,6 +95,16 @@ class SessionState(BaseModel):
     rep_task_checked_for: str | None = None
     rep_worker_sid: str | None = None
     rep_reservation_sid: str | None = None
+    rep_accepted_at: datetime | None = None
+    # The human queue the task waits in (a transfer can move it) and what the contact was told of it.
+    queue_sid: str | None = None
+    queue_updates_sent: int = 0
+    queue_update_last_at: datetime | None = None
+    transfers: int = 0
+    # The contact's message the typing indicator was last shown for (at most once per message).
+    typing_shown_for: str | None = None
+    # The window deadline the rep holding the conversation was last warned of.
+    window_warned_for: datetime | None = None
     handoff: HandoffProgress | None = None
     handed_off: bool = False
     queued_since: datetime | None = None
@@ -117,6 +133,24 @@ class SessionState(BaseModel):
     ai_quiet_from: datetime | None = None
     release_attempts: int = 0
     release_retry_at: datetime | None = None
+
+
+class CsatAsked(BaseModel):
+    """A rating asked for at the end of a session with a rep; the contact's next message may answer it."""
+
+    session_number: int
+    conversation_sid: str | None  # where the rep sees the answer
+    asked_at: datetime
+    via: Literal["quick_reply", "template"]
+    # A typed digit counts only as the first reply; a tapped button counts until the answer window passes.
+    typed_answer_possible: bool = True
+
+
+class Rating(BaseModel):
+    session_number: int
+    score: int
+    at: datetime
+    via: Literal["button", "typed"]
 
 
 class PendingDelivery(BaseModel):
@@ -148,6 +182,13 @@ class ConversationState(BaseModel):
     notices: list[str] = Field(default_factory=list)
     last_error: str | None = None
     transcript: list[TranscriptLine] = Field(default_factory=list)
+    # The reps' part of the last session they held: the AI's context until the next handoff.
+    handback: HumanPart | None = None
+    # A session with a rep ended: the rating to ask for (`csat_due`), and the one asked and not yet answered.
+    csat_due: CsatAsked | None = None
+    csat_asked: CsatAsked | None = None
+    ratings: list[Rating] = Field(default_factory=list)
+    rating_to_note: CsatAsked | None = None  # a rating just given: noted in Flex and thanked for next
     dedup: list[str] = Field(default_factory=list)
     inbox: list[InboxItem] = Field(default_factory=list)
     sent: dict[str, str] = Field(default_factory=dict)  # outbound message sid → what it was (for notices)

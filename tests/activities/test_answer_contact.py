@@ -67,8 +67,12 @@ class Steps:
         self._call("send", inp)
         return SendWhatsAppResult(message_sid="SM1", status="queued")
 
+    async def typing(self, org: str, message_sid: str) -> bool:
+        self._call("typing", message_sid)
+        return True
+
     def steps(self) -> TurnSteps:
-        return TurnSteps(post=self.post, ai=self.ai, send=self.send)
+        return TurnSteps(post=self.post, ai=self.ai, send=self.send, typing=self.typing)
 
     def names(self) -> list[str]:
         return [n for n, _ in self.calls]
@@ -126,6 +130,27 @@ async def test_posts_the_contact_messages_then_the_reply_then_sends_it() -> None
     assert (out.ai_error, out.reply_post_error, out.send_error, out.window_closed) == (None, None, None, False)
 
 
+async def test_the_typing_indicator_shows_before_the_ai_composes_when_asked_for() -> None:
+    st = Steps()
+    await answer_contact(turn_inp().model_copy(update={"typing_for": "SM" + "7" * 32}), st.steps(), ai_backoff=0)
+    assert st.names() == ["post", "typing", "ai", "post", "send"]
+    assert st.calls[1][1] == "SM" + "7" * 32
+    quiet = Steps()
+    await answer_contact(turn_inp(), quiet.steps(), ai_backoff=0)
+    assert "typing" not in quiet.names()
+
+
+async def test_a_contact_post_flex_refuses_is_reported_and_the_turn_goes_on() -> None:
+    st = Steps()
+    st.errors["post"] = [ApplicationError("Conversation busy", type="TwilioClientError", non_retryable=True)]
+    out = await answer_contact(turn_inp(contact=("hola", "¿abren hoy?")), st.steps(), ai_backoff=0)
+    assert (
+        list(out.contact_post_errors) == ["contact:SM0"]
+        and "Conversation busy" in out.contact_post_errors["contact:SM0"]
+    )
+    assert st.names() == ["post", "post", "ai", "post", "send"] and out.sent is not None
+
+
 async def test_the_contact_gets_the_reply_flex_already_holds() -> None:
     """A retried turn whose AI words the reply differently: Flex's earlier post wins, for Flex and WhatsApp."""
     st = Steps(ai=[AiTurnResult(reply="Open at 9.")])
@@ -136,7 +161,9 @@ async def test_the_contact_gets_the_reply_flex_already_holds() -> None:
             message_sid="IMold", body="We open at nine." if inp.author.startswith("AI") else inp.body
         )
 
-    out = await answer_contact(turn_inp(), TurnSteps(post=found, ai=st.ai, send=st.send), ai_backoff=0)
+    out = await answer_contact(
+        turn_inp(), TurnSteps(post=found, ai=st.ai, send=st.send, typing=st.typing), ai_backoff=0
+    )
     assert out.reply == "We open at nine."
     assert st.calls[-1][1].body == "We open at nine."
 

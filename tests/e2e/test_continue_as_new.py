@@ -70,7 +70,9 @@ async def test_bursts_around_each_continue_as_new_reach_flex_once_and_are_answer
     flex = await conv.flex(state["conversation_sid"])
     contact_posts = [m["body"] for m in flex if m["author"] == f"whatsapp:{conv.contact}"]
     assert Counter(contact_posts) == Counter(sent)  # each exactly once, none lost, none twice
-    note = next((i for i, m in enumerate(flex) if m["author"] == "system" and "Handoff from" in (m["body"] or "")), None)
+    note = next(
+        (i for i, m in enumerate(flex) if m["author"] == "system" and "Handoff from" in (m["body"] or "")), None
+    )
     for i, message in enumerate(flex):
         if message["author"] != f"whatsapp:{conv.contact}":
             continue

@@ -25,6 +25,7 @@ from contracts.activities import (
     LOAD_POLICY,
     OPEN_FLEX_CONVERSATION,
     POST_TO_FLEX,
+    READ_QUEUE_POSITION,
     RELEASE_AI_TASK,
     SEND_WHATSAPP,
     AcceptAiReservationInput,
@@ -54,6 +55,8 @@ from contracts.activities import (
     OpenFlexConversationResult,
     PostToFlexInput,
     PostToFlexResult,
+    ReadQueuePositionInput,
+    ReadQueuePositionResult,
     ReleaseAiTaskInput,
     ReleaseAiTaskResult,
     SendWhatsAppInput,
@@ -64,6 +67,7 @@ from contracts.policy import ConversationPolicy
 
 # Steps inside the composite activities, recorded under these names (they are not activities of their own).
 AI_TURN = "ai_turn"
+SHOW_TYPING = "show_typing"
 MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
 HAND_TO_HUMANS = "hand_to_humans"
 
@@ -106,6 +110,8 @@ class FakeTwilio:
     message_statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     human_task_known: bool = True  # False: a transfer's answer carries no human task sid
     ai_delay: float = 0.0  # seconds every AI call sleeps (real time) before answering
+    # what read_queue_position answers, call by call (then: first in line, one rep, 2 minutes on average)
+    queue_positions: list[ReadQueuePositionResult] = field(default_factory=list)
     # name → a closed gate holds every call of that name until it is set
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     # org → the policy `load_policy` returns (an org missing here: the worker no longer knows it)
@@ -227,7 +233,7 @@ class FakeTwilio:
         async def answer_contact_activity(inp: AnswerContactInput) -> AnswerContactResult:
             # The real composition over this fake's own steps (each recorded under its name as well).
             await self._enter(ANSWER_CONTACT.name, inp)
-            steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp)
+            steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp, typing=show_typing)
             return await answer_contact(inp, steps, ai_backoff=0.0, step_backoff=0.0)
 
         @activity.defn(name=HAND_OFF.name)
@@ -235,6 +241,19 @@ class FakeTwilio:
             await self._enter(HAND_OFF.name, inp)
             return await hand_off(
                 inp, HandOffSteps(merge=merge_handoff_attributes, post=post_to_flex, hand=hand_to_humans), backoff=0.0
+            )
+
+        async def show_typing(org: str, message_sid: str) -> bool:
+            await self._enter(SHOW_TYPING, message_sid)
+            return True
+
+        @activity.defn(name=READ_QUEUE_POSITION.name)
+        async def read_queue_position(inp: ReadQueuePositionInput) -> ReadQueuePositionResult:
+            await self._enter(READ_QUEUE_POSITION.name, inp)
+            return (
+                self.queue_positions.pop(0)
+                if self.queue_positions
+                else ReadQueuePositionResult(position=1, pending=1, available_workers=1, avg_acceptance_seconds=120.0)
             )
 
         @activity.defn(name=LOAD_POLICY.name)
@@ -256,4 +275,5 @@ class FakeTwilio:
             fetch_message_statuses,
             ensure_ai_worker_available,
             load_policy,
+            read_queue_position,
         ]

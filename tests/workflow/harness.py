@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts.ids import conversation_key, workflow_id_for_key
-from contracts.policy import ConversationPolicy
+from contracts.policy import ConversationPolicy, QueueUpdates
 from contracts.signals import (
     SIGNAL_CONTACT_MESSAGE,
     SIGNAL_CONVERSATION_EVENT,
@@ -54,6 +57,9 @@ def policy(**kw: Any) -> ConversationPolicy:
         human_queue_sid="WQhuman",
         public_base_url="https://svc.example.com",
         templates=TEMPLATES,
+        # Off unless a test is about them: they add sends and notices other tests do not count.
+        queue_updates=QueueUpdates(enabled=False),
+        window_warning_minutes=0,
     )
     base.update(kw)
     return ConversationPolicy(**base)
@@ -247,6 +253,17 @@ class Conv:
             id=request_id,
             result_type=CommandOutcome,
         )
+
+    async def search_attributes(self) -> dict[str, Any]:
+        """The workflow's search attributes as stored (the test server keeps an unset key as null, which
+        `describe()` cannot decode for a Datetime)."""
+        response = await self.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=self.workflow_id)
+            )
+        )
+        fields = response.workflow_execution_info.search_attributes.indexed_fields
+        return {name: json.loads(p.data) if p.data else None for name, p in fields.items()}
 
     async def view(self) -> ConversationView:
         result: ConversationView = await self.handle.query("state", result_type=ConversationView)

@@ -145,7 +145,10 @@ async def test_missed_acceptance_and_missed_task_end_are_reconciled(conv: Conv) 
     await conv.skip(timedelta(hours=1, seconds=5))
     view = await conv.until(lambda v: v.sessions_ended == 1, "session end from reconciliation")
     assert view.state == "ai"
-    assert [f.task_sid for f in conv.fake.of("fetch_task")] == ["WThuman"] * 3
+    # The three read-backs, then the session's tasks read once more: no newer one (no transfer), so it ended.
+    fetches = conv.fake.of("fetch_task")
+    assert [f.task_sid for f in fetches] == ["WThuman"] * 4
+    assert fetches[-1].human_task_of_session == conv.session_id("SM1")
 
 
 async def test_bad_data_is_noted_and_skipped(conv: Conv) -> None:

@@ -214,8 +214,9 @@ async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_messag
     conv.fake.fetch_results.append(FetchTaskResult(task_sid="WThuman", assignment_status="completed", attributes={}))
     await conv.contact_msg("SM7", "are you still there?")
     view = await conv.until(lambda v: v.task_sid == "WT2", "a new session's task")
-    [check] = conv.fake.of("fetch_task")
-    assert check.task_sid == "WThuman"
+    # The rep's task read back, then the session's tasks (a transfer would show a newer one): none.
+    [check, newer] = conv.fake.of("fetch_task")
+    assert check.task_sid == newer.task_sid == "WThuman" and newer.human_task_of_session == old_session
     assert view.sessions_ended == 1 and view.session_number == 2 and view.state == "ai"
     assert view.conversation_sid not in (None, old_conversation)
     [posted] = [p for p in conv.fake.of("post_to_flex") if p.idempotency_id == "contact:SM7"]

@@ -9,7 +9,7 @@ earlier round may have made. The AI failing for good, or every round failing, ha
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -19,9 +19,10 @@ from contracts.activities import ANSWER_CONTACT, AnswerContactInput
 from contracts.ai import AiTurnInput, AiTurnResult
 from contracts.views import AI_UNAVAILABLE
 from rules import notices, turns
+from rules import window as window_rules
 from rules.backoff import backoff
 from rules.flex_context import flatten_flex_context
-from workflows.conversation import delivery, handoff
+from workflows.conversation import delivery, handoff, lifecycle
 from workflows.conversation.context import AI_AUTHOR, Conversation
 from workflows.conversation.effects import (
     AI_ATTEMPTS,
@@ -52,7 +53,7 @@ MAX_TURN_ROUNDS = 3
 def due(c: Conversation, sess: SessionState) -> bool:
     return turns.ai_turn_due(
         state=c.s.state,
-        handoff_requested=sess.handoff is not None,
+        handoff_requested=not lifecycle.ai_answering(c, sess),
         reservation_accepted=sess.ai_reservation_status == "accepted",
         unanswered=len(sess.ai_pending_sids),
         task_known=sess.task_sid is not None,
@@ -73,6 +74,7 @@ def ai_input(c: Conversation, sess: SessionState, new_messages: int) -> AiTurnIn
         new_message_count=new_messages,
         flex_context=flatten_flex_context(sess.task_attributes),
         unanswered_turns=sess.ai_unanswered_turns,
+        handback=c.s.handback,
     )
 
 
@@ -84,23 +86,31 @@ async def take(c: Conversation, sess: SessionState) -> None:
     if sess.turn_first_at is None:
         sess.turn_first_at = now
     reply_id = f"ai:{batch[-1]}"
+    typing_for = _typing_for(c, sess, batch[-1], now)
     try:
         res = await call(
             c,
             ANSWER_CONTACT,
             AnswerContactInput(
                 contact_posts=[
-                    post_input(c, sess, c.contact_identity, m.body or "(empty message)", f"contact:{m.message_sid}")
+                    post_input(
+                        c,
+                        sess.conversation_sid,
+                        c.contact_identity,
+                        m.body or "(empty message)",
+                        f"contact:{m.message_sid}",
+                    )
                     for m in backlog
                 ],
                 ai=ai_input(c, sess, len(batch)),
                 ai_timeout_seconds=c.policy.ai_turn_timeout_seconds,
                 ai_attempts=AI_ATTEMPTS,
-                reply_post=post_input(c, sess, AI_AUTHOR, None, reply_id),
+                reply_post=post_input(c, sess.conversation_sid, AI_AUTHOR, None, reply_id),
                 reply_send=send_input(
                     c, reply_id, may_have_sent_since=sess.turn_first_at if sess.turn_rounds_failed else None
                 ),
                 send_until=c.s.window_expires_at,
+                typing_for=typing_for,
             ),
             f"AI turn ({len(batch)} new message(s)) with its Flex posts and WhatsApp send",
             limit=timedelta(seconds=c.policy.ai_turn_timeout_seconds * AI_ATTEMPTS + 6)
@@ -148,6 +158,17 @@ async def take(c: Conversation, sess: SessionState) -> None:
             sentiment=res.ai.sentiment,
             language=res.ai.language,
         )
+
+
+def _typing_for(c: Conversation, sess: SessionState, newest: str, now: datetime) -> str | None:
+    """The contact's message to show the typing indicator against: at most once per message (a later round of
+    the same turn shows none), only inside the window."""
+    if not c.policy.typing_indicator or sess.typing_shown_for == newest:
+        return None
+    if not window_rules.is_open(c.s.window_expires_at, now):
+        return None
+    sess.typing_shown_for = newest
+    return newest
 
 
 def _round_failed(c: Conversation, sess: SessionState, detail: str) -> None:

@@ -14,7 +14,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from contracts.activities import KNOWN_SIDS_PASSED, ActivityDef, PostToFlexInput, SendWhatsAppInput
 from workflows.conversation.context import Conversation
 from workflows.conversation.publish import publish
-from workflows.state import SessionState
 
 InputT = TypeVar("InputT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -84,7 +83,7 @@ def error_text(err: BaseException) -> tuple[str, bool]:
 
 def post_input(
     c: Conversation,
-    sess: SessionState,
+    conversation_sid: str | None,
     author: str,
     body: str | None,
     idempotency_id: str,
@@ -92,11 +91,11 @@ def post_input(
     media_sid: str | None = None,
     attributes: dict[str, Any] | None = None,
 ) -> PostToFlexInput:
-    assert sess.conversation_sid is not None
+    assert conversation_sid is not None
     return PostToFlexInput(
         org=c.org,
         conversations_service_sid=c.policy.conversations_service_sid,
-        conversation_sid=sess.conversation_sid,
+        conversation_sid=conversation_sid,
         author=author,
         body=body,
         media_sid=media_sid,

@@ -24,7 +24,14 @@ async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> 
     try:
         await post(
             c,
-            post_input(c, sess, SYSTEM_AUTHOR, text, f"notice:{idempotency_id}", attributes={"waHandoffNotice": kind}),
+            post_input(
+                c,
+                sess.conversation_sid,
+                SYSTEM_AUTHOR,
+                text,
+                f"notice:{idempotency_id}",
+                attributes={"waHandoffNotice": kind},
+            ),
         )
     except ActivityError as err:
         c.s.last_error = f"posting a notice failed: {error_text(err)[0]}"

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError
 from contracts.activities import HAND_OFF, HandOffInput, HandToHumansInput, MergeHandoffAttributesInput
 from contracts.signals import CommandOutcomeName
 from contracts.views import HandoffSource
-from rules import notices
+from rules import business_hours, notices
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_handoff_attributes
@@ -58,7 +58,7 @@ def request(
     attrs = build_handoff_attributes(
         reason=reason, summary=summary, sentiment=sentiment, language=language or sess.language, at=now
     )
-    sess.handoff = HandoffProgress(
+    hp = HandoffProgress(
         number=c.s.handoff_count,
         source=source,
         reason=attrs["handoffReason"],
@@ -68,16 +68,36 @@ def request(
         requested_at=now,
         attributes=attrs,
     )
+    sess.handoff = hp
+    c.s.handoff_requested_at = now
+    hours = c.policy.business_hours
+    opening = business_hours.next_opening(now, lifecycle.hours_for(c, sess))
+    if opening != now:
+        hp.reps_away_until = opening  # the contact is told when a person will answer (`waiting`)
+        if hours.when_closed == "hold" and opening is not None:
+            hp.hold_until = opening
+            c.timers.set("opening", opening)
+            if hours.ai_answers_while_closed:
+                return "handoff_pending"  # the AI keeps answering until the opening
     sess.ai_pending_sids.clear()
     c.set_state("handoff_requested", f"handoff asked for ({source}): {reason}")
-    c.s.handoff_requested_at = now
     return "handoff_pending"
+
+
+def release_held(c: Conversation, sess: SessionState) -> None:
+    """Business hours opened: a handoff held for them goes to the humans now (the AI stops answering)."""
+    hp = sess.handoff
+    if hp is None or hp.hold_until is None or hp.hold_until > workflow.now():
+        return
+    hp.hold_until = None
+    sess.ai_pending_sids.clear()
+    c.set_state("handoff_requested", "business hours opened: the held handoff goes to the humans")
 
 
 def due(c: Conversation, sess: SessionState) -> bool:
     """A handoff round may run now: requested, not yet with the humans, its retry time reached."""
     hp = sess.handoff
-    if hp is None or sess.handed_off or sess.task_sid is None:
+    if hp is None or sess.handed_off or sess.task_sid is None or hp.hold_until is not None:
         return False
     return hp.attempts < MAX_HANDOFF_ROUNDS and (hp.retry_at is None or hp.retry_at <= workflow.now())
 
@@ -92,7 +112,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     )
     note = post_input(
         c,
-        sess,
+        sess.conversation_sid,
         SYSTEM_AUTHOR,
         notices.handoff_note(summary=hp.summary, sentiment=hp.sentiment, reason=hp.reason, language=hp.language),
         f"handoff-note:{sess.session_id}:{hp.number}",
@@ -145,6 +165,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     sess.human_task_sid = handed.human_task_sid or (sess.task_sid if handed.path == "rejected" else None)
     now = workflow.now()
     sess.queued_since = now
+    sess.queue_sid = sess.queue_sid or pol.human_queue_sid
     c.set_state("queued", f"handed to the humans ({handed.path})")
     c.s.stuck = False
     c.timers.set("sla", now + timedelta(seconds=pol.queue_sla_seconds))
@@ -167,7 +188,8 @@ async def queue_sla_passed(c: Conversation) -> None:
             notices.queue_stuck(sess.queued_since, c.policy.queue_sla_seconds),
             f"sla:{sess.session_id}:{c.s.handoff_count}",
         )
-    busy = c.policy.busy_message
+    # With queue updates on, the contact already hears where they stand: no static "all busy" on top.
+    busy = None if c.policy.queue_updates.enabled else c.policy.busy_message
     if busy and not sess.busy_sent:
         sess.busy_sent = True
         if window_rules.is_open(c.s.window_expires_at, workflow.now()):

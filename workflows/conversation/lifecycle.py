@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from contracts.policy import OpeningHours
 from contracts.views import AwaitingKind
-from rules import quiet, reconcile
+from rules import handback, quiet, reconcile
 from workflows.conversation.context import Conversation
-from workflows.state import SessionState
+from workflows.state import CsatAsked, SessionState
 
 # Opening a Flex session is tried in this many rounds (each an activity with its own retries), then given up
 # until the contact writes again.
@@ -47,6 +48,16 @@ def end_session(c: Conversation, why: str) -> None:
         return
     workflow.logger.info("session %s ended: %s", sess.number, why)
     c.tell_handoff_waiters("nothing_to_hand_off", f"the session ended first ({why})")
+    now = workflow.now()
+    if sess.rep_accepted_at is not None and sess.handoff is not None:
+        # The AI's next session builds on what the reps did; the contact is asked to rate it.
+        c.s.handback = handback.human_part(c.s.transcript, sess.handoff.requested_at)
+        if c.policy.csat.enabled:
+            c.s.csat_due = CsatAsked(
+                session_number=sess.number, conversation_sid=sess.conversation_sid, asked_at=now, via="quick_reply"
+            )
+    else:
+        c.s.handback = None
     c.s.session = None
     c.s.sessions_ended += 1
     c.set_state("ai", f"session ended: {why}")
@@ -63,6 +74,21 @@ def opening_gave_up(sess: SessionState) -> bool:
 
 def ai_held(c: Conversation, sess: SessionState) -> bool:
     return c.s.state == "ai" and sess.handoff is None and not sess.handed_off
+
+
+def ai_answering(c: Conversation, sess: SessionState) -> bool:
+    """The AI answers the contact: it holds the session, or a handoff waits for business hours and the org
+    wants the AI to answer meanwhile."""
+    hp = sess.handoff
+    held = hp is not None and hp.hold_until is not None and c.policy.business_hours.ai_answers_while_closed
+    return c.s.state == "ai" and not sess.handed_off and (hp is None or held)
+
+
+def hours_for(c: Conversation, sess: SessionState) -> OpeningHours:
+    """The opening hours that apply to the session's human queue (its own, else the org's)."""
+    hours = c.policy.business_hours
+    queue = sess.queue_sid or c.policy.human_queue_sid
+    return hours.queues.get(queue, hours)
 
 
 def ai_session_deadline(c: Conversation, sess: SessionState) -> datetime | None:

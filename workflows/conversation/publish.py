@@ -9,7 +9,8 @@ from temporalio import workflow
 
 from contracts import search_attributes as sa
 from contracts.contacts import contact_ref
-from contracts.views import ConversationView
+from contracts.ids import is_bsuid
+from contracts.views import ConversationView, RatingView
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc
 from workflows.conversation.context import Conversation
@@ -54,6 +55,13 @@ def view(c: Conversation) -> ConversationView:
         idle=c.idle and not s.inbox and not c.timers.fired,
         runs=s.runs,
         awaiting=sess.awaiting if sess else None,
+        rep_accepted_at=sess.rep_accepted_at if sess else None,
+        queue_sid=sess.queue_sid if sess else None,
+        queue_updates_sent=sess.queue_updates_sent if sess else 0,
+        transfers=sess.transfers if sess else 0,
+        handoff_held_until=hp.hold_until if hp else None,
+        contact_hides_number=s.contact_phone is None and is_bsuid(c.contact_address),
+        ratings=[RatingView(**r.model_dump()) for r in s.ratings],
     )
 
 
@@ -69,9 +77,13 @@ def publish(c: Conversation) -> None:
         sa.FLEX_TASK_SID.name: (sess.human_task_sid or sess.task_sid) if sess else None,
         sa.ORG_ID.name: c.org,
         sa.CONTACT_REF.name: contact_ref(c.org, c.business_number, c.s.contact_bsuid) if c.s.contact_bsuid else None,
+        sa.FLEX_WORKER_SID.name: (sess.rep_worker_sid or sess.ai_worker_sid) if sess else None,
+        sa.CSAT_SCORE.name: s.ratings[-1].score if s.ratings else None,
+        sa.CSAT_AT.name: s.ratings[-1].at if s.ratings else None,
     }
     last = c.published_attributes
-    changed = {name: value for name, value in wanted.items() if name not in last or last[name] != value}
+    # Unset only what was set: a key never given a value stays absent (not an explicit null).
+    changed = {name: value for name, value in wanted.items() if last.get(name) != value}
     if changed:
         workflow.upsert_search_attributes(
             [

@@ -7,6 +7,8 @@ the short-lived public URL. The media limits are checked here first, with a noti
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 
 from contracts.signals import ConversationEvent
@@ -49,10 +51,24 @@ async def on_conversation_event(c: Conversation, ev: ConversationEvent) -> None:
             f"rep:{cause}:refused",
         )
         return
-    if ev.body and ev.body.strip():
-        await send_whatsapp(c, "rep reply", f"rep:{cause}", body=ev.body)
-    for i, m in enumerate(ev.media):
-        decision = media_rules.whatsapp_decision(m.content_type, m.size)
+    text = ev.body if ev.body and ev.body.strip() else None
+    decisions = [media_rules.whatsapp_decision(m.content_type, m.size) for m in ev.media]
+    # Text with an image, a video or a document goes as its caption: one WhatsApp message, not two.
+    captioned = (
+        next(
+            (
+                i
+                for i, (m, d) in enumerate(zip(ev.media, decisions, strict=True))
+                if d.allowed and media_rules.takes_caption(m.content_type)
+            ),
+            None,
+        )
+        if text
+        else None
+    )
+    if text and captioned is None:
+        await send_whatsapp(c, "rep reply", f"rep:{cause}", body=text)
+    for i, (m, decision) in enumerate(zip(ev.media, decisions, strict=True)):
         if not decision.allowed:
             await notice(
                 c,
@@ -63,8 +79,9 @@ async def on_conversation_event(c: Conversation, ev: ConversationEvent) -> None:
             continue
         await send_whatsapp(
             c,
-            "rep attachment",
+            "rep attachment" if i != captioned else "rep reply with attachment",
             f"rep:{cause}:media:{i}",
+            body=text if i == captioned else None,
             media_url=media_rules.mcs_media_url(c.policy.conversations_service_sid, m.sid),
         )
 
@@ -87,6 +104,39 @@ async def send_template(c: Conversation, name: str, variables: list[str], *, cau
         return None, c.s.last_error or "not sent"
     c.add_transcript("rep", f"[template {name}] {' '.join(variables)}".strip(), workflow.now())
     return sent, f"template {name!r} sent"
+
+
+def window_warning_at(c: Conversation) -> datetime | None:
+    """When the rep holding the conversation is warned the window closes (once per deadline)."""
+    deadline = c.s.window_expires_at
+    sess = c.s.session
+    if c.s.state != "with_rep" or sess is None or deadline is None or sess.window_warned_for == deadline:
+        return None
+    return window_rules.warning_at(deadline, c.policy.window_warning_minutes)
+
+
+def window_warning_due(c: Conversation) -> bool:
+    at = window_warning_at(c)
+    return at is not None and at <= workflow.now() and window_rules.is_open(c.s.window_expires_at, workflow.now())
+
+
+async def warn_window_closing(c: Conversation) -> None:
+    sess = c.s.session
+    deadline = c.s.window_expires_at
+    assert sess is not None and deadline is not None
+    sess.window_warned_for = deadline
+    left = max(1, round((deadline - workflow.now()).total_seconds() / 60))
+    await notice(
+        c,
+        "window_closing",
+        notices.window_closing(deadline, left, c.policy.templates),
+        f"window-closing:{iso_utc(deadline)}:{sess.session_id}",
+    )
+
+
+def arm_window_warning(c: Conversation) -> None:
+    at = window_warning_at(c)
+    c.timers.set("window_warning", at if at is not None and at > workflow.now() else None)
 
 
 async def window_closed(c: Conversation) -> None:

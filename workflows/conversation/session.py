@@ -31,7 +31,7 @@ from rules import notices, session_events
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_task_attributes
-from workflows.conversation import lifecycle, taskrouter
+from workflows.conversation import csat, lifecycle, taskrouter
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import STEPS_HEARTBEAT, call, error_text, post_input
 from workflows.conversation.flex_posts import notice, post
@@ -55,6 +55,8 @@ def on_contact(c: Conversation, msg: ContactMessage) -> None:
     if msg.media:
         text = (text + " " if text else "") + " ".join(f"[{m.content_type}]" for m in msg.media)
     c.add_transcript("contact", text or "(empty message)", now)
+    if csat.takes_rating(c, msg):
+        return
     into_session(c, msg, now)
 
 
@@ -86,7 +88,7 @@ def into_session(c: Conversation, msg: ContactMessage, now: datetime) -> None:
     sess.ai_quiet_from = now
     if lifecycle.opening_gave_up(sess):
         sess.open_attempts = 0  # opening had given up: a new message is a reason to try again
-    if c.s.state == "ai" and sess.handoff is None:
+    if lifecycle.ai_answering(c, sess):
         sess.ai_pending_sids.append(msg.message_sid)
 
 
@@ -200,7 +202,13 @@ async def _post_contact_message(c: Conversation, sess: SessionState, msg: Contac
     if msg.body or not msg.media:
         await post(
             c,
-            post_input(c, sess, c.contact_identity, msg.body or "(empty message)", f"contact:{msg.message_sid}"),
+            post_input(
+                c,
+                sess.conversation_sid,
+                c.contact_identity,
+                msg.body or "(empty message)",
+                f"contact:{msg.message_sid}",
+            ),
         )
     for i, m in enumerate(msg.media):
         await _copy_contact_media(c, sess, msg, i, m.url, m.content_type)
@@ -236,7 +244,10 @@ async def _copy_contact_media(
             c.s.last_error = f"contact media copy failed: {detail}"
         else:
             if copied.media_sid:
-                await post(c, post_input(c, sess, c.contact_identity, None, item_id, media_sid=copied.media_sid))
+                await post(
+                    c,
+                    post_input(c, sess.conversation_sid, c.contact_identity, None, item_id, media_sid=copied.media_sid),
+                )
                 return
             refused = copied.refused_reason or "it could not be copied"
     note = notices.contact_media_refused_note(content_type, refused)

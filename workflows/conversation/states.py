@@ -2,8 +2,8 @@
 
 ```
           handoff asked for             handed to the humans         a rep accepts
-   ai ───────────────────► handoff_requested ────────────► queued ───────────────► with_rep
-   ▲ │                          │                             │                       │
+   ai ───────────────────► handoff_requested ────────────► queued ◄──────────────► with_rep
+   ▲ │                          │                             │     a transfer        │
    │ └── idle ──► closed        └──────── session ended ──────┴───────────────────────┘
    └──────────────────────────────────────── (back to the AI) ◄────────────────────────┘
 ```
@@ -18,7 +18,8 @@ TRANSITIONS: dict[StateName, frozenset[StateName]] = {
     "ai": frozenset({"handoff_requested", "closed"}),
     "handoff_requested": frozenset({"queued", "ai"}),
     "queued": frozenset({"with_rep", "ai"}),
-    "with_rep": frozenset({"ai"}),
+    # A rep transfers the conversation to another rep or queue: it waits again until someone accepts.
+    "with_rep": frozenset({"ai", "queued"}),
     "closed": frozenset(),
 }
 

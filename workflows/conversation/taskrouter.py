@@ -11,6 +11,8 @@ back when an event the session waits for has not come.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -24,13 +26,13 @@ from contracts.activities import (
 )
 from contracts.signals import TaskRouterEvent
 from contracts.views import AI_OFFER_TIMED_OUT
-from rules import notices, reconcile, session_events
+from rules import handback, notices, reconcile, session_events
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc, session_id_of
 from workflows.conversation import handoff, lifecycle
-from workflows.conversation.context import Conversation
-from workflows.conversation.effects import call, error_text
-from workflows.conversation.flex_posts import notice
+from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
+from workflows.conversation.effects import call, error_text, post_input
+from workflows.conversation.flex_posts import notice, post
 from workflows.state import SessionState
 
 
@@ -71,11 +73,87 @@ async def on_event(c: Conversation, ev: TaskRouterEvent) -> None:
             await ensure_ai_available(c, ev.worker_sid)
     elif action == "human_accepted":
         await rep_accepted(c, sess, ev.task_sid, ev.worker_sid, ev.reservation_sid)
+    elif action in ("transfer_offer", "transfer_accepted"):
+        await follow_transfer(c, sess, ev.task_sid, ev.task_queue_sid)
+        if action == "transfer_accepted":
+            await rep_accepted(c, sess, ev.task_sid, ev.worker_sid, ev.reservation_sid)
     elif action == "session_end":
         if c.s.state == "queued" and ev.event_type.startswith("task."):
             # Accepted and ended before we saw the acceptance (lost or reordered webhook).
             sess.human_task_sid = sess.human_task_sid or ev.task_sid
-        lifecycle.end_session(c, f"{ev.event_type} of {ev.task_sid}")
+        if sess.handed_off:
+            await rep_task_ended(c, sess, ev.task_sid, f"{ev.event_type} of {ev.task_sid}")
+        else:
+            lifecycle.end_session(c, f"{ev.event_type} of {ev.task_sid}")
+
+
+async def rep_task_ended(c: Conversation, sess: SessionState, task_sid: str, why: str) -> None:
+    """A rep's task ended. If a newer task of the session is open, a rep transferred the conversation (Flex
+    closes the transferring rep's task after creating the new one, and webhooks may come in any order): follow
+    it. Otherwise the session is over."""
+    try:
+        newest = await call(
+            c,
+            FETCH_TASK,
+            FetchTaskInput(
+                org=c.org,
+                workspace_sid=c.policy.workspace_sid,
+                task_sid=task_sid,
+                human_task_of_session=sess.session_id,
+            ),
+            "is there a newer task of this session (a transfer)?",
+        )
+    except ActivityError as err:
+        c.s.last_error = f"reading the session's tasks failed: {error_text(err)[0]}"
+    else:
+        if newest.task_sid != task_sid and not session_events.rep_task_ended(newest.assignment_status):
+            await follow_transfer(c, sess, newest.task_sid, newest.task_queue_sid)
+            for sid, worker_sid, status in newest.reservations:
+                if status in ("accepted", "wrapping") and worker_sid != sess.ai_worker_sid:
+                    await rep_accepted(c, sess, newest.task_sid, worker_sid, sid)
+                    break
+            return
+    lifecycle.end_session(c, why)
+
+
+async def follow_transfer(c: Conversation, sess: SessionState, task_sid: str, queue_sid: str | None) -> None:
+    """A rep transferred the conversation to another rep or queue (a new task on the same interaction channel):
+    it waits for that task's acceptance, the queue SLA counts again, and whoever takes it gets a note with the
+    handoff and everything since."""
+    if task_sid == sess.human_task_sid:
+        return
+    sess.transfers += 1
+    sess.human_task_sid = task_sid
+    sess.queue_sid = queue_sid or sess.queue_sid
+    sess.rep_worker_sid = sess.rep_reservation_sid = None
+    sess.rep_accepted_at = None
+    now = workflow.now()
+    sess.queued_since = now
+    sess.sla_notified = False
+    c.set_state("queued", f"transferred to task {task_sid}")
+    c.s.stuck = False
+    c.timers.set("sla", now + timedelta(seconds=c.policy.queue_sla_seconds))
+    lifecycle.wait_for(c, sess, "human_acceptance")
+    hp = sess.handoff
+    if hp is not None and sess.conversation_sid is not None:
+        note = notices.transfer_note(
+            notices.handoff_note(summary=hp.summary, sentiment=hp.sentiment, reason=hp.reason, language=hp.language),
+            handback.describe(handback.human_part(c.s.transcript, hp.requested_at)),
+        )
+        try:
+            await post(
+                c,
+                post_input(
+                    c,
+                    sess.conversation_sid,
+                    SYSTEM_AUTHOR,
+                    note,
+                    f"transfer-note:{sess.session_id}:{sess.transfers}",
+                    attributes={"waHandoffNote": True},
+                ),
+            )
+        except ActivityError as err:
+            c.s.last_error = f"posting the transfer note failed: {error_text(err)[0]}"
 
 
 async def take_ai_reservation(c: Conversation, sess: SessionState, reservation_sid: str, worker_sid: str) -> None:
@@ -125,6 +203,7 @@ async def rep_accepted(
     sess.human_task_sid = sess.human_task_sid or task_sid
     sess.rep_worker_sid = worker_sid
     sess.rep_reservation_sid = reservation_sid
+    sess.rep_accepted_at = workflow.now()
     c.set_state("with_rep", f"rep {worker_sid} accepted {task_sid}")
     c.s.stuck = False
     c.timers.set("sla", None)
@@ -211,7 +290,7 @@ async def read_back(c: Conversation, sess: SessionState) -> None:
                     await rep_accepted(c, sess, task_sid, worker_sid, sid)
                     break
         if session_events.rep_task_ended(status) and c.s.session is sess:
-            lifecycle.end_session(c, f"reconciliation: rep task {status}")
+            await rep_task_ended(c, sess, task_sid, f"reconciliation: rep task {status}")
             return
     if c.s.session is sess and sess.awaiting is not None:
         lifecycle.read_back_later(c, sess)

@@ -15,11 +15,16 @@ from typing import Literal
 
 from temporalio import workflow
 
-TimerName = Literal["window", "sla", "reconcile", "retry", "delivery", "quiet"]
+TimerName = Literal[
+    "window", "window_warning", "sla", "queue_update", "opening", "reconcile", "retry", "delivery", "quiet"
+]
 
 SUMMARIES: dict[TimerName, str] = {
     "window": "24h WhatsApp window",
+    "window_warning": "warn the rep before the window closes",
     "sla": "queue SLA",
+    "queue_update": "tell the contact their place in the queue",
+    "opening": "business hours open",
     "reconcile": "reconcile with TaskRouter",
     "retry": "retry after failure",
     "delivery": "check delivery statuses",

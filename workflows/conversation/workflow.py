@@ -6,8 +6,9 @@ all the work, so the order of side effects is the order of the code below, never
 1. take the inbox in order (contact messages, TaskRouter and Conversations events, delivery statuses, operator
    commands);
 2. act on the timers that fired (window, queue SLA, read-backs, retries, delivery checks, quiet periods);
-3. advance the session one step at a time: the AI's turn, the rep-task check, opening the Flex session, the
-   handoff, ending a quiet AI session;
+3. advance the conversation one step at a time: the rating question and answer of a session a rep held; then
+   the session's: the AI's turn, the rep-task check, opening the Flex session, the handoff, what the waiting
+   contact is told, the rep's window warning, ending a quiet AI session;
 4. wait for the next signal or timer; complete when idle; continue as new when the history is long.
 
 States and their transitions: `states.py`. What each step does: the module named after it.
@@ -51,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.conversation import (
         ai_turn,
         commands,
+        csat,
         delivery,
         handoff,
         lifecycle,
@@ -58,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         rep,
         session,
         taskrouter,
+        waiting,
     )
     from workflows.conversation.context import Conversation
     from workflows.conversation.effects import call, error_text
@@ -148,7 +151,7 @@ class ConversationWorkflow:
             )
             c.idle = False
             await self._drain()
-            lifecycle.arm_quiet(c)
+            self._arm_deadlines()
             publish(c)
             if lifecycle.idle_close_due(c) and workflow.all_handlers_finished():
                 c.set_state("closed", "idle: no session, window closed, quiet period over")
@@ -180,7 +183,7 @@ class ConversationWorkflow:
                     for name in fired:
                         await self._on_timer(name)
                     continue
-                if await self._advance_session():
+                if await self._advance():
                     continue
             except ActivityError as err:
                 # Safety net: an activity failure never fails the conversation. The next signal or timer resumes
@@ -211,6 +214,9 @@ class ConversationWorkflow:
         sess = c.s.session
         if name == "window":
             await rep.window_closed(c)
+        elif name == "opening":
+            if sess is not None:
+                handoff.release_held(c, sess)
         elif name == "sla":
             await handoff.queue_sla_passed(c)
         elif name == "reconcile":
@@ -219,11 +225,17 @@ class ConversationWorkflow:
                     await taskrouter.read_back(c, sess)
         elif name == "delivery":
             await delivery.check(c)
-        # "retry" and "quiet" only wake the loop: the session step or the idle check acts.
+        # "retry", "quiet", "queue_update" and "window_warning" only wake the loop: the step acts.
 
-    async def _advance_session(self) -> bool:
-        """One step of pending session work; True when one ran (the loop then looks again)."""
+    async def _advance(self) -> bool:
+        """One step of pending work; True when one ran (the loop then looks again)."""
         c = self.c
+        if c.s.csat_due is not None:
+            await csat.ask(c)
+            return True
+        if c.s.rating_to_note is not None:
+            await csat.record(c)
+            return True
         sess = c.s.session
         if sess is None:
             return False
@@ -236,13 +248,29 @@ class ConversationWorkflow:
         if session.needs_opening(sess):
             # Contact messages reach Flex before anything that follows them: nothing else runs meanwhile.
             return not session.opening_blocked(sess) and await session.open_and_flush(c, sess)
+        if waiting.after_hours_due(c, sess):
+            await waiting.tell_after_hours(c, sess)
+            return True
         if handoff.due(c, sess):
             await handoff.run(c, sess)
+            return True
+        if waiting.queue_update_due(c, sess):
+            await waiting.tell_queue_position(c, sess)
+            return True
+        if rep.window_warning_due(c):
+            await rep.warn_window_closing(c)
             return True
         if lifecycle.ai_session_due(c, sess):
             await quiet.release_ai_session(c, sess)
             return True
         return False
+
+    def _arm_deadlines(self) -> None:
+        """After the work: the timers whose deadlines the work may have moved."""
+        c = self.c
+        lifecycle.arm_quiet(c)
+        waiting.arm(c)
+        rep.arm_window_warning(c)
 
     def _rearm_timers(self) -> None:
         """At the start of a run: timers are not carried through continue-as-new, deadlines are."""
@@ -266,9 +294,11 @@ class ConversationWorkflow:
             ]
             if retries:
                 c.timers.set("retry", min(retries))
+            if sess.handoff is not None and sess.handoff.hold_until is not None:
+                c.timers.set("opening", sess.handoff.hold_until)
         if not s.inbox:
-            # With a signal waiting (signal-with-start), the loop arms it after handling it: no timer wasted.
-            lifecycle.arm_quiet(c)
+            # With a signal waiting (signal-with-start), the loop arms them after handling it: no timer wasted.
+            self._arm_deadlines()
         delivery.arm(c)
 
     async def _refresh_policy(self) -> None:
