@@ -18,8 +18,8 @@ from rich.console import Console
 
 from cli.net import http_ok
 from cli.procs import ManagedProcess
-from cli.run import RunInfo, RunOptions, RunSession, _temporal_ready, _worker_polling
 from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
+from cli.stack import RunInfo, RunOptions, RunSession, temporal_ready, worker_polling
 from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 
@@ -48,7 +48,14 @@ class Stack:
             # The org opt-in (README, `local_activities`); its workflow tasks hold a slot while their steps wait.
             org_settings["local_activities"] = True
             service_env["WAFH_WORKFLOW_TASK_SLOTS"] = str(LOCAL_ACTIVITIES_TASK_SLOTS)
-        options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings, service_env=service_env)
+        # Plain payloads: the fault figures compare with earlier plain runs.
+        options = RunOptions(
+            data_dir=data_dir,
+            free_ports=True,
+            org_settings=org_settings,
+            service_env=service_env,
+            encrypt_payloads=False,
+        )
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
         self._seed: SandboxSeedInfo | None = None
@@ -120,9 +127,9 @@ class Stack:
     async def wait_ready(self, name: str, within: float = 90.0) -> None:
         info = self.info
         probes: dict[str, Callable[[], bool]] = {
-            "worker": lambda: _worker_polling(info.temporal_address, info.task_queue, self.proc("worker").pid),
+            "worker": lambda: worker_polling(info.temporal_address, info.task_queue, self.proc("worker").pid),
             "api": lambda: http_ok(f"{info.api_url}/readyz"),
-            "temporal": lambda: _temporal_ready(info.temporal_address),
+            "temporal": lambda: temporal_ready(info.temporal_address),
         }
         probe = probes[name]
         deadline = time.monotonic() + within

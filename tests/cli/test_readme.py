@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.run import read_run_info
+from cli.stack import read_run_info
 from tests.cli.test_run_e2e import clean_env, processes_mentioning
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.run import read_run_info
+from cli.stack import read_run_info
 
 pytestmark = pytest.mark.e2e
 
@@ -220,7 +220,7 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
 
     from cli.demo import run_demo
     from cli.errors import CliError
-    from cli.run import RunOptions, RunSession, _worker_polling
+    from cli.stack import RunOptions, RunSession, worker_polling
 
     options = RunOptions(data_dir=tmp_path / "data", free_ports=True, service_env={"WAFH_WORKFLOW_TASK_SLOTS": "9"})
     session = RunSession(options, Console(quiet=True))
@@ -230,8 +230,8 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
         assert worker.env["WAFH_WORKFLOW_TASK_SLOTS"] == "9"  # kept across the restarts the fault suite makes
         # Readiness after a restart looks for the new process itself among the pollers the server remembers.
         assert worker.pid is not None
-        assert _worker_polling(info.temporal_address, info.task_queue, worker.pid)
-        assert not _worker_polling(info.temporal_address, info.task_queue, worker.pid + 1_000_000)
+        assert worker_polling(info.temporal_address, info.task_queue, worker.pid)
+        assert not worker_polling(info.temporal_address, info.task_queue, worker.pid + 1_000_000)
         worker.stop()
         with pytest.raises(CliError) as failure:
             run_demo(info, Console(quiet=True), timeout=3)
