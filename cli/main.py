@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from cli.console import make_console
 from cli.errors import CliError, settings_error
-from config.orgs import ConfigError, Org, OrgRegistry
-from config.settings import Settings
+from cli.orgs_file import OrgsFileChoice, find_orgs_file, load_org, load_orgs
+from config.env_file import load_env_file
 
 if TYPE_CHECKING:
     from cli.connect import ConnectReport
@@ -33,15 +33,24 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: flags shown as flags, nothing boxed or cut at 80 columns
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = make_console()
+err_console = make_console(stderr=True)
 _debug = False
 
+DEFAULT_DATA_DIR = Path(".data")
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the Temporal database, logs and run.json live.")]
+StackDataDir = Annotated[
+    Path, typer.Option("--data-dir", help="Data directory of the running `run` whose orgs file to use.")
+]
 OrgOption = Annotated[str, typer.Option("--org", help="Org name from the orgs file.")]
 OrgsFileOption = Annotated[
-    Path | None, typer.Option("--orgs-file", help="Orgs file (default: WAFH_ORGS_FILE, else orgs.toml).")
+    Path | None,
+    typer.Option(
+        "--orgs-file",
+        help="Orgs file (default: WAFH_ORGS_FILE, else the running `run`'s, else ./orgs.toml).",
+    ),
 ]
 
 
@@ -76,11 +85,11 @@ def run(
     api_port: Annotated[int, typer.Option(help="The service's API and webhooks.")] = 8000,
     sandbox_port: Annotated[int, typer.Option(help="The local Twilio sandbox.")] = 8400,
     free_ports: Annotated[
-        bool, typer.Option(help="Pick free ports instead of the defaults.", envvar="WAFH_FREE_PORTS")
+        bool, typer.Option("--free-ports", help="Pick free ports instead of the defaults.", envvar="WAFH_FREE_PORTS")
     ] = False,
 ) -> None:
     """Run everything: Temporal dev server, Twilio sandbox (unless real Twilio is set up), worker and API."""
-    from cli.run import RunOptions, RunSession
+    from cli.stack import RunOptions, RunSession
 
     stop = _StopFlag()
     stop.install()
@@ -102,17 +111,23 @@ def run(
         info = session.start()
         if stop.requested:
             return
-        table = Table(show_header=False, box=None)
-        table.add_row("API", info.api_url, f"docs {info.api_url}/docs")
-        table.add_row("Temporal UI", info.ui_url, f"gRPC {info.temporal_address}")
+        # One line each, never wrapped or cut: people copy these.
+        console.print(f"API             {info.api_url}  (docs {info.api_url}/docs)")
+        console.print(f"Temporal UI     {info.ui_url}  (gRPC {info.temporal_address})")
         if info.sandbox_url:
-            table.add_row("Twilio sandbox", info.sandbox_url, f"org {', '.join(info.orgs)}")
+            console.print(f"Twilio sandbox  {info.sandbox_url}  (org {', '.join(info.orgs)})")
         if info.admin_token_file:
-            table.add_row("Admin token", info.admin_token_file, "bearer token for the admin API and codec")
-        console.print(table)
+            console.print(f"Admin token     {info.admin_token_file}  (bearer token for the admin API and codec)")
+        if info.ui_codec_endpoint_file:
+            console.print(
+                f"Decoded in UI   paste the URL in {info.ui_codec_endpoint_file} into the UI's Codec Server settings"
+            )
+        demo_command = "wa-flex-handoff demo"
+        if data_dir.resolve() != DEFAULT_DATA_DIR.resolve():
+            demo_command += f" --data-dir {data_dir}"
         console.print(
             f"[bold green]Ready[/bold green] in {time.monotonic() - started:.1f} s. "
-            "Try `wa-flex-handoff demo` in another terminal. Ctrl-C stops everything."
+            f"Try `{demo_command}` in another terminal. Ctrl-C stops everything."
         )
         reason = session.wait(lambda: stop.requested)
         if reason:
@@ -130,13 +145,16 @@ def demo(
 ) -> None:
     """Play a scripted conversation through the sandbox against a running `run` (or start one just for it)."""
     from cli.demo import run_demo
-    from cli.run import RunOptions, RunSession, api_alive, read_run_info
+    from cli.stack import RunOptions, RunSession, api_alive, read_run_info
 
     info = read_run_info(data_dir.resolve())
     if info is not None and api_alive(info.api_url):
         run_demo(info, console, timeout=timeout)
         return
-    console.print("[dim]No `run` found in this data directory: starting one for the demo.[/dim]")
+    console.print(
+        f"No `run` found in {data_dir}: starting one for the demo, on free ports in a temporary directory; "
+        "it is stopped when the demo ends."
+    )
 
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C, so the `finally` below stops what was started
@@ -146,24 +164,13 @@ def demo(
         session = RunSession(RunOptions(data_dir=Path(tmp), free_ports=True), console)
         try:
             info = session.start()
-            run_demo(info, console, timeout=timeout)
+            run_demo(info, console, timeout=timeout, own_stack=True)
         finally:
             session.stop(quiet=True)
-
-
-def _load_org(org: str, orgs_file: Path | None) -> Org:
-    path = orgs_file or Path(Settings().orgs_file)
-    try:
-        registry = OrgRegistry.load(path)
-    except ConfigError as exc:
-        raise CliError(f"The orgs file is invalid: {exc}.", f"correct {path} (see orgs.example.toml).") from None
-    found = registry.get(org)
-    if found is None:
-        raise CliError(
-            f"There is no org {org!r} in {path} (it has: {', '.join(registry.names()) or 'none'}).",
-            "pass --org with one of those names, or add the org to the file.",
-        )
-    return found
+            console.print(
+                "The demo's temporary stack is stopped: the links above no longer answer. To keep a stack to "
+                "explore, start `wa-flex-handoff run` in one terminal and `wa-flex-handoff demo` in another."
+            )
 
 
 def _print_report(report: ConnectReport) -> None:
@@ -180,10 +187,10 @@ def _print_report(report: ConnectReport) -> None:
         console.print_json(json.dumps(report.recommended_workflow_configuration))
 
 
-def _connect_or_doctor(org: str, orgs_file: Path | None, apply: bool) -> None:
+def _connect_or_doctor(org: str, orgs_file: Path | None, data_dir: Path, apply: bool) -> None:
     from cli.connect import check_org
 
-    loaded = _load_org(org, orgs_file)
+    loaded = load_org(org, find_orgs_file(orgs_file, data_dir))
     with console.status("Checking the workspace…"):
         report = check_org(loaded, apply=apply)
     _print_report(report)
@@ -200,15 +207,35 @@ def _connect_or_doctor(org: str, orgs_file: Path | None, apply: bool) -> None:
 
 
 @app.command()
-def connect(org: OrgOption, orgs_file: OrgsFileOption = None) -> None:
+def connect(org: OrgOption, orgs_file: OrgsFileOption = None, data_dir: StackDataDir = DEFAULT_DATA_DIR) -> None:
     """Check an org and provision our part: AI worker (idempotent) and TaskRouter event callback."""
-    _connect_or_doctor(org, orgs_file, apply=True)
+    _connect_or_doctor(org, orgs_file, data_dir, apply=True)
 
 
 @app.command()
-def doctor(org: OrgOption, orgs_file: OrgsFileOption = None) -> None:
+def doctor(org: OrgOption, orgs_file: OrgsFileOption = None, data_dir: StackDataDir = DEFAULT_DATA_DIR) -> None:
     """Report what `connect` checks, changing nothing."""
-    _connect_or_doctor(org, orgs_file, apply=False)
+    _connect_or_doctor(org, orgs_file, data_dir, apply=False)
+
+
+def _use_orgs_file(data_dir: Path) -> OrgsFileChoice:
+    """Point this process's settings at the orgs file a command finds; next to a running `run`, also at its
+    Temporal and its key ring, so a second worker or API joins that stack."""
+    from cli.stack import running_stack
+    from config.settings import Settings
+
+    Settings()  # a bad WAFH_* setting is named before the orgs file is looked for
+    choice = find_orgs_file(None, data_dir)
+    load_orgs(choice)  # every org valid and its secrets set, said in one sentence before anything starts
+    os.environ["WAFH_ORGS_FILE"] = str(choice.path)
+    stack = running_stack(data_dir)
+    if stack is not None and Path(stack.orgs_file) == choice.path:
+        os.environ.setdefault("TEMPORAL_ADDRESS", stack.temporal_address)
+        os.environ.setdefault("TEMPORAL_NAMESPACE", stack.namespace)
+        keys = stack.codec_keys()
+        if keys:
+            os.environ.setdefault("WAFH_CODEC_KEYS", keys)
+    return choice
 
 
 @app.command()
@@ -221,9 +248,11 @@ def sandbox(
 
 
 @app.command()
-def worker() -> None:
-    """Run the Temporal worker (connection from TEMPORAL_* variables, orgs from WAFH_ORGS_FILE)."""
+def worker(data_dir: StackDataDir = DEFAULT_DATA_DIR) -> None:
+    """Run the Temporal worker (connection from TEMPORAL_* variables, orgs found as `doctor` finds them)."""
     import worker as worker_module
+
+    _use_orgs_file(data_dir)
 
     code = worker_module.main()
     if code:
@@ -234,16 +263,19 @@ def worker() -> None:
 def api(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    data_dir: StackDataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Run the webhook and admin API (uvicorn)."""
     from cli.serve_api import serve_api
 
+    _use_orgs_file(data_dir)
     serve_api(host, port)
 
 
 def main() -> None:
-    from cli.run import StartInterrupted
+    from cli.stack import StartInterrupted
 
+    load_env_file()
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of exiting.
         code = app(standalone_mode=False)
