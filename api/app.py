@@ -22,6 +22,7 @@ from api.routes import (
 from api.routes.codec import build_codec_router
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from offline_docs import serve_swagger_ui
 from payload_encryption.codec import AesGcmPayloadCodec
 from payload_encryption.keys import KeyRing
 
@@ -52,7 +53,10 @@ def create_app(
         summary="WhatsApp ↔ Twilio Flex handoff: Twilio webhooks and the admin API",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets, not a CDN
+        redoc_url=None,
     )
+    serve_swagger_ui(app, docs_url="/docs", assets_url="/docs-assets")
     app.state.settings = settings
     app.state.orgs = orgs
     # An injected client is usable at once (also without the lifespan, e.g. httpx ASGITransport in tests).
