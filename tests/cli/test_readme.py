@@ -34,6 +34,7 @@ def test_the_two_commands() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.fresh_clone
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_fresh_clone_runs_the_readme_run_command_verbatim(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
