@@ -26,6 +26,7 @@ from config.env_file import load_env_file
 
 if TYPE_CHECKING:
     from cli.connect import ConnectReport
+    from cli.stack import RunInfo
 
 app = typer.Typer(
     name="wa-flex-handoff",
@@ -140,13 +141,23 @@ def run(
 
 @app.command()
 def demo(
-    data_dir: DataDir = Path(".data"),
+    data_dir: DataDir = DEFAULT_DATA_DIR,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each step.")] = 45.0,
+    api_url: Annotated[
+        str | None, typer.Option(help="Play against this API instead of a `run` (docker compose).")
+    ] = None,
+    sandbox_url: Annotated[str | None, typer.Option(help="With --api-url: the sandbox.")] = None,
+    temporal_address: Annotated[str | None, typer.Option(help="With --api-url: Temporal's frontend.")] = None,
+    ui_url: Annotated[str, typer.Option(help="With --api-url: the Temporal UI, for links.")] = "http://localhost:8080",
+    orgs_file: OrgsFileOption = None,
 ) -> None:
     """Play a scripted conversation through the sandbox against a running `run` (or start one just for it)."""
     from cli.demo import run_demo
     from cli.stack import RunOptions, RunSession, api_alive, read_run_info
 
+    if api_url is not None:
+        run_demo(_stack_from_options(api_url, sandbox_url, temporal_address, ui_url, orgs_file, data_dir), console)
+        return
     info = read_run_info(data_dir.resolve())
     if info is not None and api_alive(info.api_url):
         run_demo(info, console, timeout=timeout)
@@ -171,6 +182,37 @@ def demo(
                 "The demo's temporary stack is stopped: the links above no longer answer. To keep a stack to "
                 "explore, start `wa-flex-handoff run` in one terminal and `wa-flex-handoff demo` in another."
             )
+
+
+def _stack_from_options(
+    api_url: str,
+    sandbox_url: str | None,
+    temporal_address: str | None,
+    ui_url: str,
+    orgs_file: Path | None,
+    data_dir: Path,
+) -> RunInfo:
+    """A stack not started by `run` (docker compose), described by options and the environment."""
+    from datetime import UTC, datetime
+
+    from cli.stack import RunInfo
+    from config.settings import Settings
+
+    if sandbox_url is None or temporal_address is None:
+        raise CliError("--api-url needs --sandbox-url and --temporal-address too.", "pass all three.")
+    choice = find_orgs_file(orgs_file, data_dir)
+    return RunInfo(
+        pid=os.getpid(),
+        started_at=datetime.now(UTC),
+        api_url=api_url.rstrip("/"),
+        temporal_address=temporal_address,
+        namespace=os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        ui_url=ui_url.rstrip("/"),
+        sandbox_url=sandbox_url.rstrip("/"),
+        orgs_file=str(choice.path),
+        orgs=load_orgs(choice).names(),
+        task_queue=Settings().task_queue,
+    )
 
 
 def _print_report(report: ConnectReport) -> None:
@@ -236,6 +278,55 @@ def _use_orgs_file(data_dir: Path) -> OrgsFileChoice:
         if keys:
             os.environ.setdefault("WAFH_CODEC_KEYS", keys)
     return choice
+
+
+@app.command("sandbox-setup")
+def sandbox_setup(
+    sandbox_url: Annotated[str, typer.Option(help="The sandbox, as the API and this command reach it.")],
+    public_base_url: Annotated[str, typer.Option(help="The API, as the sandbox reaches it (webhooks).")],
+    orgs_file: Annotated[Path, typer.Option(help="The orgs file to write (its secrets go beside it, 0600).")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the sandbox.")] = 60.0,
+) -> None:
+    """Wire a sandbox started on its own (docker compose --profile sandbox): org `demo`'s orgs file, the senders'
+    webhook, then `connect --org demo`."""
+    from cli.net import http_ok, wait_until
+    from cli.sandbox_setup import SANDBOX_ORG, wire_sandbox
+    from cli.stack import connect_sandbox_org
+    from config.orgs import OrgRegistry
+
+    sandbox_url, public_base_url = sandbox_url.rstrip("/"), public_base_url.rstrip("/")
+    wait_until("The Twilio sandbox", lambda: http_ok(f"{sandbox_url}/_sandbox/seed"), timeout, fix="start it first.")
+    orgs_file.parent.mkdir(parents=True, exist_ok=True)
+    path = wire_sandbox(sandbox_url, orgs_file.parent, public_base_url=public_base_url, file_name=orgs_file.name)
+    changed = connect_sandbox_org(OrgRegistry.load(path))
+    webhook = f"{public_base_url}/webhooks/{SANDBOX_ORG}/whatsapp"
+    console.print(f"Org {SANDBOX_ORG!r} written to {path}; its senders' webhook is {webhook}")
+    console.print(f"connect --org {SANDBOX_ORG}: {changed}")
+
+
+@app.command("codec-url")
+def codec_url(
+    api_url: Annotated[
+        str | None, typer.Option(help="The API as your browser reaches it (default: the running `run`'s).")
+    ] = None,
+    data_dir: StackDataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Print the URL to paste into the Temporal UI's Codec Server settings to see decoded payloads."""
+    from cli.stack import running_stack
+    from payload_encryption.ui_access import ui_codec_path
+
+    stack = running_stack(data_dir)
+    if api_url is None and stack is not None and stack.ui_codec_endpoint_file:
+        console.print(Path(stack.ui_codec_endpoint_file).read_text().strip())
+        return
+    token = os.environ.get("WAFH_ADMIN_TOKEN")
+    if not token:
+        raise CliError(
+            "No admin token: the codec URL derives from it, and no running `run` was found.",
+            "set WAFH_ADMIN_TOKEN (environment or .env), or start `wa-flex-handoff run`.",
+        )
+    base = (api_url or "http://localhost:8000").rstrip("/")
+    console.print(f"{base}{ui_codec_path(token)}")
 
 
 @app.command()

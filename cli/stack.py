@@ -31,7 +31,7 @@ from cli.errors import CliError
 from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
 from cli.restart_policy import CrashHistory
-from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, register_sender, write_sandbox_orgs
+from cli.sandbox_setup import SANDBOX_ORG, wire_sandbox
 from cli.temporal_binaries import temporal_cli_path
 from config.orgs import ConfigError, OrgRegistry
 from config.settings import Settings
@@ -262,16 +262,9 @@ class RunSession:
                     alive=self._alive(sandbox),
                     fix=f"see {sandbox.log_path}.",
                 )
-            seed = fetch_seed(sandbox_url)
-            orgs_file = write_sandbox_orgs(
-                seed,
-                self.data_dir,
-                public_base_url=api_url,
-                sandbox_url=sandbox_url,
-                org_settings=self.options.org_settings,
+            orgs_file = wire_sandbox(
+                sandbox_url, self.data_dir, public_base_url=api_url, org_settings=self.options.org_settings
             )
-            for number in seed.whatsapp_numbers:
-                register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
             orgs = OrgRegistry.load(orgs_file)
             self._ok(f"Twilio sandbox on {sandbox_url}, org {SANDBOX_ORG!r} written to {orgs_file}")
 
@@ -345,16 +338,8 @@ class RunSession:
         return self.info
 
     def _connect_sandbox(self, orgs: OrgRegistry) -> None:
-        from cli.connect import check_org
-
-        org = orgs.get(SANDBOX_ORG)
-        assert org is not None
         with self.console.status("Connecting the sandbox workspace (AI worker, event callback)…"):
-            report = check_org(org, apply=True)
-        if not report.ok:
-            bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
-            raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
-        changed = ", ".join(f.check for f in report.changes) or "nothing to change"
+            changed = connect_sandbox_org(orgs)
         self._ok(f"connect --org {SANDBOX_ORG}: {changed}")
 
     def _doctor_real(self, orgs: OrgRegistry) -> None:
@@ -500,6 +485,19 @@ class RunSession:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def connect_sandbox_org(orgs: OrgRegistry) -> str:
+    """`connect --org demo` against the sandbox; returns what it changed, raises when the workspace is not ready."""
+    from cli.connect import check_org
+
+    org = orgs.get(SANDBOX_ORG)
+    assert org is not None
+    report = check_org(org, apply=True)
+    if not report.ok:
+        bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
+        raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
+    return ", ".join(f.check for f in report.changes) or "nothing to change"
 
 
 def remove_if_empty(directory: Path) -> None:
