@@ -3,7 +3,6 @@ workflow on its own task queue, and the app served in-process through httpx's AS
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -23,6 +22,7 @@ from config.settings import Settings
 from payload_encryption.converter import build_data_converter
 from tests.api.standin_workflow import QUERY_RECORDED, StandInConversation
 from tests.api.twilio_signing import ADMIN_TOKEN, make_orgs
+from tests.polling import eventually
 
 TASK_QUEUE = f"api-tests-{uuid.uuid4().hex[:8]}"
 
@@ -69,10 +69,9 @@ async def recorded(
 ) -> dict[str, Any]:
     """What the stand-in recorded (input and signals), polled until `until` holds (signals are async)."""
     handle = temporal.get_workflow_handle(workflow_id)
-    last: dict[str, Any] = {}
-    for _ in range(100):
-        last = await handle.query(QUERY_RECORDED)
-        if until(last):
-            return last
-        await asyncio.sleep(0.1)
-    return last
+
+    async def probe() -> dict[str, Any] | None:
+        last: dict[str, Any] = await handle.query(QUERY_RECORDED)
+        return last if until(last) else None
+
+    return await eventually(f"the stand-in {workflow_id} recording what was awaited", probe, within=10)

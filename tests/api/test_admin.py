@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -22,6 +21,7 @@ from contracts.search_attributes import ORG_ID
 from contracts.signals import SIGNAL_REQUEST_HANDOFF, SIGNAL_SEND_TEMPLATE, WORKFLOW_NAME
 from tests.api.conftest import TASK_QUEUE, recorded
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, new_contact
+from tests.polling import eventually
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -47,15 +47,14 @@ async def _conversation(temporal: Client, org: str, state: str | None = None, st
 
 async def _list(http: httpx.AsyncClient, expect: int, **params: Any) -> dict[str, Any]:
     """Visibility is eventually consistent: poll until the listing holds `expect` conversations."""
-    body: dict[str, Any] = {}
-    for _ in range(100):
+
+    async def listing() -> dict[str, Any] | None:
         response = await http.get("/conversations", params=params, headers=AUTH)
         assert response.status_code == 200, response.text
-        body = response.json()
-        if len(body["conversations"]) >= expect:
-            return body
-        await asyncio.sleep(0.1)
-    return body
+        body: dict[str, Any] = response.json()
+        return body if len(body["conversations"]) >= expect else None
+
+    return await eventually(f"a listing of {expect} conversations for {params}", listing, within=10)
 
 
 async def test_admin_refuses_missing_and_wrong_tokens(http: httpx.AsyncClient) -> None:

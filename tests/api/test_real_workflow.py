@@ -4,7 +4,6 @@ the workflow takes, and that the admin API reads its state."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -23,6 +22,7 @@ from config.settings import Settings
 from contracts.activities import OPEN_FLEX_CONVERSATION, OpenFlexConversationInput, OpenFlexConversationResult
 from contracts.ids import workflow_id
 from tests.api.twilio_signing import ADMIN_TOKEN, BUSINESS, inbound_params, make_orgs, new_contact, post_signed
+from tests.polling import eventually
 from workflows.conversation import ConversationWorkflow
 
 QUEUE = f"api-real-{uuid.uuid4().hex[:8]}"
@@ -44,15 +44,14 @@ async def real_http(temporal: Client) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _detail(http: httpx.AsyncClient, wid: str) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(100):
+    async def detail() -> dict[str, Any] | None:
         response = await http.get(f"/conversations/{wid}", headers=AUTH)
-        if response.status_code == 200:
-            body = response.json()
-            if body["state"].get("profile_name"):
-                return body
-        await asyncio.sleep(0.1)
-    return body
+        if response.status_code != 200:
+            return None
+        body: dict[str, Any] = response.json()
+        return body if body["state"].get("profile_name") else None
+
+    return await eventually(f"the state of {wid} with the contact's profile name", detail, within=10)
 
 
 async def test_inbound_reaches_the_real_workflow_and_admin_reads_its_state(
