@@ -176,7 +176,7 @@ def test_env_example_agrees_with_compose() -> None:
         if name in example:
             assert example[name] == default, f".env.example sets {name}={example[name]}, compose defaults to {default}"
     for name in re.findall(r"\$\{([A-Z_]+):\?", text):
-        assert not example.get(name), f".env.example must leave {name} empty so that compose refuses to start without it"
+        assert not example.get(name), f".env.example must leave {name} empty: compose then refuses to start without it"
     assert "WAFH_ORGS_FILE" not in example  # compose and `run` choose it; a copied .env must not redirect them
 
 

@@ -53,6 +53,18 @@ def test_fresh_clone_runs_the_readme_run_command_verbatim(tmp_path: Path) -> Non
                 time.sleep(1)
             info = read_run_info(clone / ".data")  # the README's run uses the default data dir
             assert info is not None
+            # Next to the running stack, doctor and connect need no other argument.
+            for command in ("doctor", "connect"):
+                checked = subprocess.run(
+                    [".venv/bin/wa-flex-handoff", command, "--org", "demo"],
+                    cwd=clone,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert checked.returncode == 0, f"{command}: {checked.stdout}{checked.stderr}"
+                assert "Org 'demo' is ready" in checked.stdout
             os.kill(info.pid, signal.SIGINT)  # Ctrl-C, as a person would
             assert proc.wait(90) == 0, out_path.read_text()
         finally:
