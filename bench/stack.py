@@ -22,8 +22,9 @@ from rich.console import Console
 from temporalio.client import Client
 
 from cli.procs import ManagedProcess
+from cli.readiness import NAMESPACE
 from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
-from cli.stack import NAMESPACE, RunInfo, RunOptions, RunSession, child_env
+from cli.stack import RunInfo, RunOptions, RunSession, child_env
 from config.orgs import OrgRegistry
 from config.settings import Settings
 from payload_encryption.converter import build_data_converter

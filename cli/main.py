@@ -153,7 +153,8 @@ def demo(
 ) -> None:
     """Play a scripted conversation through the sandbox against a running `run` (or start one just for it)."""
     from cli.demo import run_demo
-    from cli.stack import RunOptions, RunSession, api_alive, read_run_info
+    from cli.readiness import api_alive
+    from cli.stack import RunOptions, RunSession, read_run_info
 
     if api_url is not None:
         run_demo(_stack_from_options(api_url, sandbox_url, temporal_address, ui_url, orgs_file, data_dir), console)

@@ -8,7 +8,6 @@ is described in `{data_dir}/run.json` so that every command (and people) can fin
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
@@ -18,29 +17,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from pydantic import BaseModel, Field
 from rich.console import Console
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
 
 from cli.errors import CliError
 from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
+from cli.readiness import NAMESPACE, pid_alive, temporal_ready, worker_polling
 from cli.restart_policy import CrashHistory
 from cli.sandbox_setup import SANDBOX_ORG, wire_sandbox
 from cli.temporal_binaries import temporal_cli_path
 from config.orgs import ConfigError, OrgRegistry
 from config.settings import Settings
-from contracts.search_attributes import ALL_KEYS, cli_flags
+from contracts.search_attributes import cli_flags
 from payload_encryption.keys import generate_key_ring
 from payload_encryption.ui_access import ui_codec_path
 
 RUN_FILE = "run.json"
-NAMESPACE = "default"
 # A crashed worker or API is restarted; Temporal and the sandbox hold the state and stopping them loses it.
 RESTARTABLE = frozenset({"worker", "api"})
 CODEC_KEYS_FILE = "codec_keys"
@@ -517,59 +510,3 @@ def child_env() -> dict[str, str]:
     if (root / "pyproject.toml").is_file():
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     return env
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def temporal_ready(address: str) -> bool:
-    """The frontend answers and our search attributes are registered."""
-
-    async def check() -> bool:
-        try:
-            client = await Client.connect(address, namespace=NAMESPACE)
-            resp = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=NAMESPACE)
-            )
-        except Exception:
-            return False
-        return all(k.name in resp.custom_attributes for k in ALL_KEYS)
-
-    return asyncio.run(check())
-
-
-def worker_polling(address: str, task_queue: str, pid: int | None = None) -> bool:
-    """Someone polls the task queue; with `pid`, that process itself. The server lists pollers seen in the last
-    minutes, so after a restart only the new process's identity (the SDK's default, "pid@host") proves it is up."""
-
-    async def check() -> bool:
-        try:
-            client = await Client.connect(address, namespace=NAMESPACE)
-            resp = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=NAMESPACE,
-                    task_queue=TaskQueue(name=task_queue),
-                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                )
-            )
-        except Exception:
-            return False
-        if pid is None:
-            return len(resp.pollers) > 0
-        return any(p.identity.startswith(f"{pid}@") for p in resp.pollers)
-
-    return asyncio.run(check())
-
-
-def api_alive(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -18,8 +18,9 @@ from rich.console import Console
 
 from cli.net import http_ok
 from cli.procs import ManagedProcess
+from cli.readiness import temporal_ready, worker_polling
 from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
-from cli.stack import RunInfo, RunOptions, RunSession, temporal_ready, worker_polling
+from cli.stack import RunInfo, RunOptions, RunSession
 from config.settings import LOCAL_ACTIVITIES_TASK_SLOTS
 
 

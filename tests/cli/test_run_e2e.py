@@ -236,7 +236,8 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
 
     from cli.demo import run_demo
     from cli.errors import CliError
-    from cli.stack import RunOptions, RunSession, worker_polling
+    from cli.readiness import worker_polling
+    from cli.stack import RunOptions, RunSession
 
     options = RunOptions(data_dir=tmp_path / "data", free_ports=True, service_env={"WAFH_WORKFLOW_TASK_SLOTS": "9"})
     session = RunSession(options, Console(quiet=True))
