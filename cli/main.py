@@ -21,7 +21,7 @@ from rich.table import Table
 
 from cli.console import make_console
 from cli.errors import CliError, settings_error
-from cli.orgs_file import OrgsFileChoice, find_orgs_file, load_org, load_orgs
+from cli.orgs_file import find_orgs_file, load_org, load_orgs, use_orgs_file
 from config.env_file import load_env_file
 
 if TYPE_CHECKING:
@@ -261,26 +261,6 @@ def doctor(org: OrgOption, orgs_file: OrgsFileOption = None, data_dir: StackData
     _connect_or_doctor(org, orgs_file, data_dir, apply=False)
 
 
-def _use_orgs_file(data_dir: Path) -> OrgsFileChoice:
-    """Point this process's settings at the orgs file a command finds; next to a running `run`, also at its
-    Temporal and its key ring, so a second worker or API joins that stack."""
-    from cli.stack import running_stack
-    from config.settings import Settings
-
-    Settings()  # a bad WAFH_* setting is named before the orgs file is looked for
-    choice = find_orgs_file(None, data_dir)
-    load_orgs(choice)  # every org valid and its secrets set, said in one sentence before anything starts
-    os.environ["WAFH_ORGS_FILE"] = str(choice.path)
-    stack = running_stack(data_dir)
-    if stack is not None and Path(stack.orgs_file) == choice.path:
-        os.environ.setdefault("TEMPORAL_ADDRESS", stack.temporal_address)
-        os.environ.setdefault("TEMPORAL_NAMESPACE", stack.namespace)
-        keys = stack.codec_keys()
-        if keys:
-            os.environ.setdefault("WAFH_CODEC_KEYS", keys)
-    return choice
-
-
 @app.command("sandbox-setup")
 def sandbox_setup(
     sandbox_url: Annotated[str, typer.Option(help="The sandbox, as the API and this command reach it.")],
@@ -344,7 +324,7 @@ def worker(data_dir: StackDataDir = DEFAULT_DATA_DIR) -> None:
     """Run the Temporal worker (connection from TEMPORAL_* variables, orgs found as `doctor` finds them)."""
     import worker as worker_module
 
-    _use_orgs_file(data_dir)
+    use_orgs_file(data_dir)
 
     code = worker_module.main()
     if code:
@@ -360,7 +340,7 @@ def api(
     """Run the webhook and admin API (uvicorn)."""
     from cli.serve_api import serve_api
 
-    _use_orgs_file(data_dir)
+    use_orgs_file(data_dir)
     serve_api(host, port)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -113,3 +114,24 @@ def _require_secret_variables(name: str, raw: dict[str, object], path: Path) -> 
                 f"Org {name!r} reads its secret from {variable} ({key} in {path}), which is not set.",
                 f"set {variable} (environment or .env).",
             )
+
+
+def use_orgs_file(data_dir: Path, environ: MutableMapping[str, str] | None = None) -> OrgsFileChoice:
+    """Point this process's settings at the orgs file a command finds (for `worker` and `api`); next to a running
+    `run`, also at its Temporal and its key ring, so a second worker or API joins that stack. Variables already
+    set win."""
+    from config.settings import Settings
+
+    env = os.environ if environ is None else environ
+    Settings()  # a bad WAFH_* setting is named before the orgs file is looked for
+    choice = find_orgs_file(None, data_dir)
+    load_orgs(choice)  # every org valid and its secrets set, said in one sentence before anything starts
+    env["WAFH_ORGS_FILE"] = str(choice.path)
+    stack = running_stack(data_dir)
+    if stack is not None and Path(stack.orgs_file) == choice.path:
+        env.setdefault("TEMPORAL_ADDRESS", stack.temporal_address)
+        env.setdefault("TEMPORAL_NAMESPACE", stack.namespace)
+        keys = stack.codec_keys()
+        if keys:
+            env.setdefault("WAFH_CODEC_KEYS", keys)
+    return choice

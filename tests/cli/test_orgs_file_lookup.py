@@ -124,3 +124,26 @@ def test_debug_is_shown_as_a_plain_flag(run_cli: Callable[..., CliResult]) -> No
     assert "Show tracebacks" in debug and "bool" not in debug.lower() and "--no-debug" not in debug
     run_help = run_cli("run", "--help").out
     assert "--free-ports " in run_help and "--no-free-ports" not in run_help and "<bool>" not in run_help
+
+
+def test_a_second_worker_joins_the_running_stack(empty_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.orgs_file import use_orgs_file
+
+    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
+    data_dir = empty_cwd / ".data"
+    orgs = data_dir / "orgs.sandbox.toml"
+    write_run_json(data_dir, orgs, pid=os.getpid())
+    orgs.write_text(GOOD_ORG)
+    keys = data_dir / "secrets" / "codec_keys"
+    keys.parent.mkdir()
+    keys.write_text("k1:" + "A" * 43 + "=")
+    info = RunInfo.model_validate_json((data_dir / RUN_FILE).read_text())
+    info.codec_keys_file = str(keys)
+    (data_dir / RUN_FILE).write_text(info.model_dump_json())
+
+    environ: dict[str, str] = {"TEMPORAL_NAMESPACE": "set-by-me"}
+    choice = use_orgs_file(Path(".data"), environ)
+    assert choice.path == orgs and environ["WAFH_ORGS_FILE"] == str(orgs)
+    assert environ["TEMPORAL_ADDRESS"] == "127.0.0.1:7233"
+    assert environ["TEMPORAL_NAMESPACE"] == "set-by-me"  # what is already set wins
+    assert environ["WAFH_CODEC_KEYS"] == "k1:" + "A" * 43 + "="
