@@ -6,7 +6,8 @@ WORKDIR /app
 
 # The source minus what .dockerignore leaves out (tests, venvs, local data and secrets).
 COPY . .
-RUN pip install . && useradd --system --uid 10001 --home-dir /app wafh
+# /config belongs to the service user: a new named volume mounted there takes its owner (docker-compose.yml).
+RUN pip install . && useradd --system --uid 10001 --home-dir /app wafh && mkdir /config && chown wafh /config
 
 USER wafh
 EXPOSE 8000 9464

@@ -202,14 +202,16 @@ def configure_logging(level: str) -> None:
 def main() -> int:
     from pydantic import ValidationError
 
-    from cli.errors import settings_error
+    from config.env_file import load_env_file
     from config.orgs import ConfigError
+    from config.settings_errors import describe_settings_error
     from payload_encryption.keys import KeyRingError
 
+    load_env_file()
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"worker: {settings_error(exc)}", file=sys.stderr)
+        print(f"worker: {describe_settings_error(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     try:

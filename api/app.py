@@ -26,6 +26,7 @@ from api.routes import (
 from api.routes.codec import build_codec_router
 from config.orgs import OrgsSource
 from config.settings import Settings
+from offline_docs import serve_swagger_ui
 from payload_encryption.codec import AesGcmPayloadCodec
 from payload_encryption.keys import KeyRing
 
@@ -59,7 +60,10 @@ def create_app(
         summary="WhatsApp ↔ Twilio Flex handoff: Twilio webhooks and the admin API",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets, not a CDN
+        redoc_url=None,
     )
+    serve_swagger_ui(app, docs_url="/docs", assets_url="/docs-assets")
     app.state.settings = settings
     app.state.orgs = orgs
     app.state.contact_routing = ContactRouting()

@@ -22,8 +22,9 @@ from rich.console import Console
 from temporalio.client import Client
 
 from cli.procs import ManagedProcess
-from cli.run import NAMESPACE, RunInfo, RunOptions, RunSession, _child_env
+from cli.readiness import NAMESPACE
 from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
+from cli.stack import RunInfo, RunOptions, RunSession, child_env
 from config.orgs import OrgRegistry
 from config.settings import Settings
 from payload_encryption.converter import build_data_converter
@@ -49,6 +50,8 @@ class Stack:
                 free_ports=True,
                 org_settings=org_settings or {},
                 service_env=service_env or {},
+                # Plain payloads unless WAFH_CODEC_KEYS is set: the figures compare with earlier plain runs.
+                encrypt_payloads=False,
             ),
             Console(quiet=True),
             self.settings,
@@ -125,7 +128,7 @@ class Stack:
 
     def child_env(self) -> dict[str, str]:
         """The environment `run` gives its worker and API (see cli/run.py)."""
-        env = _child_env()
+        env = child_env()
         env.update(
             {
                 "TEMPORAL_ADDRESS": self.info.temporal_address,

@@ -3,7 +3,9 @@
 Contact asks → AI answers; contact asks for a human → handoff (the six attributes as the task holds them);
 a rep accepts and replies → the contact receives it; the clock moves past 24 h → the rep's free-form reply is
 refused with a notice in Flex; the rep sends `/template order_update Ana 42` → the contact gets the template.
-Every wait has a timeout; the first step that does not happen ends the demo with its name (exit status 1).
+The conversation then stays with the rep (the sandbox's reps take 50 chats each), so the README's "with a rep
+right now" query finds it. Every wait has a timeout; the first step that does not happen ends the demo with its
+name (exit status 1).
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ from temporalio.client import Client
 
 from cli.connect import client_for
 from cli.errors import CliError
-from cli.run import RunInfo
 from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
+from cli.stack import RunInfo
 from config.orgs import OrgRegistry
-from config.settings import Settings
 from contracts.ids import workflow_id
 from payload_encryption.converter import build_data_converter
 
@@ -62,7 +63,15 @@ class DemoResult(BaseModel):
 
 
 class Demo:
-    def __init__(self, info: RunInfo, console: Console, *, timeout: float = 45.0, contact: str | None = None) -> None:
+    def __init__(
+        self,
+        info: RunInfo,
+        console: Console,
+        *,
+        timeout: float = 45.0,
+        contact: str | None = None,
+        own_stack: bool = False,
+    ) -> None:
         if info.sandbox_url is None:
             raise CliError(
                 "The demo plays the WhatsApp contact and the rep through the Twilio sandbox, "
@@ -73,10 +82,10 @@ class Demo:
         self.sandbox = info.sandbox_url
         self.console = console
         self.timeout = timeout
+        self.own_stack = own_stack  # the stack is stopped when the demo ends: its links die with it
         # A fresh contact per run: the demo can be replayed against the same `run`.
         self.contact = contact or f"+3460{secrets.randbelow(10**7):07d}"
         self.http = httpx.Client(timeout=15)
-        self.settings = Settings(orgs_file=info.orgs_file)
         orgs = OrgRegistry.load(info.orgs_file)
         org = orgs.get(SANDBOX_ORG)
         if org is None:
@@ -101,7 +110,7 @@ class Demo:
 
     def _temporal(self) -> Client:
         if self._client is None:
-            keys = self.settings.codec_keys.get_secret_value() if self.settings.codec_keys else None
+            keys = self.info.codec_keys()
             self._client = self._loop.run_until_complete(
                 Client.connect(
                     self.info.temporal_address,
@@ -325,21 +334,14 @@ class Demo:
         )
         self._say("contact", f"received: {got.get('rendered_body') or got.get('body')}", f"template {template_sid}")
 
-        # Not part of the checked script: the rep wraps up so the next demo finds them free.
-        try:
-            self._post(f"/_sandbox/reps/{rep_name}/tasks/{task_sid}/complete")
-            self._wait(
-                "wrap-up",
-                "the session ending",
-                lambda: self.state() if self._state_name() != "with_rep" else None,
-                15,
-            )
-        except StepFailed as exc:
-            c.print(f"[yellow]note:[/yellow] wrap-up: {exc.detail}")
-
         self._print_transcript()
         url = self.info.workflow_url(self.workflow_id)
         c.print(f"\n[bold green]Demo passed[/bold green] ({self.steps} steps). Workflow in the Temporal UI:\n{url}")
+        if not self.own_stack:
+            c.print(
+                f"The conversation stays with {rep_name} (task {task_sid}, state {self._state_name()}): the UI's "
+                'workflow filter ConversationState="with_rep" lists it; the demo never ends a rep\'s task.'
+            )
         return DemoResult(workflow_id=self.workflow_id, workflow_url=url, contact=self.contact, steps_passed=self.steps)
 
     def _print_transcript(self) -> None:
@@ -357,8 +359,8 @@ class Demo:
         self.console.print(table)
 
 
-def run_demo(info: RunInfo, console: Console, *, timeout: float = 45.0) -> DemoResult:
-    demo = Demo(info, console, timeout=timeout)
+def run_demo(info: RunInfo, console: Console, *, timeout: float = 45.0, own_stack: bool = False) -> DemoResult:
+    demo = Demo(info, console, timeout=timeout, own_stack=own_stack)
     try:
         return demo.play()
     except StepFailed as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from config.settings_errors import describe_settings_error
+
 
 class CliError(Exception):
     def __init__(self, message: str, fix: str | None = None) -> None:
@@ -17,9 +19,5 @@ class CliError(Exception):
 
 def settings_error(exc: ValidationError) -> CliError:
     """A pydantic-settings failure as one sentence naming the environment variable at fault."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return CliError(
-        f"Setting WAFH_{field.upper()} is invalid: {first['msg']}.",
-        f"correct WAFH_{field.upper()} in the environment or .env (see .env.example).",
-    )
+    problem = describe_settings_error(exc)
+    return CliError(problem.message, problem.fix)

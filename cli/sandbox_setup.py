@@ -1,4 +1,5 @@
-"""What `run` wires in the Twilio sandbox: read the seed, write an orgs file, route senders to the API."""
+"""What `run` (and `sandbox-setup`, for docker compose) wires in the Twilio sandbox: read the seed, write an orgs
+file, route senders to the API."""
 
 from __future__ import annotations
 
@@ -79,8 +80,9 @@ def write_sandbox_orgs(
     public_base_url: str,
     sandbox_url: str,
     org_settings: Mapping[str, int | bool | str] | None = None,
+    file_name: str = "orgs.sandbox.toml",
 ) -> Path:
-    """Write `{data_dir}/orgs.sandbox.toml` for org "demo"; secrets go to 0600 files, not into the TOML."""
+    """Write `{data_dir}/{file_name}` for org "demo"; secrets go to 0600 files, not into the TOML."""
     secrets_dir = data_dir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(secrets_dir, 0o700)
@@ -120,6 +122,30 @@ def write_sandbox_orgs(
         *(f"{_toml_str(name)} = {_toml_str(sid)}" for name, sid in sorted(seed.templates.items())),
         "",
     ]
-    path = data_dir / "orgs.sandbox.toml"
+    path = data_dir / file_name
     path.write_text("\n".join(lines))
     return path
+
+
+def wire_sandbox(
+    sandbox_url: str,
+    data_dir: Path,
+    *,
+    public_base_url: str,
+    org_settings: Mapping[str, int | bool | str] | None = None,
+    file_name: str = "orgs.sandbox.toml",
+) -> Path:
+    """Write the demo org's orgs file from the sandbox's seed and point its WhatsApp senders at the API's webhook;
+    returns the orgs file."""
+    seed = fetch_seed(sandbox_url)
+    orgs_file = write_sandbox_orgs(
+        seed,
+        data_dir,
+        public_base_url=public_base_url,
+        sandbox_url=sandbox_url,
+        org_settings=org_settings,
+        file_name=file_name,
+    )
+    for number in seed.whatsapp_numbers:
+        register_sender(sandbox_url, number, f"{public_base_url}/webhooks/{SANDBOX_ORG}/whatsapp")
+    return orgs_file

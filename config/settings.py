@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_TOKENS = frozenset({"change-me", "changeme", "replace-me", "placeholder", "...", "xxx", "todo"})
 
 
 class Settings(BaseSettings):
@@ -36,6 +38,15 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None
     log_level: str = "INFO"
+
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_no_placeholder(cls, token: SecretStr | None) -> SecretStr | None:
+        # A copied example file must not leave the admin API and the codec guarded by a published word.
+        if token is not None and token.get_secret_value().strip().lower().replace("_", "-") in PLACEHOLDER_TOKENS:
+            raise ValueError("is a placeholder, generate a token (see .env.example)")
+        return token
 
 
 @lru_cache(maxsize=1)

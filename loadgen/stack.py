@@ -18,8 +18,9 @@ from rich.console import Console
 
 from cli.net import http_ok
 from cli.procs import ManagedProcess
-from cli.run import RunInfo, RunOptions, RunSession, _temporal_ready, _worker_polling
+from cli.readiness import temporal_ready, worker_polling
 from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
+from cli.stack import RunInfo, RunOptions, RunSession
 
 
 class StackError(RuntimeError):
@@ -46,7 +47,14 @@ class Stack:
             # Run boundaries under load: every conversation continues as new after this many events.
             org_settings["continue_as_new_after_events"] = continue_as_new_after_events
         service_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
-        options = RunOptions(data_dir=data_dir, free_ports=True, org_settings=org_settings, service_env=service_env)
+        # Plain payloads: the fault figures compare with earlier plain runs.
+        options = RunOptions(
+            data_dir=data_dir,
+            free_ports=True,
+            org_settings=org_settings,
+            service_env=service_env,
+            encrypt_payloads=False,
+        )
         self.session = RunSession(options, self.console)
         self._info: RunInfo | None = None
         self._seed: SandboxSeedInfo | None = None
@@ -118,9 +126,9 @@ class Stack:
     async def wait_ready(self, name: str, within: float = 90.0) -> None:
         info = self.info
         probes: dict[str, Callable[[], bool]] = {
-            "worker": lambda: _worker_polling(info.temporal_address, info.task_queue, self.proc("worker").pid),
+            "worker": lambda: worker_polling(info.temporal_address, info.task_queue, self.proc("worker").pid),
             "api": lambda: http_ok(f"{info.api_url}/readyz"),
-            "temporal": lambda: _temporal_ready(info.temporal_address),
+            "temporal": lambda: temporal_ready(info.temporal_address),
         }
         probe = probes[name]
         deadline = time.monotonic() + within

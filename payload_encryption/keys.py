@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass
 
@@ -48,3 +49,8 @@ class KeyRing:
         if current is None:
             raise KeyRingError("no key given")
         return cls(current_id=current, keys=keys)
+
+
+def generate_key_ring(key_id: str = "k1") -> str:
+    """A new one-key ring (AES-256) in the `id:base64key` form that `KeyRing.parse` and WAFH_CODEC_KEYS take."""
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"

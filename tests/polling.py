@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -15,18 +15,35 @@ class NeverHappened(AssertionError):
     """What a test waited for did not happen in time."""
 
 
+@overload
+async def eventually(
+    what: str, probe: Callable[[], Awaitable[T | None]], *, within: float = ..., interval: float = ...
+) -> T: ...
+
+
+@overload
 async def eventually(
     what: str,
     probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool] = bool,
+    done: Callable[[T], bool],
     *,
-    within: float = 30.0,
+    within: float = ...,
+    interval: float = ...,
+) -> T: ...
+
+
+async def eventually(
+    what: str,
+    probe: Callable[[], Awaitable[Any]],
+    done: Callable[[Any], bool] = bool,
+    *,
+    within: float = 45.0,
     interval: float = 0.05,
-) -> T:
+) -> Any:
     """The probe's first value for which `done` holds. Errors of the probe count as "not yet" (the thing may not
     exist yet) and are reported if time runs out."""
     deadline = time.monotonic() + within
-    last: T | None = None
+    last: Any = None
     error: BaseException | None = None
     while True:
         try:
@@ -68,3 +85,8 @@ def eventually_sync(
                 f"timed out after {within:g} s waiting for {what}; last value: {last!r}; last error: {error!r}"
             )
         time.sleep(interval)
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> None:
+    """`eventually_sync` for a condition that needs no value."""
+    eventually_sync(what, condition, within=timeout, interval=interval)

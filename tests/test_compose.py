@@ -26,10 +26,14 @@ EXPECTED_SERVICES = {
     "temporal",
     "temporal-admin-tools",
     "temporal-ui",
+    "config",
     "api",
     "worker",
     "sandbox",
+    "sandbox-setup",
+    "demo",
 }
+SANDBOX_PROFILE = {"sandbox", "sandbox-setup", "demo"}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +66,8 @@ def test_schema_check_catches_a_broken_file(compose: dict[str, Any]) -> None:
 
 def test_services(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == EXPECTED_SERVICES
-    assert compose["services"]["sandbox"].get("profiles") == ["sandbox"]
-    assert "profiles" not in compose["services"]["worker"]
+    for name, svc in compose["services"].items():
+        assert svc.get("profiles") == (["sandbox"] if name in SANDBOX_PROFILE else None), name
 
 
 def _images(compose: dict[str, Any]) -> dict[str, str]:
@@ -97,9 +101,9 @@ def test_api_and_worker_reach_temporal_and_share_config(compose: dict[str, Any])
         env = svc["environment"]
         assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
         orgs_file = env["WAFH_ORGS_FILE"]
-        mounted = [v.split(":")[1] for v in svc["volumes"]]
-        assert orgs_file in mounted, f"{name}: {orgs_file} is not mounted"
-        assert svc["depends_on"]["temporal-admin-tools"]["condition"] == "service_completed_successfully"
+        assert f"config:{Path(orgs_file).parent}:ro" in svc["volumes"], f"{name}: {orgs_file} is not mounted"
+        for job in ("temporal-admin-tools", "config"):
+            assert svc["depends_on"][job]["condition"] == "service_completed_successfully"
         assert svc["image"] == services["api"]["image"]
     assert services["api"]["build"] == "."
     # --scale needs the worker to publish no fixed host port.
@@ -152,3 +156,66 @@ def test_dockerfile_is_pinned_and_the_image_gets_every_package() -> None:
         assert not any(fnmatch.fnmatch(path, pattern) for pattern in ignored), f".dockerignore drops {path}"
     for secret in ("orgs.toml", ".env", ".data", ".venv"):
         assert secret in ignored, f".dockerignore must leave out {secret}"
+
+
+def env_example() -> dict[str, str]:
+    """The variables .env.example sets (uncommented lines), as compose and the CLI read them from .env."""
+    values: dict[str, str] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if re.match(r"^[A-Z][A-Z0-9_]*=", line):
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def test_env_example_agrees_with_compose() -> None:
+    """After `cp .env.example .env`, nothing in .env overrides compose's own defaults with another value."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    example = env_example()
+    for name, default in re.findall(r"\$\{([A-Z_]+):-([^}]*)\}", text):
+        if name in example:
+            assert example[name] == default, f".env.example sets {name}={example[name]}, compose defaults to {default}"
+    for name in re.findall(r"\$\{([A-Z_]+):\?", text):
+        assert not example.get(name), f".env.example must leave {name} empty: compose then refuses to start without it"
+    assert "WAFH_ORGS_FILE" not in example  # compose and `run` choose it; a copied .env must not redirect them
+
+
+def test_placeholder_admin_tokens_are_refused() -> None:
+    from pydantic import SecretStr, ValidationError
+
+    for placeholder in ("change-me", "changeme", "CHANGE_ME", "replace-me", "..."):
+        with pytest.raises(ValidationError, match="placeholder"):
+            Settings(_env_file=None, admin_token=SecretStr(placeholder))
+    assert Settings(_env_file=None, admin_token=SecretStr("s3cr3t-from-token_urlsafe")).admin_token is not None
+
+
+def test_sandbox_profile_is_wired_end_to_end(compose: dict[str, Any]) -> None:
+    """`--profile sandbox up` is a demo by itself: the sandbox, its setup writing the orgs file the API and the
+    worker read, senders and public URL pointing at the API service, then the demo job."""
+    services = compose["services"]
+    setup = services["sandbox-setup"]
+    command = setup["command"]
+    orgs_file = command[command.index("--orgs-file") + 1]
+    assert orgs_file == services["api"]["environment"]["WAFH_ORGS_FILE"]
+    assert f"config:{Path(orgs_file).parent}" in setup["volumes"]
+    assert command[command.index("--public-base-url") + 1] == "http://api:8000"
+    assert "8000:8000" in services["api"]["ports"]
+    assert command[command.index("--sandbox-url") + 1] == "http://sandbox:8400"
+    assert setup["depends_on"]["sandbox"]["condition"] == "service_healthy" and "healthcheck" in services["sandbox"]
+    for name in ("api", "worker"):
+        dependency = services[name]["depends_on"]["sandbox-setup"]
+        assert dependency == {"condition": "service_completed_successfully", "required": False}
+    demo = services["demo"]
+    assert demo["command"][:2] == ["wa-flex-handoff", "demo"]
+    assert demo["depends_on"]["api"]["condition"] == "service_healthy"
+    assert "--api-url" in demo["command"] and "http://api:8000" in demo["command"]
+    config = services["config"]
+    assert ".:/project:ro" in config["volumes"] and "config:/config" in config["volumes"]
+    assert "/project/orgs.toml" in config["command"][0]
+    assert "mkdir /config && chown wafh /config" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_ui_origin_is_the_ui_port(compose: dict[str, Any]) -> None:
+    ui_ports = compose["services"]["temporal-ui"]["ports"]
+    origin = compose["services"]["api"]["environment"]["WAFH_TEMPORAL_UI_ORIGIN"]
+    assert origin.endswith(":-http://localhost:8080}") and "8080:8080" in ui_ports

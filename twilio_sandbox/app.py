@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from offline_docs import serve_swagger_ui
 from twilio_sandbox import (
     control,
     control_contacts,
@@ -69,9 +70,10 @@ def create_app(
         title="Twilio sandbox (wa-flex-handoff)",
         lifespan=lifespan,
         openapi_url="/_sandbox/openapi.json",
-        docs_url="/_sandbox/docs",
+        docs_url=None,  # served below from local assets, not a CDN
         redoc_url=None,
     )
+    serve_swagger_ui(app, docs_url="/_sandbox/docs", assets_url="/_sandbox/docs-assets")
     app.state.sandbox = sandbox
     install_handlers(app)
 

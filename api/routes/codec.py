@@ -1,8 +1,9 @@
 """Codec endpoint for the Temporal UI (`POST /codec/encode`, `POST /codec/decode`).
 
-Lets authorised operators read encrypted payloads in the UI. Guarded by the admin bearer token; CORS is answered
-only for the configured UI origin (the UI calls this from the browser). Protocol: the Temporal codec server JSON
-(`{"payloads": [...]}` in proto3 JSON form).
+Lets authorised operators read encrypted payloads in the UI. Guarded by the admin bearer token, or, for the UI in a
+browser (which cannot send our token), by the key in `/codec/ui/{key}/…` that derives from it
+(payload_encryption.ui_access); CORS is answered only for the configured UI origin (the UI calls this from the
+browser). Protocol: the Temporal codec server JSON (`{"payloads": [...]}` in proto3 JSON form).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
 from payload_encryption.codec import PayloadDecryptionError
+from payload_encryption.ui_access import ui_access_key
 
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 
@@ -43,9 +45,14 @@ def build_codec_router(codec: PayloadCodec, admin_token: str | None, allowed_ori
         supplied = request.headers.get("authorization", "")
         return hmac.compare_digest(supplied.encode(), f"Bearer {admin_token}".encode())
 
-    async def _handle(request: Request, encode: bool) -> Response:
+    ui_key = ui_access_key(admin_token) if admin_token else None
+
+    def _ui_key_matches(key: str) -> bool:
+        return ui_key is not None and hmac.compare_digest(key.encode(), ui_key.encode())
+
+    async def _handle(request: Request, encode: bool, authorised: bool) -> Response:
         cors = _cors_headers(request, allowed_origin)
-        if not _authorised(request):
+        if not authorised:
             return Response('{"detail":"missing or wrong bearer token"}', 401, cors, "application/json")
         try:
             payloads = json_format.Parse(await request.body(), Payloads())
@@ -65,10 +72,24 @@ def build_codec_router(codec: PayloadCodec, admin_token: str | None, allowed_ori
 
     @router.post("/encode")
     async def encode(request: Request) -> Response:
-        return await _handle(request, encode=True)
+        return await _handle(request, encode=True, authorised=_authorised(request))
 
     @router.post("/decode")
     async def decode(request: Request) -> Response:
-        return await _handle(request, encode=False)
+        return await _handle(request, encode=False, authorised=_authorised(request))
+
+    # The key is a credential: kept out of the OpenAPI document, compared in constant time.
+    @router.options("/ui/{key}/{operation}", include_in_schema=False)
+    async def ui_preflight(key: str, operation: str, request: Request) -> Response:
+        cors = _cors_headers(request, allowed_origin)
+        return Response(status_code=204 if cors else 403, headers=cors)
+
+    @router.post("/ui/{key}/encode", include_in_schema=False)
+    async def ui_encode(key: str, request: Request) -> Response:
+        return await _handle(request, encode=True, authorised=_ui_key_matches(key))
+
+    @router.post("/ui/{key}/decode", include_in_schema=False)
+    async def ui_decode(key: str, request: Request) -> Response:
+        return await _handle(request, encode=False, authorised=_ui_key_matches(key))
 
     return router

@@ -33,7 +33,7 @@ def one_error(result: CliResult) -> str:
 
 def test_missing_orgs_file(run_cli: Callable[..., CliResult], tmp_path: Path) -> None:
     err = one_error(run_cli("doctor", "--org", "acme", "--orgs-file", str(tmp_path / "nope.toml")))
-    assert "nope.toml does not exist" in err
+    assert "nope.toml (from --orgs-file) was not found" in err and "invalid" not in err
 
 
 def test_unknown_org(run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,7 +74,8 @@ def test_unset_secret_variable_is_named(
     path = tmp_path / "orgs.toml"
     path.write_text(GOOD_ORG)
     err = one_error(run_cli("doctor", "--org", "acme", "--orgs-file", str(path)))
-    assert "ACME_TOKEN_FOR_TEST is not set" in err
+    assert "ACME_TOKEN_FOR_TEST" in err and "which is not set" in err
+    assert "Fix: set ACME_TOKEN_FOR_TEST (environment or .env)." in err and "correct" not in err
 
 
 def test_unreachable_twilio_is_one_sentence(
@@ -123,7 +124,7 @@ def test_usage_errors_are_click_style(run_cli: Callable[..., CliResult]) -> None
 
 def test_a_bad_setting_names_the_variable(run_cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAFH_ACTIVITY_THREADS", "many")
-    err = one_error(run_cli("doctor", "--org", "acme"))
+    err = one_error(run_cli("run", "--free-ports", "--data-dir", "unused-data-dir"))
     assert "Setting WAFH_ACTIVITY_THREADS is invalid" in err
 
 
@@ -132,4 +133,17 @@ def test_worker_command_exits_non_zero_on_bad_config(
 ) -> None:
     monkeypatch.setenv("WAFH_METRICS_PORT", "nine")
     result = run_cli("worker")
-    assert result.code == 2 and "WAFH_METRICS_PORT" in result.err and "Traceback" not in result.err
+    assert result.code == 1 and "Setting WAFH_METRICS_PORT is invalid" in result.err and "Traceback" not in result.err
+
+
+def test_a_failed_start_leaves_no_empty_data_directory(run_cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    import socket
+
+    data_dir = tmp_path / "new-data-dir"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        err = one_error(run_cli("run", "--data-dir", str(data_dir), "--api-port", str(port)))
+    assert f"Port {port} (api) is already in use" in err
+    assert not data_dir.exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.run import read_run_info
+from cli.stack import read_run_info
 from tests.cli.test_run_e2e import clean_env, processes_mentioning
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +34,7 @@ def test_the_two_commands() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.fresh_clone
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_fresh_clone_runs_the_readme_run_command_verbatim(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
@@ -52,6 +53,18 @@ def test_fresh_clone_runs_the_readme_run_command_verbatim(tmp_path: Path) -> Non
                 time.sleep(1)
             info = read_run_info(clone / ".data")  # the README's run uses the default data dir
             assert info is not None
+            # Next to the running stack, doctor and connect need no other argument.
+            for command in ("doctor", "connect"):
+                checked = subprocess.run(
+                    [".venv/bin/wa-flex-handoff", command, "--org", "demo"],
+                    cwd=clone,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert checked.returncode == 0, f"{command}: {checked.stdout}{checked.stderr}"
+                assert "Org 'demo' is ready" in checked.stdout
             os.kill(info.pid, signal.SIGINT)  # Ctrl-C, as a person would
             assert proc.wait(90) == 0, out_path.read_text()
         finally:

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from cli.run import read_run_info
+from cli.stack import RunInfo, read_run_info
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -86,11 +88,15 @@ def clean_env() -> dict[str, str]:
 CODEC_KEYS = "k1:" + base64.b64encode(bytes(range(32))).decode()
 
 
-@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
-def test_run_demo_and_clean_stop(tmp_path: Path, encrypted: bool) -> None:
+@pytest.mark.parametrize("keys_from", ["data-dir", "environment"])
+def test_run_demo_and_clean_stop(tmp_path: Path, keys_from: str) -> None:
+    """Payloads are encrypted either way: with the key ring `run` keeps in the data directory, or with
+    WAFH_CODEC_KEYS; worker, API and demo share it."""
     data_dir = tmp_path / "data"
     env = clean_env()
-    if encrypted:  # the whole path with payload encryption: worker, API and demo share the key ring
+    env["COLUMNS"] = "60"  # off a terminal nothing may be cut at this width
+    keys_in_env = keys_from == "environment"
+    if keys_in_env:
         env["WAFH_CODEC_KEYS"] = CODEC_KEYS
     out_path = tmp_path / "run.out"
     with out_path.open("wb") as out:
@@ -110,6 +116,15 @@ def test_run_demo_and_clean_stop(tmp_path: Path, encrypted: bool) -> None:
             startup = time.monotonic() - started
             info = read_run_info(data_dir)
             assert info is not None and info.sandbox_url and info.orgs == ["demo"]
+            started_output = out_path.read_text()
+            assert f"demo --data-dir {data_dir}`" in started_output  # the demo for this data directory
+            for whole in (f"{info.api_url}/docs", info.ui_url, str(info.admin_token_file)):
+                assert any(whole in line for line in started_output.splitlines()), whole
+            if keys_in_env:
+                assert info.codec_keys_file is None
+            else:
+                assert info.codec_keys_file is not None
+                assert Path(info.codec_keys_file).stat().st_mode & 0o777 == 0o600
             below = descendants(run.pid)
             assert len(below) >= 4, f"expected temporal, sandbox, worker and api below run: {below}"
 
@@ -128,17 +143,17 @@ def test_run_demo_and_clean_stop(tmp_path: Path, encrypted: bool) -> None:
             assert f"{info.ui_url}/namespaces/default/workflows/wa-conv:demo:" in demo.stdout
             for attribute in ("handedOff", "handoffReason", "handoffSummary", "handoffSentiment"):
                 assert attribute in demo.stdout
-            print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s ({'encrypted' if encrypted else 'plain'})")
-            if encrypted:
-                assert info.admin_token_file is not None
-                token = Path(info.admin_token_file).read_text()
-                payloads = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
-                encoded = httpx.post(
-                    f"{info.api_url}/codec/encode", json=payloads, headers={"Authorization": f"Bearer {token}"}
-                )
-                assert encoded.status_code == 200 and encoded.json()["payloads"][0]["data"] != "e30="
-                refused = httpx.post(f"{info.api_url}/codec/encode", json=payloads)
-                assert refused.status_code == 401
+            assert "The conversation stays with" in demo.stdout and 'ConversationState="with_rep"' in demo.stdout
+            print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s (keys from {keys_from})")
+            assert info.admin_token_file is not None
+            token = Path(info.admin_token_file).read_text()
+            payloads = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
+            encoded = httpx.post(
+                f"{info.api_url}/codec/encode", json=payloads, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert encoded.status_code == 200 and encoded.json()["payloads"][0]["data"] != "e30="
+            refused = httpx.post(f"{info.api_url}/codec/encode", json=payloads)
+            assert refused.status_code == 401
 
             run.send_signal(signal.SIGINT)
             assert run.wait(60) == 0, out_path.read_text()
@@ -176,6 +191,7 @@ def test_demo_without_a_run_starts_and_stops_its_own(tmp_path: Path) -> None:
             demo.wait(10)
     assert demo.returncode == 0, out
     assert "starting one for the demo" in out and "Demo passed" in out
+    assert "The demo's temporary stack is stopped" in out.split("Demo passed", 1)[1]
     assert not (tmp_path / "none").exists()  # its own run lived in a temporary directory
     assert not list(scratch.iterdir())  # … which is gone
     deadline = time.monotonic() + 10
@@ -220,7 +236,8 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
 
     from cli.demo import run_demo
     from cli.errors import CliError
-    from cli.run import RunOptions, RunSession, _worker_polling
+    from cli.readiness import worker_polling
+    from cli.stack import RunOptions, RunSession
 
     options = RunOptions(data_dir=tmp_path / "data", free_ports=True, service_env={"WAFH_WORKFLOW_TASK_SLOTS": "9"})
     session = RunSession(options, Console(quiet=True))
@@ -230,8 +247,8 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
         assert worker.env["WAFH_WORKFLOW_TASK_SLOTS"] == "9"  # kept across the restarts the fault suite makes
         # Readiness after a restart looks for the new process itself among the pollers the server remembers.
         assert worker.pid is not None
-        assert _worker_polling(info.temporal_address, info.task_queue, worker.pid)
-        assert not _worker_polling(info.temporal_address, info.task_queue, worker.pid + 1_000_000)
+        assert worker_polling(info.temporal_address, info.task_queue, worker.pid)
+        assert not worker_polling(info.temporal_address, info.task_queue, worker.pid + 1_000_000)
         worker.stop()
         with pytest.raises(CliError) as failure:
             run_demo(info, Console(quiet=True), timeout=3)
@@ -241,3 +258,92 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
     assert "Demo step “contact asks a question, AI answers” did not happen" in message
     assert "an AI answer reaching the contact did not happen within 3 s" in message
     assert info.workflow_url("") in message and str(tmp_path / "data" / "logs") in message
+
+
+def sandbox_get(info: RunInfo, path: str) -> Any:
+    response = httpx.get(f"{info.sandbox_url}{path}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def answers(info: RunInfo, contact: str) -> int:
+    return sum(1 for m in sandbox_get(info, f"/_sandbox/contacts/{contact}/inbox")["messages"] if m.get("body"))
+
+
+def test_a_killed_worker_is_restarted_and_the_conversation_goes_on(tmp_path: Path) -> None:
+    """SIGKILL the worker of a running `run` mid-conversation: `run` restarts it (saying so on the console and in
+    logs/run.log), Temporal and the sandbox stay up, and the contact's message is answered."""
+    data_dir = tmp_path / "data"
+    out_path = tmp_path / "run.out"
+    with out_path.open("wb") as out:
+        run = subprocess.Popen(
+            [*cli(), "run", "--free-ports", "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=clean_env(),
+        )
+        try:
+            wait_for("run ready", lambda: "Ready" in out_path.read_text() or run.poll() is not None, START_TIMEOUT)
+            assert run.poll() is None, out_path.read_text()
+            info = read_run_info(data_dir)
+            assert info is not None and info.sandbox_url is not None
+            kept = {name: info.processes[name] for name in ("temporal", "sandbox", "api")}
+            business = sandbox_get(info, "/_sandbox/seed")["whatsapp_numbers"][0]
+            contact = "+34611000111"
+
+            def contact_says(body: str) -> None:
+                sent = httpx.post(
+                    f"{info.sandbox_url}/_sandbox/contacts/{contact}/messages",
+                    json={"to": business, "body": body, "profile_name": "Ana"},
+                    timeout=30,
+                )
+                assert sent.status_code == 200 and sent.json().get("webhook_status") == 200, sent.text
+
+            contact_says("Hi! What are your opening hours?")
+            wait_for("the first answer", lambda: answers(info, contact) == 1, 90)
+
+            # The webhook is answered (the signal is in Temporal); the worker dies before it can act on it.
+            contact_says("And do you deliver on Sundays?")
+            os.killpg(info.processes["worker"], signal.SIGKILL)
+
+            wait_for("the answer after the worker's restart", lambda: answers(info, contact) == 2, 120)
+            restarted = read_run_info(data_dir)
+            assert restarted is not None and restarted.processes["worker"] != info.processes["worker"]
+            assert {name: restarted.processes[name] for name in kept} == kept  # nothing else was restarted
+            console = out_path.read_text()
+            assert "worker exited with status -9; restarting it in 1 s" in console
+            assert f"worker restarted (pid {restarted.processes['worker']})" in console
+            assert "restarting it in 1 s" in (data_dir / "logs" / "run.log").read_text()
+            assert run.poll() is None  # `run` itself goes on
+
+            run.send_signal(signal.SIGINT)
+            assert run.wait(60) == 0, out_path.read_text()
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(10)
+    assert "Stopped." in out_path.read_text()
+
+
+def test_the_supervisor_gives_up_after_repeated_crashes(tmp_path: Path) -> None:
+    """A worker that cannot start (its orgs file broken after `run` wrote it) crashes at once every time: after
+    MAX_CRASHES within the window `run` stops everything and says why."""
+    from rich.console import Console
+
+    from cli.restart_policy import MAX_CRASHES
+    from cli.stack import RunOptions, RunSession
+
+    session = RunSession(RunOptions(data_dir=tmp_path / "data", free_ports=True), Console(quiet=True))
+    try:
+        info = session.start()
+        Path(info.orgs_file).write_text("this is not TOML [")
+        worker = next(p for p in session.procs if p.name == "worker")
+        assert worker.pid is not None
+        os.killpg(worker.pid, signal.SIGKILL)
+        reason = session.wait(lambda: False)
+    finally:
+        session.stop(quiet=True)
+    assert reason is not None and f"worker crashed {MAX_CRASHES} times within" in reason
+    log = (tmp_path / "data" / "logs" / "run.log").read_text()
+    assert log.count("restarting it in") == MAX_CRASHES - 1 and "giving up" in log

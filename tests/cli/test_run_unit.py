@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli.errors import CliError
-from cli.run import RUN_FILE, RunInfo, read_run_info, real_twilio_orgs
+from cli.stack import RUN_FILE, RunInfo, read_run_info, real_twilio_orgs
 from config.settings import Settings
 from tests.cli.test_config_errors import GOOD_ORG
 
@@ -74,7 +74,7 @@ def test_a_second_run_in_the_same_data_dir_is_refused(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from cli.run import RunOptions, RunSession
+    from cli.stack import RunOptions, RunSession
 
     other = RunInfo(
         pid=os.getppid(),  # a live process that is not us
@@ -116,3 +116,18 @@ def test_demo_needs_the_sandbox() -> None:
     with pytest.raises(CliError) as failure:
         Demo(info, Console(quiet=True))
     assert "uses real Twilio" in str(failure.value) and "Fix:" in str(failure.value)
+
+
+def test_remove_if_empty_keeps_anything_with_a_file(tmp_path: Path) -> None:
+    from cli.stack import remove_if_empty
+
+    empty = tmp_path / "empty"
+    (empty / "secrets" / "deeper").mkdir(parents=True)
+    remove_if_empty(empty)
+    assert not empty.exists()
+    with_log = tmp_path / "with-log"
+    (with_log / "logs").mkdir(parents=True)
+    (with_log / "logs" / "temporal.log").write_text("why it failed")
+    remove_if_empty(with_log)
+    assert (with_log / "logs" / "temporal.log").read_text() == "why it failed"
+    remove_if_empty(tmp_path / "never-created")  # nothing to do, no error

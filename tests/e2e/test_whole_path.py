@@ -7,7 +7,7 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -15,22 +15,11 @@ from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.ids import conversation_key, workflow_id_for_key
 from tests.e2e.conftest import ADMIN_TOKEN, Stack
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-T = TypeVar("T")
 SIX = {"handedOff", "handoffReason", "handoffSummary", "handoffSentiment", "handoffLanguage", "handoffTimestamp"}
-
-
-async def eventually(what: str, probe: Callable[[], Awaitable[T | None]], within: float = 45.0) -> T:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 class Conversation:

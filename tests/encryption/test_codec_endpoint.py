@@ -75,3 +75,23 @@ def test_malformed_and_undecryptable_bodies_get_400() -> None:
     foreign = Payloads(payloads=[Payload(metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"zz"})])
     response = client.post("/codec/decode", content=json_format.MessageToJson(foreign), headers=auth)
     assert response.status_code == 400 and "no key 'zz'" in response.text
+
+
+def test_the_ui_key_in_the_path_authorises_the_browser_and_nothing_else() -> None:
+    from payload_encryption.ui_access import ui_codec_path
+
+    client = _client()
+    path = ui_codec_path(TOKEN)
+    assert TOKEN not in path  # the admin token itself never appears in a URL
+    encoded = client.post(f"{path}/encode", content=_body('"+15551234567"'), headers={"Origin": UI})
+    assert encoded.status_code == 200 and encoded.headers["access-control-allow-origin"] == UI
+    decoded = client.post(f"{path}/decode", content=encoded.text, headers={"Origin": UI})
+    assert [p.data for p in json_format.Parse(decoded.text, Payloads()).payloads] == [b'"+15551234567"']
+    preflight = client.options(f"{path}/decode", headers={"Origin": UI, "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    wrong = client.post("/codec/ui/not-the-key/decode", content=encoded.text, headers={"Origin": UI})
+    assert wrong.status_code == 401 and "+1555" not in wrong.text
+    other_token = ui_codec_path("another-admin-token")
+    assert client.post(f"{other_token}/decode", content=encoded.text).status_code == 401
+    assert _client(token=None).post(f"{path}/decode", content=encoded.text).status_code == 401
+    assert "/codec/ui" not in client.get("/openapi.json").text

@@ -1,13 +1,13 @@
-"""`run`: the whole service on one machine — Temporal dev server, Twilio sandbox (unless real Twilio is
-configured),
-worker and API — each a child process, started in dependency order with readiness checks, stopped in reverse.
+"""The development stack: the whole service on one machine — Temporal dev server, Twilio sandbox (unless real
+Twilio is configured), worker and API — each a child process, started in dependency order with readiness checks,
+supervised while it runs (a crashed worker or API is restarted with backoff), stopped in reverse.
 
-The running set-up is described in `{data_dir}/run.json` so that `demo` (and people) can find it.
+`run`, `demo`, the fault suite, the benchmarks and the tests all start it through `RunSession`. The running set-up
+is described in `{data_dir}/run.json` so that every command (and people) can find it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
@@ -17,26 +17,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from pydantic import BaseModel, Field
 from rich.console import Console
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
 
 from cli.errors import CliError
 from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
-from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, register_sender, write_sandbox_orgs
+from cli.readiness import NAMESPACE, pid_alive, temporal_ready, worker_polling
+from cli.restart_policy import CrashHistory
+from cli.sandbox_setup import SANDBOX_ORG, wire_sandbox
 from cli.temporal_binaries import temporal_cli_path
 from config.orgs import ConfigError, OrgRegistry
 from config.settings import Settings
-from contracts.search_attributes import ALL_KEYS, cli_flags
+from contracts.search_attributes import cli_flags
+from payload_encryption.keys import generate_key_ring
+from payload_encryption.ui_access import ui_codec_path
 
 RUN_FILE = "run.json"
-NAMESPACE = "default"
+# A crashed worker or API is restarted; Temporal and the sandbox hold the state and stopping them loses it.
+RESTARTABLE = frozenset({"worker", "api"})
+CODEC_KEYS_FILE = "codec_keys"
+UI_CODEC_ENDPOINT_FILE = "ui_codec_endpoint"
 
 
 class RunOptions(BaseModel):
@@ -52,6 +53,9 @@ class RunOptions(BaseModel):
     org_settings: dict[str, int | bool | str] = Field(default_factory=dict)
     # Extra environment of the worker and the API (e.g. WAFH_* settings for a benchmark or the fault suite).
     service_env: dict[str, str] = Field(default_factory=dict)
+    # Encrypt payloads with the data directory's key ring when WAFH_CODEC_KEYS is unset. Off only for the
+    # benchmarks and the fault suite, whose figures compare with earlier plain runs.
+    encrypt_payloads: bool = True
 
 
 class StartInterrupted(CliError):
@@ -73,9 +77,20 @@ class RunInfo(BaseModel):
     task_queue: str
     admin_token_file: str | None = None
     log_dir: str | None = None
+    # The key ring the stack encrypts with (a 0600 file), None = plain payloads or keys from WAFH_CODEC_KEYS.
+    codec_keys_file: str | None = None
+    # The URL a person pastes into the Temporal UI's codec settings to see decoded payloads (a 0600 file).
+    ui_codec_endpoint_file: str | None = None
+    processes: dict[str, int] = Field(default_factory=dict)  # name → pid, rewritten when a child is restarted
 
     def workflow_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
+
+    def codec_keys(self) -> str | None:
+        """The key ring clients of this stack need, or None when it runs with plain payloads."""
+        if self.codec_keys_file is None:
+            return os.environ.get("WAFH_CODEC_KEYS") or None
+        return Path(self.codec_keys_file).read_text().strip()
 
 
 def read_run_info(data_dir: Path) -> RunInfo | None:
@@ -86,6 +101,12 @@ def read_run_info(data_dir: Path) -> RunInfo | None:
         return RunInfo.model_validate_json(path.read_text())
     except ValueError:
         return None
+
+
+def running_stack(data_dir: Path) -> RunInfo | None:
+    """The `run` recorded in `data_dir`, if its process is still alive (a killed `run` leaves a stale file)."""
+    info = read_run_info(data_dir.resolve())
+    return info if info is not None and pid_alive(info.pid) else None
 
 
 def real_twilio_orgs(settings: Settings) -> OrgRegistry | None:
@@ -141,16 +162,18 @@ class RunSession:
     # ------------------------------------------------------------------------------------------------
     def start(self) -> RunInfo:
         existing = read_run_info(self.data_dir)
-        if existing and _pid_alive(existing.pid) and existing.pid != os.getpid():
+        if existing and pid_alive(existing.pid) and existing.pid != os.getpid():
             raise CliError(
                 f"Another `run` (pid {existing.pid}) already uses {self.data_dir}.",
                 "stop it with Ctrl-C, or pass --data-dir for a second one.",
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        created = not self.data_dir.exists()
         try:
             return self._start()
         except BaseException:
             self.stop(quiet=True)
+            if created:
+                remove_if_empty(self.data_dir)
             raise
 
     def _start(self) -> RunInfo:
@@ -166,11 +189,21 @@ class RunSession:
         temporal_address = f"{o.host}:{temporal_port}"
         sandbox_url = f"http://{o.host}:{sandbox_port}" if sandbox_port else None
 
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         admin_token = self.settings.admin_token.get_secret_value() if self.settings.admin_token else None
         admin_token_file: Path | None = None
         if admin_token is None:
-            admin_token = secrets.token_urlsafe(24)
-            admin_token_file = self._write_secret("admin_token", admin_token)
+            # Kept across runs, like the key ring: the UI's codec URL derives from it and stays valid.
+            admin_token_file = self.data_dir / "secrets" / "admin_token"
+            if admin_token_file.is_file():
+                admin_token = admin_token_file.read_text().strip()
+            else:
+                admin_token = secrets.token_urlsafe(24)
+                self._write_secret("admin_token", admin_token)
+        codec_keys, codec_keys_file = self._codec_keys()
+        ui_codec_endpoint_file = (
+            self._write_secret(UI_CODEC_ENDPOINT_FILE, api_url + ui_codec_path(admin_token)) if codec_keys else None
+        )
 
         temporal_argv = [
             temporal_cli_path(),
@@ -188,11 +221,7 @@ class RunSession:
             "error",
             *cli_flags(),
         ]
-        if self.settings.codec_keys:
-            # The UI decodes encrypted payloads through the API (the operator's browser sends the admin
-            # token).
-            temporal_argv += ["--ui-codec-endpoint", f"{api_url}/codec"]
-        base_env = _child_env()
+        base_env = child_env()
         temporal = self._spawn("temporal", temporal_argv, base_env)
         sandbox = None
         if sandbox_url:
@@ -205,7 +234,7 @@ class RunSession:
         with self.console.status("Starting the Temporal dev server…"):
             wait_until(
                 "The Temporal dev server",
-                lambda: _temporal_ready(temporal_address),
+                lambda: temporal_ready(temporal_address),
                 o.start_timeout,
                 alive=self._alive(temporal),
                 fix=f"see {temporal.log_path}.",
@@ -226,16 +255,9 @@ class RunSession:
                     alive=self._alive(sandbox),
                     fix=f"see {sandbox.log_path}.",
                 )
-            seed = fetch_seed(sandbox_url)
-            orgs_file = write_sandbox_orgs(
-                seed,
-                self.data_dir,
-                public_base_url=api_url,
-                sandbox_url=sandbox_url,
-                org_settings=self.options.org_settings,
+            orgs_file = wire_sandbox(
+                sandbox_url, self.data_dir, public_base_url=api_url, org_settings=self.options.org_settings
             )
-            for number in seed.whatsapp_numbers:
-                register_sender(sandbox_url, number, f"{api_url}/webhooks/{SANDBOX_ORG}/whatsapp")
             orgs = OrgRegistry.load(orgs_file)
             self._ok(f"Twilio sandbox on {sandbox_url}, org {SANDBOX_ORG!r} written to {orgs_file}")
 
@@ -252,6 +274,10 @@ class RunSession:
                 **o.service_env,
             }
         )
+        if codec_keys:
+            env["WAFH_CODEC_KEYS"] = codec_keys
+        else:
+            env.pop("WAFH_CODEC_KEYS", None)
         # A dev server has no TLS and no API key: do not let a Cloud profile in the environment leak in.
         for key in ("TEMPORAL_API_KEY", "TEMPORAL_TLS", "TEMPORAL_PROFILE"):
             env.pop(key, None)
@@ -267,7 +293,7 @@ class RunSession:
         with self.console.status("Starting the worker and the API…"):
             wait_until(
                 "The worker",
-                lambda: _worker_polling(temporal_address, self.settings.task_queue, worker.pid),
+                lambda: worker_polling(temporal_address, self.settings.task_queue, worker.pid),
                 o.start_timeout,
                 alive=self._alive(worker),
                 fix=f"see {worker.log_path}.",
@@ -295,22 +321,18 @@ class RunSession:
             task_queue=self.settings.task_queue,
             admin_token_file=str(admin_token_file) if admin_token_file else None,
             log_dir=str(self.log_dir),
+            codec_keys_file=str(codec_keys_file) if codec_keys_file else None,
+            ui_codec_endpoint_file=str(ui_codec_endpoint_file) if ui_codec_endpoint_file else None,
         )
-        (self.data_dir / RUN_FILE).write_text(self.info.model_dump_json(indent=2))
+        self._write_run_info()
+        if codec_keys:
+            self._ok(f"Payloads encrypted; to read them decoded in the Temporal UI see {ui_codec_endpoint_file}")
         self.console.print(f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]")
         return self.info
 
     def _connect_sandbox(self, orgs: OrgRegistry) -> None:
-        from cli.connect import check_org
-
-        org = orgs.get(SANDBOX_ORG)
-        assert org is not None
         with self.console.status("Connecting the sandbox workspace (AI worker, event callback)…"):
-            report = check_org(org, apply=True)
-        if not report.ok:
-            bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
-            raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
-        changed = ", ".join(f.check for f in report.changes) or "nothing to change"
+            changed = connect_sandbox_org(orgs)
         self._ok(f"connect --org {SANDBOX_ORG}: {changed}")
 
     def _doctor_real(self, orgs: OrgRegistry) -> None:
@@ -346,6 +368,24 @@ class RunSession:
 
         return check
 
+    def _codec_keys(self) -> tuple[str | None, Path | None]:
+        """The key ring and, when `run` keeps it, its file. It is kept across runs: the Temporal database is, and
+        its history stays readable only with the keys it was written with."""
+        if self.settings.codec_keys:
+            return self.settings.codec_keys.get_secret_value(), None
+        if not self.options.encrypt_payloads:
+            return None, None
+        path = self.data_dir / "secrets" / CODEC_KEYS_FILE
+        if path.is_file():
+            return path.read_text().strip(), path
+        return (ring := generate_key_ring()), self._write_secret(CODEC_KEYS_FILE, ring)
+
+    def _write_run_info(self) -> None:
+        assert self.info is not None
+        self.info.processes = {p.name: p.pid for p in self.procs if p.pid is not None}
+        path = self.data_dir / RUN_FILE
+        path.write_text(self.info.model_dump_json(indent=2))
+
     def _write_secret(self, name: str, value: str) -> Path:
         secrets_dir = self.data_dir / "secrets"
         secrets_dir.mkdir(parents=True, exist_ok=True)
@@ -366,21 +406,53 @@ class RunSession:
 
     # -- running
     # ----------------------------------------------------------------------------------------------
-    def first_exit(self) -> str | None:
-        for proc in self.procs:
-            reason = proc.exit_reason()
-            if reason:
-                return reason
-        return None
-
     def wait(self, stop_requested: Callable[[], bool]) -> str | None:
-        """Block until a stop is requested (None) or a child dies (its exit reason)."""
+        """Supervise until a stop is requested (None) or the stack cannot go on (the reason).
+
+        A crashed worker or API is restarted after a backoff, said on the console and in `logs/run.log`; the
+        stack gives up when one of them crashes `MAX_CRASHES` times within `CRASH_WINDOW_SECONDS`, or when
+        Temporal or the sandbox exits."""
+        crashes = {name: CrashHistory() for name in RESTARTABLE}
+        due: dict[str, float] = {}  # name → when to start it again
         while not stop_requested():
-            reason = self.first_exit()
-            if reason:
-                return reason
+            now = time.monotonic()
+            for proc in self.procs:
+                if proc.name in due:
+                    if now >= due[proc.name]:
+                        del due[proc.name]
+                        proc.start()
+                        if self.info is not None:
+                            self._write_run_info()
+                        self._supervisor_says(f"{proc.name} restarted (pid {proc.pid})")
+                    continue
+                reason = proc.exit_reason()
+                if not reason:
+                    continue
+                status = proc.proc.returncode if proc.proc is not None else None
+                if proc.name not in RESTARTABLE:
+                    return reason
+                decision = crashes[proc.name].record(now)
+                proc.stop()  # closes its log; nothing is left running
+                if not decision.restart:
+                    self._supervisor_says(f"{proc.name} exited with status {status}: giving up")
+                    return (
+                        f"{reason}\n{proc.name} crashed {decision.crashes_in_window} times within "
+                        f"{crashes[proc.name].window:.0f} s; not restarting it again"
+                    )
+                self._supervisor_says(
+                    f"{proc.name} exited with status {status}; restarting it in {decision.delay:.0f} s "
+                    f"(crash {decision.crashes_in_window} within {crashes[proc.name].window:.0f} s; "
+                    f"{crashes[proc.name].max_crashes} stop the stack; log {proc.log_path})"
+                )
+                due[proc.name] = now + decision.delay
             time.sleep(0.3)
         return None
+
+    def _supervisor_says(self, text: str) -> None:
+        self.console.print(f"[yellow]![/yellow] {text}")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / "run.log").open("a") as log:
+            log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}\n")
 
     # -- stop
     # -------------------------------------------------------------------------------------------------
@@ -408,7 +480,29 @@ class RunSession:
         self.stop()
 
 
-def _child_env() -> dict[str, str]:
+def connect_sandbox_org(orgs: OrgRegistry) -> str:
+    """`connect --org demo` against the sandbox; returns what it changed, raises when the workspace is not ready."""
+    from cli.connect import check_org
+
+    org = orgs.get(SANDBOX_ORG)
+    assert org is not None
+    report = check_org(org, apply=True)
+    if not report.ok:
+        bad = "; ".join(f"{f.check}: {f.detail}" for f in report.findings if not f.ok)
+        raise CliError(f"The sandbox workspace is not set up for the handoff: {bad}.", "see `doctor --org demo`.")
+    return ", ".join(f.check for f in report.changes) or "nothing to change"
+
+
+def remove_if_empty(directory: Path) -> None:
+    """Remove `directory` if no file was written under it (empty subdirectories go with it)."""
+    if not directory.is_dir() or any(p.is_file() for p in directory.rglob("*")):
+        return
+    for sub in sorted(directory.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    directory.rmdir()
+
+
+def child_env() -> dict[str, str]:
     """The environment for children; in a source checkout its root goes on PYTHONPATH so `python -m worker`
     and friends import the same code as this process even when the editable install predates a package."""
     env = dict(os.environ)
@@ -416,59 +510,3 @@ def _child_env() -> dict[str, str]:
     if (root / "pyproject.toml").is_file():
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     return env
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _temporal_ready(address: str) -> bool:
-    """The frontend answers and our search attributes are registered."""
-
-    async def check() -> bool:
-        try:
-            client = await Client.connect(address, namespace=NAMESPACE)
-            resp = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=NAMESPACE)
-            )
-        except Exception:
-            return False
-        return all(k.name in resp.custom_attributes for k in ALL_KEYS)
-
-    return asyncio.run(check())
-
-
-def _worker_polling(address: str, task_queue: str, pid: int | None = None) -> bool:
-    """Someone polls the task queue; with `pid`, that process itself. The server lists pollers seen in the last
-    minutes, so after a restart only the new process's identity (the SDK's default, "pid@host") proves it is up."""
-
-    async def check() -> bool:
-        try:
-            client = await Client.connect(address, namespace=NAMESPACE)
-            resp = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=NAMESPACE,
-                    task_queue=TaskQueue(name=task_queue),
-                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                )
-            )
-        except Exception:
-            return False
-        if pid is None:
-            return len(resp.pollers) > 0
-        return any(p.identity.startswith(f"{pid}@") for p in resp.pollers)
-
-    return asyncio.run(check())
-
-
-def api_alive(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
