@@ -20,7 +20,7 @@ from rules import notices
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_handoff_attributes
-from workflows.conversation import lifecycle
+from workflows.conversation import lifecycle, metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import STEPS_HEARTBEAT, TWILIO_TIMEOUT, call, error_text, post_input
 from workflows.conversation.flex_posts import notice
@@ -69,6 +69,7 @@ def request(
         attributes=attrs,
     )
     sess.ai_pending_sids.clear()
+    metrics.handoff_requested(c, source, reason)
     c.set_state("handoff_requested", f"handoff asked for ({source}): {reason}")
     c.s.handoff_requested_at = now
     return "handoff_pending"
@@ -123,6 +124,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     except ActivityError as err:
         detail, _ = error_text(err)
         hp.attempts += 1
+        metrics.handoff_round_failed(c, gave_up=hp.attempts >= MAX_HANDOFF_ROUNDS)
         c.s.stuck = True
         c.s.last_error = f"handoff failed: {detail}"
         if hp.attempts < MAX_HANDOFF_ROUNDS:
@@ -145,6 +147,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     sess.human_task_sid = handed.human_task_sid or (sess.task_sid if handed.path == "rejected" else None)
     now = workflow.now()
     sess.queued_since = now
+    metrics.handed_off(c, hp)
     c.set_state("queued", f"handed to the humans ({handed.path})")
     c.s.stuck = False
     c.timers.set("sla", now + timedelta(seconds=pol.queue_sla_seconds))

@@ -9,6 +9,7 @@ from temporalio import workflow
 
 from contracts.views import AwaitingKind
 from rules import quiet, reconcile
+from workflows.conversation import metrics
 from workflows.conversation.context import Conversation
 from workflows.state import SessionState
 
@@ -47,6 +48,7 @@ def end_session(c: Conversation, why: str) -> None:
         return
     workflow.logger.info("session %s ended: %s", sess.number, why)
     c.tell_handoff_waiters("nothing_to_hand_off", f"the session ended first ({why})")
+    metrics.session_ended(c, sess)
     c.s.session = None
     c.s.sessions_ended += 1
     c.set_state("ai", f"session ended: {why}")

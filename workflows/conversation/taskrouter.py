@@ -27,7 +27,7 @@ from contracts.views import AI_OFFER_TIMED_OUT
 from rules import notices, reconcile, session_events
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc, session_id_of
-from workflows.conversation import handoff, lifecycle
+from workflows.conversation import handoff, lifecycle, metrics
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import call, error_text
 from workflows.conversation.flex_posts import notice
@@ -126,6 +126,7 @@ async def rep_accepted(
     sess.rep_worker_sid = worker_sid
     sess.rep_reservation_sid = reservation_sid
     c.set_state("with_rep", f"rep {worker_sid} accepted {task_sid}")
+    metrics.rep_accepted(c, sess)
     c.s.stuck = False
     c.timers.set("sla", None)
     lifecycle.wait_for(c, sess, "rep_task_end")
