@@ -27,6 +27,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from cli.errors import CliError
+from cli.metrics_summary import WORKER_METRICS_PORT, metrics_urls
 from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
 from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, register_sender, write_sandbox_orgs
@@ -73,6 +74,7 @@ class RunInfo(BaseModel):
     task_queue: str
     admin_token_file: str | None = None
     log_dir: str | None = None
+    worker_metrics_url: str | None = None
 
     def workflow_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
@@ -161,6 +163,7 @@ class RunSession:
         ui_port = self._port("ui", o.ui_port)
         api_port = self._port("api", o.api_port)
         sandbox_port = None if real else self._port("sandbox", o.sandbox_port)
+        worker_metrics_port = self._port("worker_metrics", WORKER_METRICS_PORT)
         api_url = f"http://{o.host}:{api_port}"
         ui_url = f"http://{o.host}:{ui_port}"
         temporal_address = f"{o.host}:{temporal_port}"
@@ -249,6 +252,7 @@ class RunSession:
                 "WAFH_TEMPORAL_UI_ORIGIN": ui_url,  # the UI's browser calls the codec endpoint from there
                 "WAFH_ADMIN_TOKEN": admin_token,
                 "PYTHONUNBUFFERED": "1",
+                "WAFH_METRICS_PORT": str(worker_metrics_port),
                 **o.service_env,
             }
         )
@@ -281,6 +285,8 @@ class RunSession:
                 fix=f"see {api.log_path}.",
             )
         self._ok(f"API on {api_url} (docs {api_url}/docs)")
+        worker_metrics_url = f"http://{o.host}:{worker_metrics_port}/metrics"
+        self._ok(metrics_urls(api_url, worker_metrics_url))
 
         self.info = RunInfo(
             pid=os.getpid(),
@@ -295,6 +301,7 @@ class RunSession:
             task_queue=self.settings.task_queue,
             admin_token_file=str(admin_token_file) if admin_token_file else None,
             log_dir=str(self.log_dir),
+            worker_metrics_url=worker_metrics_url,
         )
         (self.data_dir / RUN_FILE).write_text(self.info.model_dump_json(indent=2))
         self.console.print(f"[dim]Started in {time.monotonic() - started:.1f} s; logs in {self.log_dir}[/dim]")
