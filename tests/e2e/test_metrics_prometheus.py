@@ -8,12 +8,14 @@ two conversations imply; the catalogue's planned metrics must not exist yet.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -305,3 +307,44 @@ def test_the_demo_prints_its_own_headline_figures(floor: Floor) -> None:
     assert "(mean of 1)" in out.split("time to first reply:")[1].splitlines()[0]
     assert "(mean of 1)" in out.split("queue wait:")[1].splitlines()[0]
     assert "AI containment: 0% (1 session(s) ended)" in out
+
+
+# The webhooks panel's question, as Prometheus's own graph page answers it.
+SCREENSHOT_QUERY = f"sum by (route, outcome) ({m.WEBHOOKS.name}) > 0"
+
+
+def test_a_browser_shows_the_figures_on_prometheus_graph_page(floor: Floor, tmp_path: Path) -> None:
+    """Debian's Chromium, headless, renders Prometheus's graph page of the run; WAFH_SCREENSHOTS=dir keeps the
+    picture (the README's is made this way)."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium not found: install Debian's chromium package (`apt-get install chromium`)"
+    params = {"g0.expr": SCREENSHOT_QUERY, "g0.tab": "1"}  # the console tab: one row per series
+    picture = tmp_path / "metrics-prometheus.png"
+    shot = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1280,640",
+            "--virtual-time-budget=10000",
+            f"--screenshot={picture}",
+            f"{floor.prometheus}/graph?{urlencode(params)}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.returncode == 0 and picture.is_file(), shot.stderr[-2000:]
+    data = picture.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 20_000, len(data)  # a rendered page, not a blank one
+    keep = os.environ.get("WAFH_SCREENSHOTS")
+    if keep:
+        shutil.copy(picture, Path(keep) / picture.name)
