@@ -53,8 +53,7 @@ ALERTS: tuple[Alert, ...] = (
         "10m",
         "page",
         "{{ $labels.org }}: {{ $value }} conversation(s) stuck for 10 minutes",
-        "A handoff keeps failing, an opening gave up, or a queue wait passed its SLA: contacts are waiting for "
-        "nobody.",
+        "A handoff keeps failing, an opening gave up, or a queue wait passed its SLA: contacts are waiting for nobody.",
     ),
     Alert(
         "WafhQueueWaitOverSla",

@@ -140,10 +140,11 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             Panel(
                 "Queued and stuck now",
                 (
-                    (f"sum by (org) ({sel(m.QUEUED_CONVERSATIONS)})", "queued {{org}}"),
-                    (f"sum by (org) ({sel(m.STUCK_HANDOFFS)})", "stuck {{org}}"),
+                    (f"max by (org) ({sel(m.QUEUED_CONVERSATIONS)})", "queued {{org}}"),
+                    (f"max by (org) ({sel(m.STUCK_HANDOFFS)})", "stuck {{org}}"),
                     (f"sum(increase({m.VISIBILITY_ERRORS.name}[$__rate_interval]))", "counts failed"),
                 ),
+                # max, not sum: every API replica counts the same conversations.
                 description=f"{m.QUEUED_CONVERSATIONS.help} {m.STUCK_HANDOFFS.help} {m.VISIBILITY_ERRORS.help}",
             ),
             Panel(

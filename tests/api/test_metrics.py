@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from temporalio.client import Client
@@ -147,7 +148,7 @@ def _org_entry(name: str) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture
-async def gauge_http(temporal: Client, standin_worker: Worker) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def gauge_http(temporal: Client, standin_worker: Worker) -> AsyncIterator[tuple[httpx.AsyncClient, str, FastAPI]]:
     """An app with one org of its own (nobody else's conversations in its counts)."""
     org = f"gauges-{uuid.uuid4().hex[:8]}"
     orgs = OrgRegistry.from_mapping({"orgs": {org: _org_entry(org)}}, env={"GAUGE_TOKEN": "t" * 32})
@@ -155,7 +156,7 @@ async def gauge_http(temporal: Client, standin_worker: Worker) -> AsyncIterator[
     app = create_app(settings, orgs, temporal)
     app.state.metrics.cache_seconds = 0.0
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield client, org
+        yield client, org, app
 
 
 async def _conversation(temporal: Client, org: str, state: str, stuck: bool) -> None:
@@ -171,9 +172,9 @@ async def _conversation(temporal: Client, org: str, state: str, stuck: bool) -> 
 
 
 async def test_stuck_and_queued_gauges_count_running_conversations_from_visibility(
-    temporal: Client, gauge_http: tuple[httpx.AsyncClient, str]
+    temporal: Client, gauge_http: tuple[httpx.AsyncClient, str, FastAPI]
 ) -> None:
-    http, org = gauge_http
+    http, org, _ = gauge_http
     labels = frozenset({"org": org}.items())
     first = await scrape(http)
     assert first[(m.STUCK_HANDOFFS.name, labels)] == 0 and first[(m.QUEUED_CONVERSATIONS.name, labels)] == 0
@@ -196,12 +197,13 @@ class _UnreachableTemporal:
         raise ConnectionError("refused")
 
 
-async def test_a_failed_count_keeps_the_gauges_and_is_counted(gauge_http: tuple[httpx.AsyncClient, str]) -> None:
-    http, org = gauge_http
+async def test_a_failed_count_keeps_the_gauges_and_is_counted(
+    gauge_http: tuple[httpx.AsyncClient, str, FastAPI],
+) -> None:
+    http, org, app = gauge_http
     labels = frozenset({"org": org}.items())
     first = await scrape(http)
     assert first[(m.STUCK_HANDOFFS.name, labels)] == 0
-    app = http._transport.app  # type: ignore[attr-defined]
     app.state.temporal = _UnreachableTemporal()
     got = await scrape(http)
     assert got[(m.VISIBILITY_ERRORS.name, frozenset())] == 1
