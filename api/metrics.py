@@ -9,6 +9,7 @@ The counts run when Prometheus scrapes, at most once per `VISIBILITY_CACHE` (two
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections import OrderedDict
@@ -25,6 +26,8 @@ from contracts.search_attributes import CONVERSATION_STATE, HANDOFF_STUCK, ORG_I
 from contracts.signals import WORKFLOW_NAME
 
 VISIBILITY_CACHE = 10.0
+# How long a scrape waits for a count in progress (Prometheus's scrape timeout is the interval, 15 s in compose).
+VISIBILITY_WAIT = 0.5
 # Twilio's idempotency tokens of webhooks this process signalled, to tell a redelivery (bounded: a redelivery
 # comes within minutes).
 MAX_TOKENS = 10_000
@@ -76,7 +79,7 @@ class ApiMetrics:
         self._tokens: OrderedDict[str, None] = OrderedDict()
         self.cache_seconds = VISIBILITY_CACHE
         self._counted_at: float | None = None
-        self._counting = asyncio.Lock()
+        self._counting: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ webhooks
     def org_label(self, org: str) -> str:
@@ -117,28 +120,35 @@ class ApiMetrics:
         return names
 
     async def refresh_visibility(self, client: Client | None, orgs: list[str]) -> None:
-        """Stuck and queued per org, counted again when the last count is older than VISIBILITY_CACHE."""
-        async with self._counting:
-            now = time.monotonic()
-            if client is None or (self._counted_at is not None and now - self._counted_at < self.cache_seconds):
-                return
-            try:
-                stuck, queued = await asyncio.gather(
-                    asyncio.gather(*(self._count(client, org, f"{HANDOFF_STUCK.name} = true") for org in orgs)),
-                    asyncio.gather(
-                        *(self._count(client, org, f"{CONVERSATION_STATE.name} = 'queued'") for org in orgs)
-                    ),
-                )
-            except Exception as exc:  # a scrape never fails for it: the gauges keep their last values
-                self.visibility_errors.inc()
-                log_event("metrics.visibility_failed", error=type(exc).__name__)
-                return
-            self._counted_at = now
-            self.stuck.clear()
-            self.queued.clear()
-            for org, s, q in zip(orgs, stuck, queued, strict=True):
-                self.stuck.labels(org=org).set(s)
-                self.queued.labels(org=org).set(q)
+        """Stuck and queued per org, counted again when the last count is older than `cache_seconds`. A scrape
+        waits at most VISIBILITY_WAIT for the count: a slow one goes on in the background and its values are in a
+        later scrape (a scrape that outlasts Prometheus's timeout would lose every metric of the API)."""
+        now = time.monotonic()
+        stale = self._counted_at is None or now - self._counted_at >= self.cache_seconds
+        if client is not None and stale and self._counting is None:
+            self._counting = asyncio.create_task(self._count_all(client, orgs, now))
+        if self._counting is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._counting), VISIBILITY_WAIT)
+
+    async def _count_all(self, client: Client, orgs: list[str], started: float) -> None:
+        try:
+            stuck, queued = await asyncio.gather(
+                asyncio.gather(*(self._count(client, org, f"{HANDOFF_STUCK.name} = true") for org in orgs)),
+                asyncio.gather(*(self._count(client, org, f"{CONVERSATION_STATE.name} = 'queued'") for org in orgs)),
+            )
+        except Exception as exc:  # a scrape never fails for it: the gauges keep their last values
+            self.visibility_errors.inc()
+            log_event("metrics.visibility_failed", error=type(exc).__name__)
+            return
+        finally:
+            self._counting = None
+        self._counted_at = started
+        self.stuck.clear()
+        self.queued.clear()
+        for org, s, q in zip(orgs, stuck, queued, strict=True):
+            self.stuck.labels(org=org).set(s)
+            self.queued.labels(org=org).set(q)
 
     @staticmethod
     async def _count(client: Client, org: str, condition: str) -> int:

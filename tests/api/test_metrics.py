@@ -3,8 +3,10 @@ queued gauges counted from visibility."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -208,3 +210,32 @@ async def test_a_failed_count_keeps_the_gauges_and_is_counted(
     got = await scrape(http)
     assert got[(m.VISIBILITY_ERRORS.name, frozenset())] == 1
     assert got[(m.STUCK_HANDOFFS.name, labels)] == 0  # the last count, not a gap
+
+
+class _GatedTemporal:
+    """Counts that wait for the test to let them answer."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def count_workflows(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        await self.gate.wait()
+        return SimpleNamespace(count=7)
+
+
+async def test_a_slow_count_does_not_hold_the_scrape_up(gauge_http: tuple[httpx.AsyncClient, str, FastAPI]) -> None:
+    http, org, app = gauge_http
+    labels = frozenset({"org": org}.items())
+    slow = _GatedTemporal()
+    app.state.temporal = slow
+    first = await scrape(http)  # answered while the count waits
+    assert slow.calls == 2 and (m.STUCK_HANDOFFS.name, labels) not in first
+    await scrape(http)
+    assert slow.calls == 2  # one count in flight at a time
+    slow.gate.set()
+    got = await eventually(
+        "the count's values in a later scrape", lambda: scrape(http), lambda s: (m.STUCK_HANDOFFS.name, labels) in s
+    )
+    assert got[(m.STUCK_HANDOFFS.name, labels)] == 7 and got[(m.QUEUED_CONVERSATIONS.name, labels)] == 7

@@ -88,7 +88,7 @@ def start_prometheus(info: RunInfo, data: Path) -> tuple[subprocess.Popen[bytes]
     worker = httpx.URL(info.worker_metrics_url)
     api = httpx.URL(info.api_url)
     config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": "2s", "evaluation_interval": "1s"},
         "rule_files": [str(generate.ALERTS_FILE)],
         "scrape_configs": [
             {"job_name": m.API_JOB, "static_configs": [{"targets": [f"{api.host}:{api.port}"]}]},
@@ -186,6 +186,13 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
             "Prometheus to scrape both sessions' ends",
             lambda: floor.sum_of(m.SESSIONS_ENDED),
             lambda ended: ended == 2,
+            within=60,
+        )
+        # Both targets healthy (the last scrape's error, if any, is in the failure message).
+        eventually_sync(
+            "Prometheus scraping the API and the worker",
+            lambda: http.get(f"{url}/api/v1/targets").json()["data"]["activeTargets"],
+            lambda targets: len(targets) == 2 and all(t["health"] == "up" for t in targets),
             within=60,
         )
         yield floor
