@@ -27,6 +27,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from config.orgs import OrgsFile, OrgsSource
 from config.settings import Settings
+from contracts.metrics import histogram_buckets
 from contracts.search_attributes import ALL_KEYS, CLI_TYPES
 from payload_encryption.converter import build_data_converter
 
@@ -65,10 +66,14 @@ def client_connect_config() -> dict[str, Any]:
 
 
 def build_runtime(metrics_port: int | None, metrics_host: str = "0.0.0.0") -> Runtime | None:
-    """A runtime exporting SDK metrics (task latencies, slots, failures) to Prometheus; None = default."""
+    """A runtime exporting to Prometheus the SDK's metrics (task latencies, slots, failures) and ours (the
+    catalogue's buckets for our histograms); None = default."""
     if metrics_port is None:
         return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{metrics_host}:{metrics_port}")))
+    prometheus = PrometheusConfig(
+        bind_address=f"{metrics_host}:{metrics_port}", histogram_bucket_overrides=histogram_buckets()
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 async def connect_client(settings: Settings, *, runtime: Runtime | None = None) -> Client:
@@ -181,7 +186,12 @@ async def main_async(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     orgs = OrgsFile(settings.orgs_file)
     orgs.current()  # a broken orgs file stops the worker at start, not at its first conversation
-    client = await connect_client(settings, runtime=build_runtime(settings.metrics_port))
+    runtime = build_runtime(settings.metrics_port)
+    client = await connect_client(settings, runtime=runtime)
+    if runtime is not None:
+        from activities.metrics import create_zero_series  # with the activities: after the config checks
+
+        create_zero_series(runtime.metric_meter, orgs.current().names(), client.namespace, settings.task_queue)
     stop_event = asyncio.Event()
     install_stop_signals(stop_event)
     await run_worker(client, settings, orgs, stop_event)

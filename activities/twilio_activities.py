@@ -33,6 +33,7 @@ from activities.media import (
     rep_media_verdict,
     upload_to_mcs,
 )
+from activities.metrics import count_send_refusal
 from activities.twilio_errors import CLIENT_ERROR_TYPE, twilio_errors
 from contracts.activities import (
     ACCEPT_AI_RESERVATION,
@@ -349,7 +350,11 @@ class TwilioActivities:
         if not (inp.body or inp.media_url or inp.content_sid):
             raise _bad_input("send_whatsapp needs a body, a media_url or a content_sid")
         with self._in_progress.hold(f"send|{inp.org}|{inp.to_number}|{inp.idempotency_id}"):
-            return self._send_whatsapp_once(inp)
+            try:
+                return self._send_whatsapp_once(inp)
+            except ApplicationError as exc:
+                count_send_refusal(inp.org, exc)
+                raise
 
     def _send_whatsapp_once(self, inp: SendWhatsAppInput) -> SendWhatsAppResult:
         known = self._sent.get(inp.idempotency_id)

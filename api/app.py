@@ -12,10 +12,13 @@ from api import temporal
 from api.contact_routing import ContactRouting
 from api.errors import install_error_handlers
 from api.logs import log_event
+from api.metrics import ApiMetrics
+from api.metrics_middleware import WebhookMetricsMiddleware
 from api.routes import (
     conversation_events,
     conversations,
     health,
+    metrics,
     taskrouter,
     whatsapp,
     whatsapp_status,
@@ -70,7 +73,18 @@ def create_app(
     # An injected client is usable at once (also without the lifespan, e.g. httpx ASGITransport in tests).
     app.state.temporal = None if client is None or callable(client) else client
     install_error_handlers(app)
-    for module in (whatsapp, whatsapp_status, conversation_events, taskrouter, conversations, org_routes, health):
+    app.state.metrics = ApiMetrics(orgs.current)
+    app.add_middleware(WebhookMetricsMiddleware, metrics=app.state.metrics)
+    for module in (
+        whatsapp,
+        whatsapp_status,
+        conversation_events,
+        taskrouter,
+        conversations,
+        org_routes,
+        health,
+        metrics,
+    ):
         app.include_router(module.router)
     if settings.codec_keys is not None:
         codec = AesGcmPayloadCodec(KeyRing.parse(settings.codec_keys.get_secret_value()))

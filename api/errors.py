@@ -13,6 +13,9 @@ from fastapi.responses import JSONResponse
 
 from api.logs import log_event
 
+# Names the kind of a refusal where the status alone does not (the metrics count them apart).
+REFUSED_HEADER = "X-Wafh-Refused"
+
 
 class ApiError(Exception):
     """An answer other than success, with the HTTP status and a reason for the caller."""
@@ -31,7 +34,8 @@ def bad_field(field: str, problem: str) -> ApiError:
 
 
 def wrong_org(what: str) -> ApiError:
-    return ApiError(403, f"routed to the wrong org: {what}")
+    # The header tells the metrics this 403 from a bad signature's.
+    return ApiError(403, f"routed to the wrong org: {what}", headers={REFUSED_HEADER: "wrong_org"})
 
 
 class TemporalUnavailable(ApiError):

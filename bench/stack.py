@@ -127,7 +127,7 @@ class Stack:
         return pid
 
     def child_env(self) -> dict[str, str]:
-        """The environment `run` gives its worker and API (see cli/run.py)."""
+        """The environment `run` gives its worker and API (see cli/stack.py)."""
         env = child_env()
         env.update(
             {

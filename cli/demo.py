@@ -28,6 +28,7 @@ from temporalio.client import Client
 
 from cli.connect import client_for
 from cli.errors import CliError
+from cli.metrics_summary import print_headline, snapshot_of_run
 from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
 from cli.stack import RunInfo
 from config.orgs import OrgRegistry
@@ -235,6 +236,7 @@ class Demo:
     def play(self) -> DemoResult:
         c = self.console
         c.print(f"[bold]Demo conversation[/bold] contact {self.contact} → business {self.business} (org {SANDBOX_ORG})")
+        metrics_before = snapshot_of_run(self.info.api_url, self.info.worker_metrics_url)
 
         step = "contact asks a question, AI answers"
         self._step(step)
@@ -335,6 +337,7 @@ class Demo:
         self._say("contact", f"received: {got.get('rendered_body') or got.get('body')}", f"template {template_sid}")
 
         self._print_transcript()
+        print_headline(c, self.info.api_url, self.info.worker_metrics_url, metrics_before)
         url = self.info.workflow_url(self.workflow_id)
         c.print(f"\n[bold green]Demo passed[/bold green] ({self.steps} steps). Workflow in the Temporal UI:\n{url}")
         if not self.own_stack:

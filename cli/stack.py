@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 from cli.errors import CliError
+from cli.metrics_summary import WORKER_METRICS_PORT, metrics_urls
 from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
 from cli.readiness import NAMESPACE, pid_alive, temporal_ready, worker_polling
@@ -82,6 +83,7 @@ class RunInfo(BaseModel):
     # The URL a person pastes into the Temporal UI's codec settings to see decoded payloads (a 0600 file).
     ui_codec_endpoint_file: str | None = None
     processes: dict[str, int] = Field(default_factory=dict)  # name → pid, rewritten when a child is restarted
+    worker_metrics_url: str | None = None
 
     def workflow_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
@@ -184,6 +186,7 @@ class RunSession:
         ui_port = self._port("ui", o.ui_port)
         api_port = self._port("api", o.api_port)
         sandbox_port = None if real else self._port("sandbox", o.sandbox_port)
+        worker_metrics_port = self._port("worker_metrics", WORKER_METRICS_PORT)
         api_url = f"http://{o.host}:{api_port}"
         ui_url = f"http://{o.host}:{ui_port}"
         temporal_address = f"{o.host}:{temporal_port}"
@@ -271,6 +274,7 @@ class RunSession:
                 "WAFH_TEMPORAL_UI_ORIGIN": ui_url,  # the UI's browser calls the codec endpoint from there
                 "WAFH_ADMIN_TOKEN": admin_token,
                 "PYTHONUNBUFFERED": "1",
+                "WAFH_METRICS_PORT": str(worker_metrics_port),
                 **o.service_env,
             }
         )
@@ -307,6 +311,8 @@ class RunSession:
                 fix=f"see {api.log_path}.",
             )
         self._ok(f"API on {api_url} (docs {api_url}/docs)")
+        worker_metrics_url = f"http://{o.host}:{worker_metrics_port}/metrics"
+        self._ok(metrics_urls(api_url, worker_metrics_url))
 
         self.info = RunInfo(
             pid=os.getpid(),
@@ -323,6 +329,7 @@ class RunSession:
             log_dir=str(self.log_dir),
             codec_keys_file=str(codec_keys_file) if codec_keys_file else None,
             ui_codec_endpoint_file=str(ui_codec_endpoint_file) if ui_codec_endpoint_file else None,
+            worker_metrics_url=worker_metrics_url,
         )
         self._write_run_info()
         if codec_keys:

@@ -29,6 +29,8 @@ EXPECTED_SERVICES = {
     "config",
     "api",
     "worker",
+    "prometheus",
+    "grafana",
     "sandbox",
     "sandbox-setup",
     "demo",
@@ -81,7 +83,7 @@ def test_every_image_tag_is_pinned(compose: dict[str, Any]) -> None:
         repo, _, tag = image.rpartition(":")
         assert repo and tag, f"{name}: {image} has no tag"
         assert tag != "latest" and "$" not in tag, f"{name}: {image} is not pinned"
-        assert re.match(r"^\d+\.\d+(\.\d+)?", tag), f"{name}: {image} tag is not a version"
+        assert re.match(r"^v?\d+\.\d+(\.\d+)?", tag), f"{name}: {image} tag is not a version"
 
 
 def test_registered_search_attributes_equal_the_code(compose: dict[str, Any]) -> None:
@@ -219,3 +221,35 @@ def test_the_ui_origin_is_the_ui_port(compose: dict[str, Any]) -> None:
     ui_ports = compose["services"]["temporal-ui"]["ports"]
     origin = compose["services"]["api"]["environment"]["WAFH_TEMPORAL_UI_ORIGIN"]
     assert origin.endswith(":-http://localhost:8080}") and "8080:8080" in ui_ports
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_and_loads_the_rules(compose: dict[str, Any]) -> None:
+    from contracts.metrics import API_JOB, WORKER_JOB
+
+    services = compose["services"]
+    mounts = dict(v.split(":")[:2] for v in services["prometheus"]["volumes"] if v.startswith("./"))
+    config = yaml.safe_load((ROOT / "observability/prometheus/prometheus.yml").read_text())
+    assert mounts["./observability/prometheus/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    assert mounts["./observability/prometheus/alerts.yml"] in config["rule_files"]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {API_JOB, WORKER_JOB}
+    assert jobs[API_JOB]["static_configs"][0]["targets"] == ["api:8000"]
+    assert "8000:8000" in services["api"]["ports"]
+    [worker_sd] = jobs[WORKER_JOB]["dns_sd_configs"]
+    assert worker_sd["names"] == ["worker"]
+    assert str(worker_sd["port"]) == services["worker"]["environment"]["WAFH_METRICS_PORT"]
+
+
+def test_grafana_is_provisioned_with_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"] if v.startswith("./"))
+    provisioning = ROOT / "observability/grafana/provisioning"
+    assert mounts["./observability/grafana/provisioning"] == "/etc/grafana/provisioning"
+    providers = yaml.safe_load((provisioning / "dashboards/wa-flex-handoff.yml").read_text())["providers"]
+    dashboards_dir = mounts["./observability/grafana/dashboards"]
+    assert [p["options"]["path"] for p in providers] == [dashboards_dir]
+    assert (ROOT / "observability/grafana/dashboards/wa-flex-handoff.json").is_file()
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home == f"{dashboards_dir}/wa-flex-handoff.json"
+    [source] = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090"

@@ -20,6 +20,7 @@ PACKAGES = (
     "payload_encryption",
     "loadgen",
     "bench",
+    "observability",
 )
 # What each package may import of ours (beyond itself); a package not listed here may import anything but a cycle.
 ALLOWED: dict[str, set[str]] = {
@@ -28,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "workflows": {"contracts", "rules"},
     "activities": {"contracts", "rules", "config", "twilio_rest"},
     "twilio_sandbox": {"twilio_rest"},
+    "observability": {"contracts"},
 }
 WORKFLOW_SANDBOX_FORBIDDEN = ("twilio", "fastapi", "httpx", "requests", "pydantic_settings")
 

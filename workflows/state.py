@@ -133,6 +133,9 @@ class SessionState(BaseModel):
     ai_quiet_from: datetime | None = None
     release_attempts: int = 0
     release_retry_at: datetime | None = None
+    # Kept for the metrics (workflows/conversation/metrics.py): the session's first reply and the rep's first.
+    first_reply_at: datetime | None = None
+    rep_first_reply_at: datetime | None = None
 
 
 class CsatAsked(BaseModel):

@@ -9,6 +9,7 @@ in production; docs/DESIGN.md says how such a change is made (and when the histo
 from __future__ import annotations
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -43,7 +44,7 @@ def test_no_history_is_kept_that_no_scenario_records() -> None:
 async def test_scenario_run_now_replays(conv: Conv, scenario: str) -> None:
     histories = await SCENARIOS[scenario](conv)
     for history in histories.values():
-        assert len(history.events) > 10
+        assert len(history.events) > 5, [EventType.Name(e.event_type) for e in history.events]
         result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
 

@@ -22,7 +22,7 @@ from rules import notices, turns
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.flex_context import flatten_flex_context
-from workflows.conversation import delivery, handoff, lifecycle
+from workflows.conversation import delivery, handoff, lifecycle, metrics
 from workflows.conversation.context import AI_AUTHOR, Conversation
 from workflows.conversation.effects import (
     AI_ATTEMPTS,
@@ -125,6 +125,7 @@ async def take(c: Conversation, sess: SessionState) -> None:
     sess.turn_rounds_failed = 0
     del sess.backlog[: len(backlog)]
     del sess.ai_pending_sids[: len(batch)]
+    metrics.ai_turn_done(c, now, res.ai is not None, res.sent is not None and not res.send_error)
     for idempotency_id, detail in res.contact_post_errors.items():
         c.s.last_error = f"posting a contact message to Flex failed: {detail}"
         await notice(c, "contact_message_not_in_flex", notices.contact_message_not_in_flex(detail), idempotency_id)
@@ -149,6 +150,7 @@ async def take(c: Conversation, sess: SessionState) -> None:
             await send_failed(c, "AI reply", reply_id, res.send_error)
         elif res.sent is not None:
             delivery.watch(c, res.sent, "AI reply")
+            metrics.reply_sent(c, sess, "ai")
     if res.ai.escalate:
         handoff.request(
             c,
@@ -173,6 +175,7 @@ def _typing_for(c: Conversation, sess: SessionState, newest: str, now: datetime)
 
 def _round_failed(c: Conversation, sess: SessionState, detail: str) -> None:
     sess.turn_rounds_failed += 1
+    metrics.ai_turn_failed(c)
     if sess.turn_rounds_failed >= MAX_TURN_ROUNDS:
         sess.turn_first_at = sess.turn_retry_at = None
         sess.turn_rounds_failed = 0

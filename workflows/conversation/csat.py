@@ -16,6 +16,7 @@ from rules import notices
 from rules import window as window_rules
 from rules.csat import SCALE, rating_of
 from rules.texts import for_language
+from workflows.conversation import metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import error_text, post_input
 from workflows.conversation.flex_posts import post
@@ -60,6 +61,7 @@ def takes_rating(c: Conversation, msg: ContactMessage) -> bool:
         session_number=asked.session_number, score=score, at=now, via="button" if msg.button_payload else "typed"
     )
     bounded_append(c.s.ratings, rating, MAX_RATINGS)
+    metrics.rating_given(c, score)
     c.s.rating_to_note = asked
     c.s.csat_asked = None
     return True

@@ -18,6 +18,7 @@ from contracts.signals import DeliveryStatus
 from contracts.views import DeliveryFailure
 from rules import delivery as delivery_rules
 from rules import notices
+from workflows.conversation import metrics
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import STATUS_READBACK_RETRY, call, error_text
 from workflows.conversation.flex_posts import notice
@@ -68,6 +69,7 @@ async def on_status(c: Conversation, st: DeliveryStatus) -> None:
         MAX_DELIVERY_FAILURES,
     )
     c.s.last_error = f"{what} {st.message_sid} {st.status}: {explanation}"
+    metrics.delivery_failed(c, outcome.error_code)
     if outcome.closes_window and (c.s.window_expires_at is None or c.s.window_expires_at > now):
         c.s.window_expires_at = now
         # The delivery notice below already tells the rep; no second "window closed" notice.

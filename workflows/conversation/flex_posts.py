@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.exceptions import ActivityError
 
 from contracts.activities import POST_TO_FLEX, PostToFlexInput, PostToFlexResult
+from workflows.conversation import metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import call, error_text, post_input
 from workflows.state import MAX_NOTICES, bounded_append
@@ -18,6 +19,7 @@ async def post(c: Conversation, inp: PostToFlexInput) -> PostToFlexResult:
 async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> None:
     """A notice for reps: in state always, in Flex when the session has a conversation (never WhatsApp)."""
     bounded_append(c.s.notices, text, MAX_NOTICES)
+    metrics.notice_posted(c, kind)
     sess = c.s.session
     if sess is None or sess.conversation_sid is None:
         return

@@ -20,7 +20,7 @@ from rules import business_hours, notices
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_handoff_attributes
-from workflows.conversation import lifecycle
+from workflows.conversation import lifecycle, metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import STEPS_HEARTBEAT, TWILIO_TIMEOUT, call, error_text, post_input
 from workflows.conversation.flex_posts import notice
@@ -74,12 +74,14 @@ def request(
     opening = business_hours.next_opening(now, lifecycle.hours_for(c, sess))
     if opening != now:
         hp.reps_away_until = opening  # the contact is told when a person will answer (`waiting`)
+        metrics.after_hours_handoff(c)
         if hours.when_closed == "hold" and opening is not None:
             hp.hold_until = opening
             c.timers.set("opening", opening)
             if hours.ai_answers_while_closed:
                 return "handoff_pending"  # the AI keeps answering until the opening
     sess.ai_pending_sids.clear()
+    metrics.handoff_requested(c, source, reason)
     c.set_state("handoff_requested", f"handoff asked for ({source}): {reason}")
     return "handoff_pending"
 
@@ -143,6 +145,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     except ActivityError as err:
         detail, _ = error_text(err)
         hp.attempts += 1
+        metrics.handoff_round_failed(c, gave_up=hp.attempts >= MAX_HANDOFF_ROUNDS)
         c.s.stuck = True
         c.s.last_error = f"handoff failed: {detail}"
         if hp.attempts < MAX_HANDOFF_ROUNDS:
@@ -166,6 +169,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     now = workflow.now()
     sess.queued_since = now
     sess.queue_sid = sess.queue_sid or pol.human_queue_sid
+    metrics.handed_off(c, hp)
     c.set_state("queued", f"handed to the humans ({handed.path})")
     c.s.stuck = False
     c.timers.set("sla", now + timedelta(seconds=pol.queue_sla_seconds))

@@ -10,6 +10,7 @@ from temporalio import workflow
 from contracts.policy import OpeningHours
 from contracts.views import AwaitingKind
 from rules import handback, quiet, reconcile
+from workflows.conversation import metrics
 from workflows.conversation.context import Conversation
 from workflows.state import CsatAsked, SessionState
 
@@ -48,6 +49,7 @@ def end_session(c: Conversation, why: str) -> None:
         return
     workflow.logger.info("session %s ended: %s", sess.number, why)
     c.tell_handoff_waiters("nothing_to_hand_off", f"the session ended first ({why})")
+    metrics.session_ended(c, sess)
     now = workflow.now()
     if sess.rep_accepted_at is not None and sess.handoff is not None:
         # The AI's next session builds on what the reps did; the contact is asked to rate it.

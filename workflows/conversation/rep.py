@@ -18,6 +18,7 @@ from rules import templates as template_rules
 from rules import window as window_rules
 from rules.echo import is_own_echo
 from rules.handoff_attributes import iso_utc
+from workflows.conversation import metrics
 from workflows.conversation.context import Conversation
 from workflows.conversation.flex_posts import notice
 from workflows.conversation.whatsapp_sends import send_whatsapp
@@ -44,6 +45,7 @@ async def on_conversation_event(c: Conversation, ev: ConversationEvent) -> None:
         await send_template(c, command.name, command.variables, cause=f"rep:{cause}")
         return
     if not window_rules.is_open(c.s.window_expires_at, now):
+        metrics.rep_reply_refused(c)
         await notice(
             c,
             "reply_refused",

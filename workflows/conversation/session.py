@@ -31,7 +31,7 @@ from rules import notices, session_events
 from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_task_attributes
-from workflows.conversation import csat, lifecycle, taskrouter
+from workflows.conversation import csat, lifecycle, metrics, taskrouter
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import STEPS_HEARTBEAT, call, error_text, post_input
 from workflows.conversation.flex_posts import notice, post
@@ -84,6 +84,7 @@ def into_session(c: Conversation, msg: ContactMessage, now: datetime) -> None:
         )
         c.s.session = sess
         c.timers.set("quiet", None)
+        metrics.conversation_opened(c)
     sess.backlog.append(msg)
     sess.ai_quiet_from = now
     if lifecycle.opening_gave_up(sess):

@@ -29,7 +29,7 @@ from contracts.views import AI_OFFER_TIMED_OUT
 from rules import handback, notices, reconcile, session_events
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc, session_id_of
-from workflows.conversation import handoff, lifecycle
+from workflows.conversation import handoff, lifecycle, metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import call, error_text, post_input
 from workflows.conversation.flex_posts import notice, post
@@ -126,7 +126,7 @@ async def follow_transfer(c: Conversation, sess: SessionState, task_sid: str, qu
     sess.human_task_sid = task_sid
     sess.queue_sid = queue_sid or sess.queue_sid
     sess.rep_worker_sid = sess.rep_reservation_sid = None
-    sess.rep_accepted_at = None
+    sess.rep_accepted_at = sess.rep_first_reply_at = None
     now = workflow.now()
     sess.queued_since = now
     sess.sla_notified = False
@@ -205,6 +205,7 @@ async def rep_accepted(
     sess.rep_reservation_sid = reservation_sid
     sess.rep_accepted_at = workflow.now()
     c.set_state("with_rep", f"rep {worker_sid} accepted {task_sid}")
+    metrics.rep_accepted(c, sess)
     c.s.stuck = False
     c.timers.set("sla", None)
     lifecycle.wait_for(c, sess, "rep_task_end")

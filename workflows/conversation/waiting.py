@@ -13,7 +13,7 @@ from contracts.activities import READ_QUEUE_POSITION, ReadQueuePositionInput
 from rules import business_hours, queue_position
 from rules import window as window_rules
 from rules.texts import for_language
-from workflows.conversation import lifecycle
+from workflows.conversation import lifecycle, metrics
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import STATUS_READBACK_RETRY, call, error_text
 from workflows.conversation.whatsapp_sends import send_whatsapp
@@ -97,7 +97,11 @@ async def tell_queue_position(c: Conversation, sess: SessionState) -> None:
     language = sess.handoff.language if sess.handoff else sess.language
     wait = queue_position.expected_wait(where.position, where.avg_acceptance_seconds, where.available_workers)
     text = queue_position.update_text(where.position, wait, language, c.policy.queue_updates)
-    await send_whatsapp(c, "queue position", f"queue-position:{sess.session_id}:{sess.queue_updates_sent}", body=text)
+    sent = await send_whatsapp(
+        c, "queue position", f"queue-position:{sess.session_id}:{sess.queue_updates_sent}", body=text
+    )
+    if sent is not None:
+        metrics.queue_position_sent(c)
 
 
 def arm(c: Conversation) -> None:

@@ -8,7 +8,7 @@ from temporalio.exceptions import ActivityError
 
 from contracts.activities import SEND_WHATSAPP
 from rules import notices
-from workflows.conversation import delivery
+from workflows.conversation import delivery, metrics
 from workflows.conversation.context import Conversation
 from workflows.conversation.effects import call, error_text, send_input
 from workflows.conversation.flex_posts import notice
@@ -45,6 +45,7 @@ async def send_whatsapp(
         await send_failed(c, what, idempotency_id, error_text(err)[0])
         return None
     delivery.watch(c, res, what)
+    metrics.sent(c, what)
     return res.message_sid
 
 
