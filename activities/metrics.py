@@ -44,7 +44,7 @@ def create_zero_series(meter: MetricMeter, orgs: Iterable[str], namespace: str, 
     base = {"namespace": namespace, "task_queue": task_queue, "workflow_type": WORKFLOW_NAME}
     made = 0
     org_names = list(orgs)
-    for metric in m.EMITTED:
+    for metric in m.CATALOGUE:
         if metric.emitter != "workflow":
             continue
         counter = meter.create_counter(metric.name, metric.help)

@@ -284,6 +284,5 @@ def _check_ai_capacity(org: Org, ws: Any, worker_sid: str, report: ConnectReport
         report.add(
             check,
             False,
-            f"{channel.configured_capacity} concurrent conversation(s), needs {wanted} "
-            "(`connect` raises it)",
+            f"{channel.configured_capacity} concurrent conversation(s), needs {wanted} (`connect` raises it)",
         )

@@ -3,12 +3,13 @@ file, route senders to the API."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+import tomli_w
 from pydantic import BaseModel, Field
 
 from cli.errors import CliError
@@ -64,13 +65,19 @@ def register_sender(sandbox_url: str, number: str, webhook_url: str) -> None:
         )
 
 
-def _toml_str(value: str) -> str:
-    # JSON's string escapes (\n, \", \\, \uXXXX) are all valid in a TOML basic string: nothing can break out.
-    return json.dumps(value)
+# The seed's rating contents: quick-reply buttons for inside the window, an approved template for after it.
+RATING_BUTTONS = "rating_buttons"
+RATING_TEMPLATE = "rating_request"
+
+OrgSetting = int | bool | str | Mapping[str, Any]
 
 
-def _toml_setting(value: int | bool | str) -> str:
-    return _toml_str(value) if isinstance(value, str) else str(int(value))
+def sandbox_org_settings(seed: SandboxSeedInfo) -> dict[str, OrgSetting]:
+    """What the sandbox org turns on beyond the defaults: the rating question, when the seed has its contents."""
+    buttons, template = seed.templates.get(RATING_BUTTONS), seed.templates.get(RATING_TEMPLATE)
+    if not (buttons and template):
+        return {}
+    return {"csat": {"enabled": True, "quick_reply_content_sid": buttons, "template_content_sid": template}}
 
 
 def write_sandbox_orgs(
@@ -79,10 +86,11 @@ def write_sandbox_orgs(
     *,
     public_base_url: str,
     sandbox_url: str,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
     file_name: str = "orgs.sandbox.toml",
 ) -> Path:
-    """Write `{data_dir}/{file_name}` for org "demo"; secrets go to 0600 files, not into the TOML."""
+    """Write `{data_dir}/{file_name}` for org "demo"; secrets go to 0600 files, not into the TOML. `org_settings`
+    win over the sandbox org's own (a table, such as `csat`, is replaced whole)."""
     secrets_dir = data_dir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(secrets_dir, 0o700)
@@ -93,37 +101,33 @@ def write_sandbox_orgs(
         os.chmod(path, 0o600)
         return path
 
-    token_file = secret(f"{SANDBOX_ORG}_auth_token", seed.auth_token)
-    lines = [
-        "# Written by `wa-flex-handoff run` from the sandbox seed; rewritten at every start.",
-        f"[orgs.{SANDBOX_ORG}]",
-        f"account_sid = {_toml_str(seed.account_sid)}",
-        f"auth_token_file = {_toml_str(str(token_file))}",
-    ]
+    org: dict[str, Any] = {
+        "account_sid": seed.account_sid,
+        "auth_token_file": str(secret(f"{SANDBOX_ORG}_auth_token", seed.auth_token)),
+    }
     if seed.api_key_sid and seed.api_key_secret:
-        key_file = secret(f"{SANDBOX_ORG}_api_key_secret", seed.api_key_secret)
-        lines += [
-            f"api_key_sid = {_toml_str(seed.api_key_sid)}",
-            f"api_key_secret_file = {_toml_str(str(key_file))}",
-        ]
-    lines += [
-        f"workspace_sid = {_toml_str(seed.workspace_sid)}",
-        f"workflow_sid = {_toml_str(seed.workflow_sid)}",
-        f"conversations_service_sid = {_toml_str(seed.conversations_service_sid)}",
-        f"ai_queue_sid = {_toml_str(seed.ai_queue_sid)}",
-        f"human_queue_sid = {_toml_str(seed.human_queue_sid)}",
-        f"task_channel = {_toml_str(seed.task_channel)}",
-        "whatsapp_numbers = [" + ", ".join(_toml_str(n) for n in seed.whatsapp_numbers) + "]",
-        f"public_base_url = {_toml_str(public_base_url)}",
-        f"twilio_sandbox_url = {_toml_str(sandbox_url)}",
-        *(f"{name} = {_toml_setting(value)}" for name, value in sorted((org_settings or {}).items())),
-        "",
-        f"[orgs.{SANDBOX_ORG}.templates]",
-        *(f"{_toml_str(name)} = {_toml_str(sid)}" for name, sid in sorted(seed.templates.items())),
-        "",
-    ]
+        org["api_key_sid"] = seed.api_key_sid
+        org["api_key_secret_file"] = str(secret(f"{SANDBOX_ORG}_api_key_secret", seed.api_key_secret))
+    org |= {
+        "workspace_sid": seed.workspace_sid,
+        "workflow_sid": seed.workflow_sid,
+        "conversations_service_sid": seed.conversations_service_sid,
+        "ai_queue_sid": seed.ai_queue_sid,
+        "human_queue_sid": seed.human_queue_sid,
+        "task_channel": seed.task_channel,
+        "whatsapp_numbers": list(seed.whatsapp_numbers),
+        "public_base_url": public_base_url,
+        "twilio_sandbox_url": sandbox_url,
+        **sandbox_org_settings(seed),
+        **(org_settings or {}),
+        # The rating contents are the workflow's to send, not the reps'.
+        "templates": {
+            n: sid for n, sid in sorted(seed.templates.items()) if n not in (RATING_BUTTONS, RATING_TEMPLATE)
+        },
+    }
+    header = "# Written by `wa-flex-handoff run` from the sandbox seed; rewritten at every start.\n"
     path = data_dir / file_name
-    path.write_text("\n".join(lines))
+    path.write_text(header + tomli_w.dumps({"orgs": {SANDBOX_ORG: org}}))
     return path
 
 
@@ -132,7 +136,7 @@ def wire_sandbox(
     data_dir: Path,
     *,
     public_base_url: str,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
     file_name: str = "orgs.sandbox.toml",
 ) -> Path:
     """Write the demo org's orgs file from the sandbox's seed and point its WhatsApp senders at the API's webhook;

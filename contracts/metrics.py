@@ -5,9 +5,6 @@ alert rules' tests and the end-to-end test all take names from here. Labels are 
 and closed sets of words; never a phone number, SID, name or message body. `error_code` is Twilio's numeric code
 (a small set in practice). Where a label's values are listed in `values`, every series exists at zero from the
 start (a panel shows 0, not "no data"; `rate()` sees the first increase).
-
-Metrics marked `planned` are defined for features still to come: the dashboard shows them, the end-to-end test
-lists them apart ("defined, not yet emitted") and does not require them.
 """
 
 from __future__ import annotations
@@ -43,7 +40,6 @@ class MetricDef:
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     buckets: tuple[float, ...] = ()
     # Non-empty: defined, not yet emitted; names the feature that will emit it.
-    planned: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.startswith("wafh_"):
@@ -306,8 +302,6 @@ CATALOGUE: tuple[MetricDef, ...] = (
     CSAT_ANSWERS,
 )
 BY_NAME: dict[str, MetricDef] = {m.name: m for m in CATALOGUE}
-EMITTED: tuple[MetricDef, ...] = tuple(m for m in CATALOGUE if not m.planned)
-PLANNED: tuple[MetricDef, ...] = tuple(m for m in CATALOGUE if m.planned)
 
 # Series of others that the alert rules and the dashboard use: Prometheus's own `up` and the Temporal SDK's
 # poller gauge (exported by the worker's runtime).

@@ -66,6 +66,23 @@ def _default_templates() -> list[TemplateSeed]:
             body="Welcome back, {{1}}! Reply to this message to continue the conversation.",
             variables={"1": "there"},
         ),
+        # The rating question inside the window: three buttons, the most a session message may show.
+        TemplateSeed(
+            name="rating_buttons",
+            body="How was your conversation with our team?",
+            approved=False,
+            quick_replies=[
+                QuickReplySeed(title="Great", id="csat_5"),
+                QuickReplySeed(title="OK", id="csat_3"),
+                QuickReplySeed(title="Poor", id="csat_1"),
+            ],
+        ),
+        # After the window: an approved template may show up to ten buttons, so the whole scale.
+        TemplateSeed(
+            name="rating_request",
+            body="How would you rate your conversation with our team? 1 is poor, 5 is great.",
+            quick_replies=[QuickReplySeed(title=f"{n}", id=f"csat_{n}") for n in range(1, 6)],
+        ),
     ]
 
 

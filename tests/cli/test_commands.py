@@ -153,9 +153,7 @@ def test_codec_url(tmp_path: Path) -> None:
     from payload_encryption.ui_access import ui_codec_path
 
     env = clean_env()
-    without = subprocess.run(
-        [*cli(), "codec-url"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    without = subprocess.run([*cli(), "codec-url"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert without.returncode == 1 and "set WAFH_ADMIN_TOKEN" in without.stderr
     env["WAFH_ADMIN_TOKEN"] = "a-token-for-this-test-only"
     url = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from cli.connect import AI_CHANNEL_CAPACITY, REQUIRED_EVENTS, check_org, client_for, event_callback_url
-from cli.sandbox_setup import SANDBOX_ORG, fetch_seed, write_sandbox_orgs
+from cli.sandbox_setup import RATING_BUTTONS, RATING_TEMPLATE, SANDBOX_ORG, fetch_seed, write_sandbox_orgs
 from config.orgs import Org, OrgRegistry
 from tests.cli.conftest import CliResult
 from twilio_sandbox.testing import running_sandbox
@@ -58,7 +58,9 @@ def test_sandbox_orgs_file_round_trips(orgs_file: Path, sandbox: str) -> None:
     assert org is not None
     assert org.auth_token.get_secret_value() == seed.auth_token
     assert seed.auth_token not in orgs_file.read_text()  # secrets live in 0600 files, not in the TOML
-    assert org.config.templates == seed.templates
+    rating = {RATING_BUTTONS: seed.templates[RATING_BUTTONS], RATING_TEMPLATE: seed.templates[RATING_TEMPLATE]}
+    assert org.config.templates == {n: sid for n, sid in seed.templates.items() if n not in rating}
+    assert (org.config.csat.quick_reply_content_sid, org.config.csat.template_content_sid) == tuple(rating.values())
     assert org.config.twilio_sandbox_url == sandbox
     assert (orgs_file.parent / "secrets").stat().st_mode & 0o077 == 0
 

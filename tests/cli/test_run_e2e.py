@@ -144,6 +144,11 @@ def test_run_demo_and_clean_stop(tmp_path: Path, keys_from: str) -> None:
             for attribute in ("handedOff", "handoffReason", "handoffSummary", "handoffSentiment"):
                 assert attribute in demo.stdout
             assert "The conversation stays with" in demo.stdout and 'ConversationState="with_rep"' in demo.stdout
+            # What the contact and the rep are shown beyond the handoff itself.
+            assert "sees “typing…”" in demo.stdout and "ended by reply" in demo.stdout
+            assert "received: You are number 1 in line." in demo.stdout
+            assert "The 24-hour WhatsApp window closes at" in demo.stdout and "/template" in demo.stdout
+            assert "taps “Great”" in demo.stdout and "The contact rated this conversation 5/5." in demo.stdout
             print(f"\nrun startup {startup:.1f} s, demo {demo_time:.1f} s (keys from {keys_from})")
             assert info.admin_token_file is not None
             token = Path(info.admin_token_file).read_text()
@@ -255,7 +260,7 @@ def test_demo_names_the_step_that_did_not_happen(tmp_path: Path) -> None:
     finally:
         session.stop(quiet=True)
     message = str(failure.value)
-    assert "Demo step “contact asks a question, AI answers” did not happen" in message
+    assert "Demo step “contact asks a question, the AI types and answers” did not happen" in message
     assert "an AI answer reaching the contact did not happen within 3 s" in message
     assert info.workflow_url("") in message and str(tmp_path / "data" / "logs") in message
 

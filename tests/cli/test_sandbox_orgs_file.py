@@ -6,8 +6,15 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, write_sandbox_orgs
-from config.orgs import OrgRegistry
+from cli.sandbox_setup import (
+    RATING_BUTTONS,
+    RATING_TEMPLATE,
+    SANDBOX_ORG,
+    OrgSetting,
+    SandboxSeedInfo,
+    write_sandbox_orgs,
+)
+from config.orgs import Org, OrgRegistry
 
 
 def _seed() -> SandboxSeedInfo:
@@ -23,10 +30,16 @@ def _seed() -> SandboxSeedInfo:
     )
 
 
-def _write(tmp_path: Path, settings: dict[str, int | bool | str]) -> Path:
+def _write(tmp_path: Path, settings: dict[str, OrgSetting]) -> Path:
     return write_sandbox_orgs(
         _seed(), tmp_path, public_base_url="http://127.0.0.1:1", sandbox_url="http://127.0.0.1:2", org_settings=settings
     )
+
+
+def _org(path: Path) -> Org:
+    org = OrgRegistry.load(path).get(SANDBOX_ORG)
+    assert org is not None, f"{path} has no org {SANDBOX_ORG!r}"
+    return org
 
 
 def test_string_flag_and_number_settings_reach_the_org(tmp_path: Path) -> None:
@@ -43,3 +56,31 @@ def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
     text = path.read_text()
     assert "\ntrust_proxy = true" not in text
     assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\ntrust_proxy = true'
+
+
+def test_a_table_setting_becomes_the_orgs_table(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"queue_updates": {"enabled": False}, "window_warning_minutes": 30})
+    org = OrgRegistry.load(path).get(SANDBOX_ORG)
+    assert org is not None
+    assert org.config.queue_updates.enabled is False
+    assert org.config.window_warning_minutes == 30
+
+
+def test_the_rating_question_is_on_when_the_seed_has_its_contents(tmp_path: Path) -> None:
+    buttons, template = "HX" + "a" * 32, "HX" + "b" * 32
+    seed = _seed().model_copy(update={"templates": {RATING_BUTTONS: buttons, RATING_TEMPLATE: template}})
+    path = write_sandbox_orgs(seed, tmp_path, public_base_url="http://127.0.0.1:1", sandbox_url="http://127.0.0.1:2")
+    org = _org(path)
+    csat = org.config.csat
+    assert (csat.enabled, csat.quick_reply_content_sid, csat.template_content_sid) == (True, buttons, template)
+    assert not {RATING_BUTTONS, RATING_TEMPLATE} & set(org.config.templates)  # not offered to the reps
+    # Without those contents (or when a test turns it off) nothing is asked.
+    assert _org(_write(tmp_path, {})).config.csat.enabled is False
+    off = write_sandbox_orgs(
+        seed,
+        tmp_path,
+        public_base_url="http://127.0.0.1:1",
+        sandbox_url="http://127.0.0.1:2",
+        org_settings={"csat": {"enabled": False}},
+    )
+    assert _org(off).config.csat.enabled is False

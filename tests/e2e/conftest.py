@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from cli.connect import check_org
-from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed, register_sender, write_sandbox_orgs
+from cli.sandbox_setup import SANDBOX_ORG, OrgSetting, SandboxSeedInfo, fetch_seed, register_sender, write_sandbox_orgs
 from config.orgs import OrgRegistry
 from config.settings import Settings
 from payload_encryption.converter import build_data_converter
@@ -62,7 +62,7 @@ async def running_stack(
     local_env: WorkflowEnvironment,
     sandbox_url: str,
     data_dir: Path,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
 ) -> AsyncIterator[Stack]:
     """The whole service against the sandbox; `org_settings` go into the sandbox org's entry of the orgs file."""
     api_port = free_port()

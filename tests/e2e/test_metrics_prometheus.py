@@ -2,7 +2,7 @@
 Prometheus scraping the worker and the API with the alert rules loaded, the demo conversation played, then a
 second contact whose conversation meets the failures the demo does not (a send Twilio refuses, a message WhatsApp
 cannot deliver). Every metric the dashboard and the alert rules read must exist in Prometheus, with the value the
-two conversations imply; the catalogue's planned metrics must not exist yet.
+two conversations imply.
 """
 
 from __future__ import annotations
@@ -229,50 +229,61 @@ ZERO_HERE = {
 
 def test_every_metric_the_dashboard_and_the_alerts_read_exists(floor: Floor) -> None:
     readers = _referenced()
-    planned = {metric.name for metric in m.PLANNED}
-    missing = {name: sorted(by) for name, by in readers.items() if name not in planned and not floor.exists(name)}
+    missing = {name: sorted(by) for name, by in readers.items() if not floor.exists(name)}
     assert not missing, f"read by the dashboard or the alerts, emitted by nobody: {missing}"
     silent = {
         name: sorted(by)
         for name, by in readers.items()
-        if name not in planned and name not in ZERO_HERE and not floor.recorded(name)
+        if name not in ZERO_HERE and not floor.recorded(name)
     }
     assert not silent, f"read by the dashboard or the alerts, never recorded by the conversations: {silent}"
     assert all(floor.exists(name) for name in ZERO_HERE)
-    # Defined, not yet emitted: when a feature starts emitting one, move it out of the planned list.
-    emitted_now = sorted(name for name in planned if floor.exists(name))
-    assert not emitted_now, f"emitted now, still marked planned in contracts/metrics.py: {emitted_now}"
-    assert planned <= set(readers)  # the dashboard shows them already
+
+
+def _figures(f: Floor, expected: dict[str, tuple[float, m.MetricDef, str, dict[str, str]]]) -> dict[str, float]:
+    return {what: f.sum_of(metric, suffix, **labels) for what, (_, metric, suffix, labels) in expected.items()}
 
 
 def test_the_conversations_figures(floor: Floor) -> None:
-    f = floor
-    assert f.sum_of(m.CONVERSATIONS_OPENED) == 2
-    assert f.sum_of(m.AI_TURNS, outcome="replied") == 3  # A's answer, A's and B's "a person will take over"
-    assert f.sum_of(m.AI_TURNS, outcome="failed") == 0
-    assert f.sum_of(m.AI_TURN_SECONDS, "_count") == 3
-    assert f.sum_of(m.HANDOFFS_REQUESTED, reason="customer_asked") == 2
-    assert f.sum_of(m.HANDOFFS_REQUESTED) == 2
-    assert f.sum_of(m.HANDOFFS, outcome="handed_off") == 2
-    assert f.sum_of(m.HANDOFFS, outcome="retrying") == 0
-    assert f.sum_of(m.HANDOFF_SECONDS_METRIC, "_count") == 2
-    assert f.sum_of(m.QUEUE_WAIT_SECONDS, "_count") == 2
-    assert f.sum_of(m.REP_FIRST_RESPONSE_SECONDS, "_count") == 2
-    assert f.sum_of(m.TIME_TO_FIRST_REPLY_SECONDS, "_count", by="ai") == 2
-    assert f.sum_of(m.TIME_TO_FIRST_REPLY_SECONDS, "_count", by="rep") == 0
-    assert 0 < f.sum_of(m.TIME_TO_FIRST_REPLY_SECONDS, "_sum") < 60  # the AI answers in seconds
-    assert f.sum_of(m.SESSIONS_ENDED, outcome="handed_off") == 2
-    assert f.sum_of(m.SESSIONS_ENDED, outcome="contained") == 0
-    assert f.sum_of(m.TEMPLATES_SENT) == 1
-    assert f.sum_of(m.REP_REPLIES_REFUSED) == 0  # the workflow's clock never left the window
-    # The demo's late reply: Twilio took it and WhatsApp failed it outside the window (sandbox clock +25 h).
-    assert f.sum_of(m.DELIVERY_FAILURES, error_code="63016") == 1
-    assert f.sum_of(m.DELIVERY_FAILURES, error_code="63024") == 1
-    assert f.sum_of(m.DELIVERY_FAILURES) == 2
-    assert f.sum_of(m.SEND_REFUSALS, error_code="21617") == 1
-    assert f.sum_of(m.NOTICES_POSTED, kind="delivery_failed") == 2
-    assert f.sum_of(m.NOTICES_POSTED, kind="send_failed") == 1
-    assert f.sum_of(m.NOTICES_POSTED) == 3
+    """The demo (A: two sessions, three handoffs' worth of AI turns, a rating, a template, a late reply) and the
+    second contact (B: one session, refused and undelivered replies) imply every figure below."""
+    expected: dict[str, tuple[float, m.MetricDef, str, dict[str, str]]] = {
+        # A's two sessions (the second after the rating), B's one.
+        "sessions opened": (3, m.CONVERSATIONS_OPENED, "", {}),
+        # A's answer, A's two "a person will take over", B's one.
+        "AI turns replied": (4, m.AI_TURNS, "", {"outcome": "replied"}),
+        "AI turns failed": (0, m.AI_TURNS, "", {"outcome": "failed"}),
+        "AI turn timings": (4, m.AI_TURN_SECONDS, "_count", {}),
+        "handoffs asked by the contact": (3, m.HANDOFFS_REQUESTED, "", {"reason": "customer_asked"}),
+        "handoffs asked": (3, m.HANDOFFS_REQUESTED, "", {}),
+        "handed off": (3, m.HANDOFFS, "", {"outcome": "handed_off"}),
+        "handoff rounds retried": (0, m.HANDOFFS, "", {"outcome": "retrying"}),
+        "handoff timings": (3, m.HANDOFF_SECONDS_METRIC, "_count", {}),
+        "queue waits": (3, m.QUEUE_WAIT_SECONDS, "_count", {}),
+        "reps' first responses": (3, m.REP_FIRST_RESPONSE_SECONDS, "_count", {}),
+        "first replies by the AI": (3, m.TIME_TO_FIRST_REPLY_SECONDS, "_count", {"by": "ai"}),
+        "first replies by a rep": (0, m.TIME_TO_FIRST_REPLY_SECONDS, "_count", {"by": "rep"}),
+        # A's first session and B's, each ended by the rep.
+        "sessions ended with a rep": (2, m.SESSIONS_ENDED, "", {"outcome": "handed_off"}),
+        "sessions contained by the AI": (0, m.SESSIONS_ENDED, "", {"outcome": "contained"}),
+        # A's queue position while the reps were offline (B's handoff found a rep at once: nothing to tell).
+        "queue positions sent": (1, m.QUEUE_POSITION_UPDATES, "", {}),
+        "ratings": (1, m.CSAT_ANSWERS, "", {"score": "5"}),
+        "templates sent": (1, m.TEMPLATES_SENT, "", {}),
+        "rep replies refused": (0, m.REP_REPLIES_REFUSED, "", {}),  # the workflow's clock never left the window
+        # A's late reply: Twilio took it and WhatsApp failed it outside the window (sandbox clock +25 h).
+        "63016 delivery failures": (1, m.DELIVERY_FAILURES, "", {"error_code": "63016"}),
+        # B's reply and B's rating question, after B became unreachable.
+        "63024 delivery failures": (2, m.DELIVERY_FAILURES, "", {"error_code": "63024"}),
+        "delivery failures": (3, m.DELIVERY_FAILURES, "", {}),
+        "sends refused (too long)": (1, m.SEND_REFUSALS, "", {"error_code": "21617"}),
+        "delivery failure notices": (3, m.NOTICES_POSTED, "", {"kind": "delivery_failed"}),
+        "send failure notices": (1, m.NOTICES_POSTED, "", {"kind": "send_failed"}),
+        "window warnings": (1, m.NOTICES_POSTED, "", {"kind": "window_closing"}),
+        "notices": (5, m.NOTICES_POSTED, "", {}),
+    }
+    assert _figures(floor, expected) == {what: value for what, (value, *_) in expected.items()}
+    assert 0 < floor.sum_of(m.TIME_TO_FIRST_REPLY_SECONDS, "_sum") < 90  # the AI answers in seconds
 
 
 def test_the_gauges_and_the_sla(floor: Floor) -> None:
@@ -287,12 +298,13 @@ def test_the_gauges_and_the_sla(floor: Floor) -> None:
 
 def test_the_webhooks(floor: Floor) -> None:
     f = floor
-    assert f.sum_of(m.WEBHOOKS, route="whatsapp", outcome="signalled") == 3
-    assert f.sum_of(m.WEBHOOK_ACK_SECONDS, "_count", route="whatsapp") == 3
-    assert f.sum_of(m.WEBHOOKS, route="whatsapp_status", outcome="signalled") == 2  # the two failures
+    # A's three messages and the rating button, B's one.
+    assert f.sum_of(m.WEBHOOKS, route="whatsapp", outcome="signalled") == 5
+    assert f.sum_of(m.WEBHOOK_ACK_SECONDS, "_count", route="whatsapp") == 5
+    assert f.sum_of(m.WEBHOOKS, route="whatsapp_status", outcome="signalled") == 3  # the three failures
     assert f.sum_of(m.WEBHOOKS, route="whatsapp_status", outcome="ignored") >= 1  # queued, sent, delivered …
-    assert f.sum_of(m.WEBHOOKS, route="conversations", outcome="signalled") >= 5  # the reps' five messages
-    assert f.sum_of(m.WEBHOOKS, route="taskrouter", outcome="signalled") >= 4
+    assert f.sum_of(m.WEBHOOKS, route="conversations", outcome="signalled") >= 6  # the reps' six messages
+    assert f.sum_of(m.WEBHOOKS, route="taskrouter", outcome="signalled") >= 6
     refused = 'outcome=~"refused_.*|unavailable"'
     assert f.value(f"sum({m.WEBHOOKS.name}{{{refused}}})") == 0
 
@@ -312,8 +324,9 @@ def test_the_worker_polls_and_the_rules_are_loaded(floor: Floor) -> None:
 def test_the_demo_prints_its_own_headline_figures(floor: Floor) -> None:
     out = floor.demo_output
     assert "Headline figures of this run" in out
-    assert "(mean of 1)" in out.split("time to first reply:")[1].splitlines()[0]
-    assert "(mean of 1)" in out.split("queue wait:")[1].splitlines()[0]
+    # The demo's two sessions; the first ended with the rep, the second is still with one.
+    assert "(mean of 2)" in out.split("time to first reply:")[1].splitlines()[0]
+    assert "(mean of 2)" in out.split("queue wait:")[1].splitlines()[0]
     assert "AI containment: 0% (1 session(s) ended)" in out
 
 
