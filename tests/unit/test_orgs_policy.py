@@ -61,6 +61,23 @@ def test_the_example_orgs_file_loads() -> None:
     assert orgs.names()
 
 
+# Settings an org never needs to write: diagnostics for tests and fault runs.
+UNDOCUMENTED = {"continue_as_new_after_events"}
+
+
+def test_the_example_orgs_file_shows_every_setting() -> None:
+    """Each setting appears in the example, written out or commented (`# name = …` or a `[….name]` table)."""
+    text = (ROOT / "orgs.example.toml").read_text()
+    missing = [
+        name
+        for name in OrgConfig.model_fields
+        if name not in UNDOCUMENTED
+        and not any(f"{lead}{name} =" in text for lead in ("\n", "\n# "))
+        and f".{name}]" not in text
+    ]
+    assert not missing, f"orgs.example.toml does not show: {missing}"
+
+
 def test_the_policy_is_the_org_config_minus_credentials_and_connection() -> None:
     org = OrgRegistry.from_mapping({"orgs": {"acme": _org(queue_sla_seconds=77)}}, env={"T": "token"}).get("acme")
     assert org is not None
