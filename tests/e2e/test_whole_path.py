@@ -230,7 +230,8 @@ async def test_question_handoff_rep_window_template(stack: Stack) -> None:
 
     # Nothing the service posted for the rep only (note, notices) ever reached WhatsApp.
     flex_only = [
-        m["body"] for m in await conv.flex(second["conversation_sid"]) + await conv.flex(conversation_sid)
+        m["body"]
+        for m in await conv.flex(second["conversation_sid"]) + await conv.flex(conversation_sid)
         if m["author"] == "system"
     ]
     bodies = {m["body"] for m in await conv.inbox()}
@@ -257,8 +258,15 @@ async def test_duplicated_webhooks_change_nothing(stack: Stack) -> None:
         await conv.wait_delivered(1)
         await conv.says("And what is your returns policy?")
         await conv.wait_delivered(2)
-        await asyncio.sleep(2)  # room for a duplicate to (wrongly) produce a third reply
-        detail = await conv.wait_state("ai")
+        # `says` returns once the sandbox delivered the webhook and its duplicate; once the workflow is idle it
+        # has dealt with both, so a duplicate that (wrongly) produced a reply would be in the inbox now.
+
+        async def settled() -> dict[str, Any] | None:
+            detail = await conv.state()
+            view = detail.get("state", {})
+            return detail if view.get("state") == "ai" and view.get("idle") else None
+
+        detail = await eventually("the workflow idle after the duplicated webhooks", settled)
     finally:
         await stack.http.delete(f"{stack.sandbox_url}/_sandbox/faults")
     assert len(await conv.delivered()) == 2

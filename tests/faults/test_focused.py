@@ -11,16 +11,21 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
 from config.orgs import OrgRegistry
 from contracts.ids import workflow_id
+from contracts.signals import QUERY_STATE
+from contracts.views import ConversationView
 from loadgen.chaos import HANDOFF_CALLS, ChaosConfig
 from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Driver
 from loadgen.faultrun import FaultRunConfig, FaultRunResult, run_faults
 from loadgen.record import RecordFollower
 from loadgen.stack import Stack
+from payload_encryption.converter import build_data_converter
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -233,9 +238,16 @@ async def _template_retried_right_after_a_reply(stack: Stack) -> tuple[bool, int
             await follower.wait(
                 lambda: [e for e in follower.of_kind("rest") if e["seq"] > mark and e.get("status") == 200], 30
             )
-            await asyncio.sleep(30)  # the retry (1 s backoff) and its delivery
             template_sid = stack.seed.templates["order_update"]
-            got = [d for d in driver.delivered(contact) if d.get("content_sid") == template_sid]
+
+            def templates_delivered() -> list[dict[str, Any]]:
+                return [d for d in driver.delivered(contact) if d.get("content_sid") == template_sid]
+
+            # Delivered, and the workflow idle: no send attempt is left that could deliver it again.
+            assert await follower.wait(templates_delivered, 60), "the retried template never reached the contact"
+            await eventually("the workflow idle after the template", lambda: _idle(stack, conv.workflow_id))
+            await follower.poll()
+            got = templates_delivered()
             retried = any(
                 e["seq"] > mark and e.get("method") == "GET" and e["path"] == messages_path
                 for e in follower.of_kind("rest")
@@ -244,6 +256,15 @@ async def _template_retried_right_after_a_reply(stack: Stack) -> tuple[bool, int
         finally:
             await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
             await follower.stop()
+
+
+async def _idle(stack: Stack, workflow: str) -> bool:
+    """The conversation's main loop waits for a signal or a timer: nothing it started is still running."""
+    client = await Client.connect(
+        stack.info.temporal_address, data_converter=build_data_converter(stack.info.codec_keys())
+    )
+    view = await client.get_workflow_handle(workflow).query(QUERY_STATE, result_type=ConversationView)
+    return view.idle
 
 
 def test_template_retried_after_a_5xx_still_reaches_the_contact(stack: Stack) -> None:
