@@ -39,15 +39,8 @@ from contracts.ids import workflow_id
 from contracts.policy import ConversationPolicy
 from contracts.signals import UPDATE_APPLY_POLICY, CommandOutcome, PolicyUpdate
 from payload_encryption.converter import build_data_converter
+from rules.handoff_attributes import HANDOFF_ATTRIBUTES
 
-HANDOFF_ATTRIBUTES = (
-    "handedOff",
-    "handoffReason",
-    "handoffSummary",
-    "handoffSentiment",
-    "handoffLanguage",
-    "handoffTimestamp",
-)
 TEMPLATE_COMMAND = "/template order_update Ana 42"
 # A query needs a worker; without one it would wait for the server's own timeout.
 QUERY_TIMEOUT = timedelta(seconds=3)

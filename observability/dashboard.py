@@ -1,7 +1,7 @@
 """The Grafana dashboard, built with the Grafana Foundation SDK from the catalogue's names.
 
 Rows: traffic, AI, handoffs and queue, reps and window, delivery, webhooks. Every query filters on the `$org`
-variable. Panels of metrics not emitted yet say so in their description.
+variable.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ def over_range(metric: m.MetricDef, extra: str = "") -> str:
     return f"sum(increase({sel(metric, extra)}[$__range]))"
 
 
+def counts(metric: m.MetricDef, title: str, by: str) -> Panel:
+    """One counter's rate, split by `by` (comma-separated labels), described by the metric's help."""
+    legend = " ".join("{{" + label.strip() + "}}" for label in by.split(","))
+    return Panel(title, ((rate(metric, by), legend),), unit="ops", description=metric.help)
+
+
 def latency(metric: m.MetricDef, title: str, description: str, by: str = "org") -> Panel:
     return Panel(
         title,
@@ -65,18 +71,8 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
     (
         "Traffic",
         (
-            Panel(
-                "Sessions opened",
-                ((rate(m.CONVERSATIONS_OPENED, "org"), "{{org}}"),),
-                unit="ops",
-                description=m.CONVERSATIONS_OPENED.help,
-            ),
-            Panel(
-                "Sessions ended",
-                ((rate(m.SESSIONS_ENDED, "org, outcome"), "{{org}} {{outcome}}"),),
-                unit="ops",
-                description=m.SESSIONS_ENDED.help,
-            ),
+            counts(m.CONVERSATIONS_OPENED, "Sessions opened", "org"),
+            counts(m.SESSIONS_ENDED, "Sessions ended", "org, outcome"),
             latency(
                 m.TIME_TO_FIRST_REPLY_SECONDS,
                 "Time to first reply",
@@ -99,30 +95,15 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
                 kind="stat",
                 description="Sessions the AI held to the end without a handoff, of all sessions ended in the range.",
             ),
-            Panel(
-                "AI turns",
-                ((rate(m.AI_TURNS, "outcome"), "{{outcome}}"),),
-                unit="ops",
-                description=m.AI_TURNS.help,
-            ),
+            counts(m.AI_TURNS, "AI turns", "outcome"),
             latency(m.AI_TURN_SECONDS, "AI turn latency", m.AI_TURN_SECONDS.help),
         ),
     ),
     (
         "Handoffs and queue",
         (
-            Panel(
-                "Handoffs requested",
-                ((rate(m.HANDOFFS_REQUESTED, "reason"), "{{reason}}"),),
-                unit="ops",
-                description=m.HANDOFFS_REQUESTED.help,
-            ),
-            Panel(
-                "Handoff rounds",
-                ((rate(m.HANDOFFS, "outcome"), "{{outcome}}"),),
-                unit="ops",
-                description=m.HANDOFFS.help,
-            ),
+            counts(m.HANDOFFS_REQUESTED, "Handoffs requested", "reason"),
+            counts(m.HANDOFFS, "Handoff rounds", "outcome"),
             latency(m.HANDOFF_SECONDS_METRIC, "Handoff latency", m.HANDOFF_SECONDS_METRIC.help),
             Panel(
                 "Queue wait against the SLA",
@@ -178,35 +159,15 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
     (
         "Delivery",
         (
-            Panel(
-                "Delivery failures by error code",
-                ((rate(m.DELIVERY_FAILURES, "error_code"), "{{error_code}}"),),
-                unit="ops",
-                description=m.DELIVERY_FAILURES.help,
-            ),
-            Panel(
-                "Sends refused by error code",
-                ((rate(m.SEND_REFUSALS, "error_code"), "{{error_code}}"),),
-                unit="ops",
-                description=m.SEND_REFUSALS.help,
-            ),
-            Panel(
-                "Notices posted for reps",
-                ((rate(m.NOTICES_POSTED, "kind"), "{{kind}}"),),
-                unit="ops",
-                description=m.NOTICES_POSTED.help,
-            ),
+            counts(m.DELIVERY_FAILURES, "Delivery failures by error code", "error_code"),
+            counts(m.SEND_REFUSALS, "Sends refused by error code", "error_code"),
+            counts(m.NOTICES_POSTED, "Notices posted for reps", "kind"),
         ),
     ),
     (
         "Webhooks",
         (
-            Panel(
-                "Webhooks by outcome",
-                ((rate(m.WEBHOOKS, "route, outcome"), "{{route}} {{outcome}}"),),
-                unit="ops",
-                description=m.WEBHOOKS.help,
-            ),
+            counts(m.WEBHOOKS, "Webhooks by outcome", "route, outcome"),
             latency(m.WEBHOOK_ACK_SECONDS, "Webhook ack latency", m.WEBHOOK_ACK_SECONDS.help, by="route"),
             Panel(
                 "Workers polling",

@@ -11,16 +11,16 @@ from typing import Any
 
 from rules.window import as_utc
 
-HANDOFF_KEYS = frozenset(
-    {
-        "handedOff",
-        "handoffReason",
-        "handoffSummary",
-        "handoffSentiment",
-        "handoffLanguage",
-        "handoffTimestamp",
-    }
+# The six task attributes of a handoff, in the order a person reads them.
+HANDOFF_ATTRIBUTES = (
+    "handedOff",
+    "handoffReason",
+    "handoffSummary",
+    "handoffSentiment",
+    "handoffLanguage",
+    "handoffTimestamp",
 )
+HANDOFF_KEYS = frozenset(HANDOFF_ATTRIBUTES)
 SERVICE_NAMESPACE = "waHandoff"
 SERVICE_KEYS = frozenset(
     {"name", "customerName", "customerAddress", "customers", "from", "channelType", SERVICE_NAMESPACE}

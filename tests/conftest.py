@@ -8,24 +8,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from cli.temporal_binaries import temporal_cli_path, test_server_path
+from cli.temporal_binaries import temporal_cli_path
 from contracts.search_attributes import ALL_KEYS
+from tests.temporal_servers import start_time_skipping
 
 
 @pytest_asyncio.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server with our search attributes registered through its operator service."""
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_path())
+    env = await start_time_skipping()
     try:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={k.name: int(k.indexed_value_type) for k in ALL_KEYS},  # type: ignore[misc]
-            )
-        )
         yield env
     finally:
         await env.shutdown()

@@ -37,6 +37,19 @@ from twilio_sandbox.seed import SandboxSeed
 PRODUCT_PREFIXES = tuple(f"/{p}/" for p in PRODUCT_HOSTS)
 TICK_SECONDS = 0.25
 
+# Twilio's REST API as the sandbox serves it, in routing order: the statistics routes go before the other
+# TaskRouter routes (their literal segments must win over `{Sid}`).
+REST_MODULES = (
+    rest_messaging,
+    rest_conversations,
+    rest_mcs,
+    rest_flex,
+    rest_taskrouter_stats,
+    rest_taskrouter,
+    rest_content,
+    rest_typing,
+)
+
 
 def create_app(
     seed: SandboxSeed | None = None, *, base_url: str = "http://127.0.0.1:8400", db: str | None = None
@@ -117,20 +130,7 @@ def create_app(
             entry["params"] = form
         return response
 
-    # The statistics routes go before the other TaskRouter routes: their literal segments must win over `{Sid}`.
-    for module in (
-        rest_messaging,
-        rest_conversations,
-        rest_mcs,
-        rest_flex,
-        rest_taskrouter_stats,
-        rest_taskrouter,
-        rest_content,
-        rest_typing,
-        control,
-        control_contacts,
-        control_reps,
-    ):
+    for module in (*REST_MODULES, control, control_contacts, control_reps):
         app.include_router(module.router)
 
     @app.get("/")

@@ -13,6 +13,7 @@ from twilio.rest import Client
 from activities.clients import TwilioClients
 from activities.twilio_activities import TwilioActivities
 from config.orgs import OrgRegistry
+from tests.seeded_orgs import seeded_orgs
 from twilio_rest.client import build_client
 
 CONTACT = "+34600111222"
@@ -43,23 +44,6 @@ class Sb:
         return self.client.taskrouter.v1.workspaces(self.seed["workspace_sid"])
 
 
-def sandbox_orgs(url: str, seed: dict[str, Any]) -> OrgRegistry:
-    org = {
-        "account_sid": seed["account_sid"],
-        "auth_token_env": "ACME_TOKEN",
-        "workspace_sid": seed["workspace_sid"],
-        "workflow_sid": seed["workflow_sid"],
-        "conversations_service_sid": seed["conversations_service_sid"],
-        "ai_queue_sid": seed["ai_queue_sid"],
-        "human_queue_sid": seed["human_queue_sid"],
-        "whatsapp_numbers": seed["whatsapp_numbers"],
-        "templates": seed["templates"],
-        "public_base_url": "https://service.example",
-        "twilio_sandbox_url": url,
-    }
-    return OrgRegistry.from_mapping({"orgs": {"acme": org}}, env={"ACME_TOKEN": seed["auth_token"]})
-
-
 @pytest.fixture()
 def sb(_sandbox_server: str) -> Iterator[Sb]:
     url = _sandbox_server
@@ -74,6 +58,6 @@ def sb(_sandbox_server: str) -> Iterator[Sb]:
             friendly_name="AI Support Agent", attributes='{"ai": true}', activity_sid=seed["activities"]["Available"]
         )
         ws.workers(worker.sid).worker_channels("chat").update(capacity=50)
-        orgs = sandbox_orgs(url, seed)
+        orgs = seeded_orgs(seed, org="acme", public_base_url="https://service.example", sandbox_url=url)
         yield Sb(url, seed, ctl, client, orgs, TwilioActivities(TwilioClients(orgs)), str(worker.sid))
         ctl.delete("/_sandbox/faults")

@@ -67,18 +67,10 @@ class FakeHttp(RoutingHttpClient):
     def __post_init__(self) -> None:
         super().__init__()
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        call = Call(method.upper(), urlsplit(url).path, dict(params or {}), dict(data or {}), dict(headers or {}))
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        # The twilio client passes everything after the URL by keyword.
+        params, data, headers = (dict(kwargs.get(k) or {}) for k in ("params", "data", "headers"))
+        call = Call(method.upper(), urlsplit(url).path, params, data, headers)
         self.calls.append(call)
         handler = self.routes.get((call.method, call.path))
         out_headers: dict[str, str]

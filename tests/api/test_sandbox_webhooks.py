@@ -3,35 +3,17 @@ delivery is refused — the signer and the verifier agree on URL, port and param
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from temporalio.client import Client
 
 from api.app import create_app
-from config.orgs import OrgRegistry
 from config.settings import Settings
 from contracts.ids import workflow_id
 from contracts.signals import SIGNAL_CONTACT_MESSAGE
 from tests.api.conftest import TASK_QUEUE, recorded
 from tests.api.twilio_signing import new_contact
+from tests.seeded_orgs import seeded_orgs
 from twilio_sandbox.testing import free_port, running_sandbox, serve_app
-
-
-def _orgs(seed: dict[str, Any], api_url: str) -> OrgRegistry:
-    org = {
-        "account_sid": seed["account_sid"],
-        "auth_token_env": "SANDBOX_TOKEN",
-        "workspace_sid": seed["workspace_sid"],
-        "workflow_sid": seed["workflow_sid"],
-        "conversations_service_sid": seed["conversations_service_sid"],
-        "ai_queue_sid": seed["ai_queue_sid"],
-        "human_queue_sid": seed["human_queue_sid"],
-        "whatsapp_numbers": seed["whatsapp_numbers"],
-        "templates": seed["templates"],
-        "public_base_url": api_url,
-    }
-    return OrgRegistry.from_mapping({"orgs": {"sbx": org}}, env={"SANDBOX_TOKEN": seed["auth_token"]})
 
 
 async def test_sandbox_inbound_webhook_is_accepted_over_http(temporal: Client, standin_worker: object) -> None:
@@ -46,7 +28,11 @@ async def test_sandbox_inbound_webhook_is_accepted_over_http(temporal: Client, s
             seed = (await sandbox.get("/_sandbox/seed")).json()
             port = free_port()
             api_url = f"http://127.0.0.1:{port}"
-            app = create_app(Settings(_env_file=None, task_queue=TASK_QUEUE), _orgs(seed, api_url), factory)
+            app = create_app(
+                Settings(_env_file=None, task_queue=TASK_QUEUE),
+                seeded_orgs(seed, org="sbx", public_base_url=api_url, sandbox_url=None),
+                factory,
+            )
             with serve_app(app, port=port):
                 business = seed["whatsapp_numbers"][0]
                 hook = f"{api_url}/webhooks/sbx/whatsapp"

@@ -46,10 +46,9 @@ def test_a_broken_orgs_file_stops_run_with_the_key(tmp_path: Path, monkeypatch: 
     assert "orgs.acme.workspace_sid" in str(info.value)
 
 
-def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
-    assert read_run_info(tmp_path) is None
-    info = RunInfo(
-        pid=1,
+def _run_info(pid: int, orgs: list[str]) -> RunInfo:
+    return RunInfo(
+        pid=pid,
         started_at=datetime.now(UTC),
         api_url="http://127.0.0.1:8000",
         temporal_address="127.0.0.1:7233",
@@ -57,9 +56,14 @@ def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
         ui_url="http://127.0.0.1:8233",
         sandbox_url=None,
         orgs_file="orgs.toml",
-        orgs=["acme"],
+        orgs=orgs,
         task_queue="wa-flex-handoff",
     )
+
+
+def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
+    assert read_run_info(tmp_path) is None
+    info = _run_info(pid=1, orgs=["acme"])
     (tmp_path / RUN_FILE).write_text(info.model_dump_json())
     assert read_run_info(tmp_path) == info
     assert info.workflow_url("wa-conv:acme:" + "0" * 32) == (
@@ -76,18 +80,7 @@ def test_a_second_run_in_the_same_data_dir_is_refused(tmp_path: Path) -> None:
 
     from cli.stack import RunOptions, RunSession
 
-    other = RunInfo(
-        pid=os.getppid(),  # a live process that is not us
-        started_at=datetime.now(UTC),
-        api_url="http://127.0.0.1:8000",
-        temporal_address="127.0.0.1:7233",
-        namespace="default",
-        ui_url="http://127.0.0.1:8233",
-        sandbox_url=None,
-        orgs_file="orgs.toml",
-        orgs=["demo"],
-        task_queue="wa-flex-handoff",
-    )
+    other = _run_info(pid=os.getppid(), orgs=["demo"])  # a live process that is not us
     (tmp_path / RUN_FILE).write_text(other.model_dump_json())
     session = RunSession(RunOptions(data_dir=tmp_path, free_ports=True), Console(quiet=True))
     with pytest.raises(CliError) as info:

@@ -54,26 +54,17 @@ class CapturingHttpClient(RoutingHttpClient):
         super().__init__(sandbox_base_url=sandbox_base_url)
         self.exchanges: list[Exchange] = []
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        response = super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        # The twilio client passes everything after the URL by keyword.
+        response = super().request(method, url, *args, **kwargs)
         self.exchanges.append(
             Exchange(
                 method,
                 url,
-                dict(params or {}),
-                dict(data or {}),
-                dict(headers or {}),
-                auth,
+                dict(kwargs.get("params") or {}),
+                dict(kwargs.get("data") or {}),
+                dict(kwargs.get("headers") or {}),
+                kwargs.get("auth"),
                 response.status_code,
                 response.text,
                 dict(response.headers or {}),

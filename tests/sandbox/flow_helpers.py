@@ -34,6 +34,18 @@ def provision_ai(client: Client, seed: dict[str, Any]) -> str:
     return str(worker.sid)
 
 
+def routing_to(seed: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
+    """An interaction's or invite's `routing`: a task on the seed's workflow with these attributes."""
+    return {
+        "properties": {
+            "workspace_sid": seed["workspace_sid"],
+            "workflow_sid": seed["workflow_sid"],
+            "task_channel_unique_name": "chat",
+            "attributes": attributes,
+        }
+    }
+
+
 def start_interaction(client: Client, seed: dict[str, Any], receiver: Receiver, attributes: dict[str, Any]) -> Flow:
     ws = client.taskrouter.v1.workspaces(seed["workspace_sid"])
     ws.update(event_callback_url=receiver.url("/taskrouter"))
@@ -53,14 +65,7 @@ def start_interaction(client: Client, seed: dict[str, Any], receiver: Receiver, 
             "initiated_by": "customer",
             "properties": {"media_channel_sid": conv.sid},
         },
-        routing={
-            "properties": {
-                "workspace_sid": seed["workspace_sid"],
-                "workflow_sid": seed["workflow_sid"],
-                "task_channel_unique_name": "chat",
-                "attributes": attributes,
-            }
-        },
+        routing=routing_to(seed, attributes),
     )
     task_sid = interaction.routing["properties"]["sid"]
     return Flow(ws, ai, conv.sid, interaction.sid, interaction.channel["sid"], task_sid)
@@ -95,16 +100,7 @@ def hand_to_rep(client: Client, seed: dict[str, Any], receiver: Receiver, ctl: A
     flow.ws.tasks(flow.task_sid).reservations(ai_res.sid).update(reservation_status="accepted")
     attributes = {**json.loads(flow.ws.tasks(flow.task_sid).fetch().attributes), **HANDOFF_ATTRIBUTES}
     channel = client.flex_api.v1.interaction(flow.interaction_sid).channels(flow.channel_sid)
-    invite = channel.invites.create(
-        routing={
-            "properties": {
-                "workspace_sid": seed["workspace_sid"],
-                "workflow_sid": seed["workflow_sid"],
-                "task_channel_unique_name": "chat",
-                "attributes": attributes,
-            }
-        }
-    )
+    invite = channel.invites.create(routing=routing_to(seed, attributes))
     ai_part = next(
         p for p in channel.participants.list() if (p.routing_properties or {}).get("task_sid") == flow.task_sid
     )

@@ -18,7 +18,7 @@ from tests.sandbox.exercises import (
     exercise_statistics,
     exercise_typing,
 )
-from tests.sandbox.flow_helpers import CONTACT, start_interaction
+from tests.sandbox.flow_helpers import CONTACT, routing_to, start_interaction
 from tests.sandbox.receiver import Receiver
 
 
@@ -64,16 +64,7 @@ def _exercise(client: Any, seed: dict[str, Any], receiver: Receiver, ctl: httpx.
     channel = interaction.channels(flow.channel_sid)
     channel.fetch()
     interaction.channels.list()
-    invite = channel.invites.create(
-        routing={
-            "properties": {
-                "workspace_sid": seed["workspace_sid"],
-                "workflow_sid": seed["workflow_sid"],
-                "task_channel_unique_name": "chat",
-                "attributes": attrs,
-            }
-        }
-    )
+    invite = channel.invites.create(routing=routing_to(seed, attrs))
     channel.invites.list()
     parts = channel.participants.list()
     agent = next(p for p in parts if p.type == "agent")
@@ -207,26 +198,11 @@ def _spec_routes() -> dict[tuple[str, str], Any]:
 
     from fastapi.routing import APIRoute
 
-    from twilio_sandbox import (
-        rest_content,
-        rest_conversations,
-        rest_flex,
-        rest_messaging,
-        rest_taskrouter,
-        rest_taskrouter_stats,
-        rest_typing,
-    )
+    from twilio_sandbox import rest_mcs
+    from twilio_sandbox.app import REST_MODULES
 
     out: dict[tuple[str, str], Any] = {}
-    modules = (
-        rest_messaging,
-        rest_conversations,
-        rest_flex,
-        rest_taskrouter_stats,
-        rest_taskrouter,
-        rest_content,
-        rest_typing,
-    )
+    modules = [m for m in REST_MODULES if m is not rest_mcs]  # media bytes: no OpenAPI document describes them
     for route in [r for m in modules for r in m.router.routes]:
         if not isinstance(route, APIRoute):
             continue

@@ -74,9 +74,7 @@ def test_reservation_etag_and_if_match_on_both_paths(twilio_client: Client, seed
     assert res_ctx.fetch().reservation_status == "accepted"
 
 
-def test_reservation_and_task_lists_carry_etags(
-    twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
-) -> None:
+def test_reservation_and_task_lists_carry_etags(twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
     ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
     ai = provision_ai(twilio_client, seed)
     task = ws.tasks.create(attributes='{"n": 1}', workflow_sid=seed["workflow_sid"], task_channel="chat")
@@ -90,9 +88,7 @@ def test_reservation_and_task_lists_carry_etags(
     assert all(b != a for b, a in zip(before, after, strict=True))
 
 
-def test_task_list_ordering_and_queue_filters(
-    twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
-) -> None:
+def test_task_list_ordering_and_queue_filters(twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
     ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
     for rep in ("alice", "bob"):  # nobody to reserve the human queue's tasks: all of them wait
         ctl.post(f"/_sandbox/reps/{rep}/activity", json={"activity": "Offline"}).raise_for_status()

@@ -10,7 +10,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.sandbox.flow_helpers import CONTACT, start_interaction
+from tests.sandbox.flow_helpers import CONTACT, routing_to, start_interaction
 from tests.sandbox.receiver import Receiver
 
 HANDOFF = {
@@ -63,16 +63,7 @@ def test_handoff_from_ai_to_rep(
 
     # Transfer: an invite creates the human task, routed to the human queue.
     channel = twilio_client.flex_api.v1.interaction(flow.interaction_sid).channels(flow.channel_sid)
-    invite = channel.invites.create(
-        routing={
-            "properties": {
-                "workspace_sid": seed["workspace_sid"],
-                "workflow_sid": seed["workflow_sid"],
-                "task_channel_unique_name": "chat",
-                "attributes": merged,
-            }
-        }
-    )
+    invite = channel.invites.create(routing=routing_to(seed, merged))
     human_task_sid = invite.routing["properties"]["sid"]
     assert human_task_sid != flow.task_sid
     human_task = flow.ws.tasks(human_task_sid).fetch()

@@ -146,4 +146,5 @@ def test_spec_params_table_is_current() -> None:
     from tests.sandbox.contract import OAI_DIR
     from twilio_sandbox._gen_spec_params import build_table
     from twilio_sandbox.forms import spec_params
+
     assert build_table(OAI_DIR) == spec_params()

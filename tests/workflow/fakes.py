@@ -72,6 +72,19 @@ MERGE_HANDOFF_ATTRIBUTES = "merge_handoff_attributes"
 HAND_TO_HUMANS = "hand_to_humans"
 
 
+def task_seen(
+    task_sid: str, status: str, queue_sid: str | None = None, reservation: tuple[str, str, str] | None = None
+) -> FetchTaskResult:
+    """A task as `fetch_task` reads it back: its status, queue and (reservation, worker, status)."""
+    return FetchTaskResult(
+        task_sid=task_sid,
+        assignment_status=status,
+        attributes={},
+        task_queue_sid=queue_sid,
+        reservations=[reservation] if reservation else [],
+    )
+
+
 def client_error(message: str, code: int = 21211) -> ApplicationError:
     return ApplicationError(message, {"code": code}, type="TwilioClientError", non_retryable=True)
 

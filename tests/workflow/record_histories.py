@@ -9,25 +9,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.testing import WorkflowEnvironment
-
-from cli.temporal_binaries import test_server_path
-from contracts.search_attributes import ALL_KEYS
+from tests.temporal_servers import start_time_skipping
 from tests.workflow.fakes import FakeTwilio
 from tests.workflow.harness import Conv, make_worker, pydantic_client
 from tests.workflow.history_scenarios import HISTORIES, SAVED_NAMES, SCENARIOS
 
 
 async def record() -> None:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_path())
+    env = await start_time_skipping()
     try:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={k.name: int(k.indexed_value_type) for k in ALL_KEYS},  # type: ignore[misc]
-            )
-        )
         client = pydantic_client(env)
         HISTORIES.mkdir(exist_ok=True)
         written: list[str] = []

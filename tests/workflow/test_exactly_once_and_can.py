@@ -9,9 +9,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from contracts.activities import FetchTaskResult
 from contracts.ai import TranscriptLine
-from tests.workflow.fakes import client_error
+from tests.workflow.fakes import client_error, task_seen
 from tests.workflow.harness import TEMPLATES, Conv
 from workflows.state import ConversationState
 
@@ -98,15 +97,7 @@ async def test_continue_as_new_mid_handoff_loses_nothing(conv: Conv) -> None:
 
 
 async def test_missed_reservation_offer_is_reconciled(conv: Conv) -> None:
-    conv.fake.fetch_results = [
-        FetchTaskResult(
-            task_sid="WT1",
-            assignment_status="reserved",
-            attributes={},
-            task_queue_sid="WQai",
-            reservations=[("WR9", "WKai", "pending")],
-        )
-    ]
+    conv.fake.fetch_results = [task_seen("WT1", "reserved", "WQai", ("WR9", "WKai", "pending"))]
     await conv.begin("SM1", "hello")
     view = await conv.until(lambda v: v.task_sid is not None, "task")
     assert view.awaiting == "ai_reservation"
@@ -129,11 +120,9 @@ async def test_missed_acceptance_and_missed_task_end_are_reconciled(conv: Conv) 
     await conv.contact_msg("SM2", "human please")
     await conv.until(lambda v: v.state == "queued", "queued")
     conv.fake.fetch_results = [
-        FetchTaskResult(task_sid="WThuman", assignment_status="pending", attributes={}),
-        FetchTaskResult(
-            task_sid="WThuman", assignment_status="assigned", attributes={}, reservations=[("WRb", "WKbob", "accepted")]
-        ),
-        FetchTaskResult(task_sid="WThuman", assignment_status="completed", attributes={}),
+        task_seen("WThuman", "pending"),
+        task_seen("WThuman", "assigned", reservation=("WRb", "WKbob", "accepted")),
+        task_seen("WThuman", "completed"),
     ]
     await conv.skip(timedelta(seconds=61))
     await conv.until_calls("fetch_task", 1)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 
-from contracts.activities import FetchTaskResult
+from tests.workflow.fakes import task_seen
 from tests.workflow.harness import Conv
 
 
@@ -90,13 +90,8 @@ async def test_transfer_without_the_human_task_sid_is_reconciled_by_session(conv
     assert view.human_task_sid is None and view.handoff_path == "transferred"
     conv.fake.fetch_results = [
         # The human task is not visible yet: the AI's own task (completed at the transfer) must not end anything.
-        FetchTaskResult(task_sid="WT1", assignment_status="completed", attributes={}),
-        FetchTaskResult(
-            task_sid="WThuman7",
-            assignment_status="assigned",
-            attributes={},
-            reservations=[("WRb", "WKbob", "accepted")],
-        ),
+        task_seen("WT1", "completed"),
+        task_seen("WThuman7", "assigned", reservation=("WRb", "WKbob", "accepted")),
     ]
     await conv.skip(timedelta(seconds=61))
     await conv.until_calls("fetch_task", 1)
@@ -130,15 +125,7 @@ async def test_an_ai_reservation_timeout_puts_the_ai_worker_back_to_available(co
 
 
 async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back(conv: Conv) -> None:
-    conv.fake.fetch_results = [
-        FetchTaskResult(
-            task_sid="WT1",
-            assignment_status="pending",
-            attributes={},
-            task_queue_sid="WQai",
-            reservations=[("WR1", "WKai", "timeout")],
-        )
-    ]
+    conv.fake.fetch_results = [task_seen("WT1", "pending", "WQai", ("WR1", "WKai", "timeout"))]
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
     await conv.quiet()
@@ -151,9 +138,7 @@ async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back
 
 async def test_a_task_never_offered_makes_sure_the_ai_worker_is_available(conv: Conv) -> None:
     """Another conversation's lost timeout left the AI worker Offline: this one's task gets no offer at all."""
-    conv.fake.fetch_results = [
-        FetchTaskResult(task_sid="WT1", assignment_status="pending", attributes={}, task_queue_sid="WQai")
-    ]
+    conv.fake.fetch_results = [task_seen("WT1", "pending", "WQai")]
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
     await conv.quiet()
@@ -167,13 +152,7 @@ async def test_a_task_never_offered_makes_sure_the_ai_worker_is_available(conv: 
 async def test_an_offer_that_never_comes_back_after_its_timeout_goes_to_the_humans(conv: Conv) -> None:
     """Fault run: a missed reservation.created plus a killed worker let the AI's offer time out; TaskRouter kept
     the task pending without offering it to the AI again, and the contact waited for nobody until the task TTL."""
-    timed_out = FetchTaskResult(
-        task_sid="WT1",
-        assignment_status="pending",
-        attributes={},
-        task_queue_sid="WQai",
-        reservations=[("WR1", "WKai", "timeout")],
-    )
+    timed_out = task_seen("WT1", "pending", "WQai", ("WR1", "WKai", "timeout"))
     conv.fake.fetch_results = [timed_out, timed_out.model_copy()]
     await conv.begin("SM1", "hello")
     await conv.until(lambda v: v.task_sid is not None, "task")
@@ -211,7 +190,7 @@ async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_messag
     old_conversation, old_session = view.conversation_sid, view.session_id
     assert old_conversation and old_session
     # The rep completed the task; its `task.completed` (and the reservation's events) never came.
-    conv.fake.fetch_results.append(FetchTaskResult(task_sid="WThuman", assignment_status="completed", attributes={}))
+    conv.fake.fetch_results.append(task_seen("WThuman", "completed"))
     await conv.contact_msg("SM7", "are you still there?")
     view = await conv.until(lambda v: v.task_sid == "WT2", "a new session's task")
     # The rep's task read back, then the session's tasks (a transfer would show a newer one): none.
@@ -235,7 +214,7 @@ async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_messag
 async def test_a_rep_still_holding_the_task_gets_the_message_after_one_read_per_batch(conv: Conv) -> None:
     view = await conv.to_with_rep()
     assert view.conversation_sid
-    assigned = FetchTaskResult(task_sid="WThuman", assignment_status="assigned", attributes={})
+    assigned = task_seen("WThuman", "assigned")
     conv.fake.fetch_results += [assigned, assigned]
     await conv.contact_msg("SM7", "one more thing")
     await conv.until_calls("fetch_task", 1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from contracts.activities import FetchTaskResult
 from contracts.signals import ConversationMediaRef
 from tests.polling import eventually
+from tests.workflow.fakes import task_seen
 from tests.workflow.harness import Conv
 
 MIB = 1024 * 1024
@@ -93,9 +93,7 @@ async def test_a_transfer_whose_old_task_ends_first_is_still_followed(conv: Conv
     view = await conv.to_with_rep()
     sess = view.session_id
     assert sess
-    conv.fake.fetch_results = [
-        FetchTaskResult(task_sid="WThuman2", assignment_status="pending", attributes={}, task_queue_sid="WQhuman")
-    ]
+    conv.fake.fetch_results = [task_seen("WThuman2", "pending", "WQhuman")]
     await conv.tr("task.completed", "WThuman", session=sess)  # the new task's events are late
     moved = await conv.until(lambda v: v.human_task_sid == "WThuman2", "the newer task found")
     assert moved.state == "queued" and moved.sessions_ended == 0
