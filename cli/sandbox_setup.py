@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field
@@ -69,8 +71,25 @@ def _toml_str(value: str) -> str:
     return json.dumps(value)
 
 
-def _toml_setting(value: int | bool | str) -> str:
-    return _toml_str(value) if isinstance(value, str) else str(int(value))
+# An org setting as TOML: a string, number or flag, a date (holidays), or lists and tables of them (the nested
+# settings: `queue_updates`, `business_hours`, `csat`).
+OrgSetting = Any
+
+
+def _toml_setting(value: OrgSetting) -> str:
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_toml_str(str(k))} = {_toml_setting(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_setting(v) for v in value) + "]"
+    raise TypeError(f"an org setting cannot be {type(value).__name__}")
 
 
 def write_sandbox_orgs(
@@ -79,7 +98,7 @@ def write_sandbox_orgs(
     *,
     public_base_url: str,
     sandbox_url: str,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
     file_name: str = "orgs.sandbox.toml",
 ) -> Path:
     """Write `{data_dir}/{file_name}` for org "demo"; secrets go to 0600 files, not into the TOML."""
@@ -132,7 +151,7 @@ def wire_sandbox(
     data_dir: Path,
     *,
     public_base_url: str,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
     file_name: str = "orgs.sandbox.toml",
 ) -> Path:
     """Write the demo org's orgs file from the sandbox's seed and point its WhatsApp senders at the API's webhook;

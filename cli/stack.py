@@ -26,7 +26,7 @@ from cli.net import free_port, http_ok, port_in_use, wait_until
 from cli.procs import ManagedProcess
 from cli.readiness import NAMESPACE, pid_alive, temporal_ready, worker_polling
 from cli.restart_policy import CrashHistory
-from cli.sandbox_setup import SANDBOX_ORG, wire_sandbox
+from cli.sandbox_setup import SANDBOX_ORG, OrgSetting, wire_sandbox
 from cli.temporal_binaries import temporal_cli_path
 from config.orgs import ConfigError, OrgRegistry
 from config.settings import Settings
@@ -51,7 +51,7 @@ class RunOptions(BaseModel):
     free_ports: bool = False  # pick free ports instead of the defaults (tests, several runs side by side)
     start_timeout: float = 90.0
     # Extra settings of the sandbox org (e.g. a short `delivery_check_seconds` for the fault suite).
-    org_settings: dict[str, int | bool | str] = Field(default_factory=dict)
+    org_settings: dict[str, OrgSetting] = Field(default_factory=dict)
     # Extra environment of the worker and the API (e.g. WAFH_* settings for a benchmark or the fault suite).
     service_env: dict[str, str] = Field(default_factory=dict)
     # Encrypt payloads with the data directory's key ring when WAFH_CODEC_KEYS is unset. Off only for the

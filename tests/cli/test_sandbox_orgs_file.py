@@ -4,9 +4,10 @@ benchmarks put the org on the `openai` backend (a string) or on local activities
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 
-from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, write_sandbox_orgs
+from cli.sandbox_setup import SANDBOX_ORG, OrgSetting, SandboxSeedInfo, write_sandbox_orgs
 from config.orgs import OrgRegistry
 
 
@@ -23,7 +24,7 @@ def _seed() -> SandboxSeedInfo:
     )
 
 
-def _write(tmp_path: Path, settings: dict[str, int | bool | str]) -> Path:
+def _write(tmp_path: Path, settings: dict[str, OrgSetting]) -> Path:
     return write_sandbox_orgs(
         _seed(), tmp_path, public_base_url="http://127.0.0.1:1", sandbox_url="http://127.0.0.1:2", org_settings=settings
     )
@@ -43,3 +44,19 @@ def test_a_string_setting_is_quoted_not_injected(tmp_path: Path) -> None:
     text = path.read_text()
     assert "\ntrust_proxy = true" not in text
     assert tomllib.loads(text)["orgs"][SANDBOX_ORG]["ai_backend"] == 'rules"\ntrust_proxy = true'
+
+
+def test_nested_settings_dates_and_lists_reach_the_org(tmp_path: Path) -> None:
+    hours = {
+        "timezone": "Europe/Madrid",
+        "weekly": {"mon": ["09:00-14:00", "15:00-18:00"]},
+        "holidays": [date(2026, 12, 7), date(2026, 12, 8)],
+        "when_closed": "hold",
+    }
+    path = _write(tmp_path, {"business_hours": hours, "queue_updates": {"every_seconds": 3, "max_updates": 4}})
+    org = OrgRegistry.load(path).get(SANDBOX_ORG)
+    assert org is not None
+    assert org.config.business_hours.weekly == {"mon": ["09:00-14:00", "15:00-18:00"]}
+    assert org.config.business_hours.holidays == [date(2026, 12, 7), date(2026, 12, 8)]
+    assert org.config.business_hours.when_closed == "hold"
+    assert (org.config.queue_updates.every_seconds, org.config.queue_updates.max_updates) == (3, 4)

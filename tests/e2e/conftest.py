@@ -19,7 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from cli.connect import check_org
-from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed, register_sender, write_sandbox_orgs
+from cli.sandbox_setup import (
+    SANDBOX_ORG,
+    OrgSetting,
+    SandboxSeedInfo,
+    fetch_seed,
+    register_sender,
+    write_sandbox_orgs,
+)
 from config.orgs import OrgRegistry
 from config.settings import Settings
 from payload_encryption.converter import build_data_converter
@@ -37,6 +44,7 @@ class Stack:
     orgs: OrgRegistry
     client: Client
     http: httpx.AsyncClient  # talks to the sandbox's control API and our API
+    settings: Settings  # the worker's and the API's (their task queue)
 
     @property
     def business(self) -> str:
@@ -62,7 +70,7 @@ async def running_stack(
     local_env: WorkflowEnvironment,
     sandbox_url: str,
     data_dir: Path,
-    org_settings: Mapping[str, int | bool | str] | None = None,
+    org_settings: Mapping[str, OrgSetting] | None = None,
 ) -> AsyncIterator[Stack]:
     """The whole service against the sandbox; `org_settings` go into the sandbox org's entry of the orgs file."""
     api_port = free_port()
@@ -94,7 +102,7 @@ async def running_stack(
     await asyncio.to_thread(api_cm.__enter__)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            yield Stack(sandbox_url, api_url, seed, orgs, client, http)
+            yield Stack(sandbox_url, api_url, seed, orgs, client, http, settings)
     finally:
         await asyncio.to_thread(api_cm.__exit__, None, None, None)
         stop.set()

@@ -230,7 +230,8 @@ async def test_question_handoff_rep_window_template(stack: Stack) -> None:
 
     # Nothing the service posted for the rep only (note, notices) ever reached WhatsApp.
     flex_only = [
-        m["body"] for m in await conv.flex(second["conversation_sid"]) + await conv.flex(conversation_sid)
+        m["body"]
+        for m in await conv.flex(second["conversation_sid"]) + await conv.flex(conversation_sid)
         if m["author"] == "system"
     ]
     bodies = {m["body"] for m in await conv.inbox()}
