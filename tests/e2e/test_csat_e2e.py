@@ -119,7 +119,7 @@ async def test_buttons_inside_the_window_answer_recorded_once_despite_a_duplicat
     await eventually("the thank-you", conv.delivered, lambda got: THANKS in _bodies(got))
     notes = await eventually("the rating note in Flex", lambda: flex_notices(conv, csid, "csat"), lambda n: len(n) >= 1)
     settled = await eventually(
-        "every webhook dealt with", lambda: state(conv), lambda s: s.get("idle") and s.get("duplicates_ignored", 0) >= 1
+        "every webhook dealt with", lambda: state(conv), lambda s: bool(s.get("idle") and s.get("duplicates_ignored", 0) >= 1)
     )
     assert [(r["session_number"], r["score"], r["via"]) for r in settled["ratings"]] == [(1, 3, "button")]
     assert rated_state["ratings"] == settled["ratings"]
