@@ -17,6 +17,7 @@ from api.metrics_middleware import WebhookMetricsMiddleware
 from api.routes import (
     conversation_events,
     conversations,
+    csat,
     health,
     metrics,
     taskrouter,
@@ -81,6 +82,7 @@ def create_app(
         conversation_events,
         taskrouter,
         conversations,
+        csat,
         org_routes,
         health,
         metrics,

@@ -1,23 +1,32 @@
 """Figure 5 — Temporal Cloud actions per AI turn, per handoff, per relayed rep reply, timers per window,
 counted from the history of a scripted conversation (see bench/history.py for what counts).
 
-Also prints every step's breakdown and the timeline of one steady AI turn: its round trips to the server.
+Also prints every step's breakdown and the timeline of one steady AI turn: its round trips to the server, and
+what each of the features the contact and the rep see on top of the exchange adds to a conversation: the queue
+updates, the typing indicator, the window warning (from the scripted conversation, with the org's defaults), a
+transfer and the rating (CSAT, from a second conversation that has both).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 
 from bench.cli import figure_main
 from bench.conversations import Contacts, ReplyWatcher
-from bench.history import count, timeline
-from bench.script import play
+from bench.history import Segment, count, timeline
+from bench.script import Scripted, play
 from bench.stack import Stack
 from bench.stats import Row, verdict
+from contracts.policy import Csat
+from contracts.signals import UPDATE_APPLY_POLICY, CommandOutcome, PolicyUpdate
 
 TARGETS = {"AI turn": 3, "handoff": 8, "rep reply relayed": 2}
 WINDOW_TIMER_TARGET = 2
@@ -33,8 +42,11 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
         contacts = Contacts(stack, watcher)
         script = await play(stack, contacts, args.turns, args.rep_replies)
         events = await script.events()
+        featured = await _transfer_and_rating(stack, contacts)
+        featured_events = await featured.events()
         await contacts.close()
         await script.close()
+        await featured.close()
     segments = [count(events, name, first, last) for name, first, last in script.steps]
     rest = dict(zip([id(s) for s in segments], script.rest_calls, strict=False))
     table = Table(title=f"Actions per step ({script.workflow_id})")
@@ -66,9 +78,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
     steady = [s for s in segments if s.name == "AI turn"]
     if steady:
         one = steady[len(steady) // 2]
-        console.print(
-            f"[bold]Timeline of one steady AI turn (events {one.first_event}–{one.last_event}):[/bold]"
-        )
+        console.print(f"[bold]Timeline of one steady AI turn (events {one.first_event}–{one.last_event}):[/bold]")
         for ms, label in timeline(events, one.first_event, one.last_event):
             console.print(f"  +{ms:7.0f} ms  {label}")
     if steady:
@@ -126,9 +136,14 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
     )
     others = [s for s in segments if s.name not in TARGETS]
     for s in others:
-        rows.append(
-            Row(figure="5 cost", metric=f"actions: {s.name}", value=str(s.total), anchor=s.breakdown())
-        )
+        rows.append(Row(figure="5 cost", metric=f"actions: {s.name}", value=str(s.total), anchor=s.breakdown()))
+    rows += _feature_rows(
+        events,
+        script,
+        segments,
+        featured_events,
+        [count(featured_events, name, first, last) for name, first, last in featured.steps],
+    )
     rows.append(
         Row(
             figure="5 cost",
@@ -136,6 +151,159 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
             value=str(sum(s.total for s in segments)),
             anchor=f"{len(events)} events; queries by the driver: {script.queries} (service: none)",
             raw={"steps": [s.model_dump() for s in segments]},
+        )
+    )
+    return rows
+
+
+# What each feature's own steps are called in the history (their activities' and timers' summaries).
+QUEUE_UPDATE = ("read the contact's place in the queue", "send queue position", "their place in the queue")
+WINDOW_WARNING = ("warn the rep before the window closes",)
+UPDATE = "You are number"
+THANKS = "Thank you for your rating!"
+RATING_CONTENT = {
+    "friendly_name": "bench_rating",
+    "language": "en",
+    "types": {
+        "twilio/quick-reply": {
+            "body": "How did we do?",
+            "actions": [{"type": "QUICK_REPLY", "title": str(n), "id": f"csat_{n}"} for n in range(1, 6)],
+        }
+    },
+}
+
+
+def _summaries(events: list[HistoryEvent], first: int, last: int) -> list[str]:
+    """The summary of each activity scheduled and each timer started in [first, last] (one per action)."""
+    kinds = (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventType.EVENT_TYPE_TIMER_STARTED)
+    out = []
+    for ev in events:
+        if first <= ev.event_id <= last and ev.event_type in kinds and ev.user_metadata.HasField("summary"):
+            out.append(str(json.loads(ev.user_metadata.summary.data)))
+    return out
+
+
+def _of(events: list[HistoryEvent], segments: list[Segment], names: tuple[str, ...]) -> tuple[int, list[str]]:
+    found = [x for seg in segments for x in _summaries(events, seg.first_event, seg.last_event)]
+    mine = [x for x in found if any(n in x for n in names)]
+    return len(mine), mine
+
+
+async def _transfer_and_rating(stack: Stack, contacts: Contacts) -> Scripted:
+    """A second conversation: AI turn; handoff while every rep is busy (the contact hears their place); a rep
+    accepts and transfers it to another rep, who accepts and ends the task; the contact rates it. CSAT is turned
+    on for this conversation alone (the org's `apply_policy` update), so the other figures are untouched."""
+    s = Scripted(stack, contacts, stack.new_contact())
+    entries = (await s.http.get("/_sandbox/record")).json()["entries"]
+    s.record_seq = entries[-1]["seq"] if entries else 0
+    await contacts.turn(s.contact)
+    await s.settle("session open + AI turn")
+    auth = (stack.account_sid, stack.auth_token)
+    created = (await s.http.post("/content/v1/Content", json=RATING_CONTENT, auth=auth)).json()
+    policy = stack.org.policy().model_copy(
+        update={"csat": Csat(enabled=True, quick_reply_content_sid=created["sid"], template_content_sid=None)}
+    )
+    await (await s.handle()).execute_update(
+        UPDATE_APPLY_POLICY, PolicyUpdate(request_id="bench-csat-on", policy=policy), result_type=CommandOutcome
+    )
+    await s.settle("(setup: CSAT on for this conversation)")
+    try:
+        await _reps(s, "Offline")
+        await contacts.send(s.contact, "I want to talk to a human agent, please.")
+        await s.wait_for("the first queue update", lambda: _inbox(s, lambda m: str(m["body"]).startswith(UPDATE)))
+        await s.settle("handoff while every rep is busy")
+    finally:
+        await _reps(s, "Available")
+    rep, res = await s.wait_for("a reservation for a rep", s.reservation)
+    await s.http.post(f"/_sandbox/reps/{rep}/reservations/{res['reservation_sid']}/accept")
+    await s.settle("rep accepts")
+    other = next(r.name for r in stack.seed.reps if r.name != rep)
+    await s.http.post(f"/_sandbox/reps/{rep}/transfers", json={"task_sid": res["task_sid"], "to_worker": other})
+    _, moved = await s.wait_for("the transferred task's reservation", s.reservation)
+    await s.settle("transfer to another rep")
+    await s.http.post(f"/_sandbox/reps/{other}/reservations/{moved['reservation_sid']}/accept")
+    await s.settle("the other rep accepts")
+    await s.http.post(f"/_sandbox/reps/{other}/tasks/{moved['task_sid']}/complete")
+    await s.wait_for("the rating question", lambda: _inbox(s, lambda m: m.get("content_sid") == created["sid"]))
+    await s.settle("rep completes the task: rating asked")
+    await s.http.post(f"/_sandbox/contacts/{s.contact}/tap", json={"button": 4})
+    await s.wait_for("the thank-you", lambda: _inbox(s, lambda m: m.get("body") == THANKS))
+    await s.settle("contact rates")
+    return s
+
+
+async def _inbox(s: Scripted, match: Any) -> bool:
+    messages = (await s.http.get(f"/_sandbox/contacts/{s.contact}/inbox")).json()["messages"]
+    return any(match(m) for m in messages)
+
+
+async def _reps(s: Scripted, activity: str) -> None:
+    for rep in s.stack.seed.reps:
+        await s.http.post(f"/_sandbox/reps/{rep.name}/activity", json={"activity": activity})
+
+
+def _feature_rows(
+    events: list[HistoryEvent],
+    script: Scripted,
+    segments: list[Segment],
+    featured_events: list[HistoryEvent],
+    featured: list[Segment],
+) -> list[Row]:
+    """What each feature adds to one conversation, in actions."""
+
+    def named(segs: list[Segment], name: str) -> list[Segment]:
+        return [s for s in segs if s.name == name]
+
+    rows = []
+    free, free_names = _of(events, named(segments, "handoff"), QUEUE_UPDATE)
+    busy, busy_names = _of(featured_events, named(featured, "handoff while every rep is busy"), QUEUE_UPDATE)
+    rows.append(
+        Row(
+            figure="5 cost",
+            metric="feature: queue updates, actions per handoff",
+            value=f"+{free} (a rep free at once) / +{busy} (every rep busy)",
+            anchor=f"free: {', '.join(free_names)}; busy: {', '.join(busy_names)}; each later update +3, at most 3",
+        )
+    )
+    steady = named(segments, "AI turn")
+    calls = script.rest_calls[segments.index(steady[len(steady) // 2])] if steady else []
+    typing = [c for c in calls if "Indicators/Typing" in c]
+    rows.append(
+        Row(
+            figure="5 cost",
+            metric="feature: typing indicator, actions per AI turn",
+            value="+0",
+            anchor=f"a step of the turn's own activity: {', '.join(typing) or 'no typing call seen'}",
+        )
+    )
+    warned, _ = _of(events, named(segments, "rep accepts"), WINDOW_WARNING)
+    rows.append(
+        Row(
+            figure="5 cost",
+            metric="feature: window warning, actions per rep's window",
+            value=f"+{warned} now, +2 when it fires",
+            anchor="its timer when a rep takes the conversation; a notice post at T-60 min and one at the close",
+        )
+    )
+    moved = named(featured, "transfer to another rep") + named(featured, "the other rep accepts")
+    rows.append(
+        Row(
+            figure="5 cost",
+            metric="feature: transfer to another rep, actions",
+            value=f"+{sum(s.total for s in moved)}",
+            anchor="; ".join(f"{s.name}: {s.breakdown()}" for s in moved),
+        )
+    )
+    plain_end = sum(s.total for s in named(segments, "rep completes the task"))
+    asked = sum(s.total for s in named(featured, "rep completes the task: rating asked"))
+    answered = named(featured, "contact rates")
+    rows.append(
+        Row(
+            figure="5 cost",
+            metric="feature: CSAT (question and answer), actions",
+            value=f"+{asked - plain_end + sum(s.total for s in answered)}",
+            anchor=f"question +{asked - plain_end} (the task's end: {plain_end} without it); answer: "
+            + "; ".join(s.breakdown() for s in answered),
         )
     )
     return rows
@@ -151,7 +319,5 @@ if __name__ == "__main__":
     figure_main(
         "cost",
         figure,
-        add_args(
-            argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-        ),
+        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,9 @@ def register_sender(sandbox_url: str, number: str, webhook_url: str) -> None:
 RATING_BUTTONS = "rating_buttons"
 RATING_TEMPLATE = "rating_request"
 
-OrgSetting = int | bool | str | Mapping[str, Any]
+# An org setting as TOML: a string, number or flag, a date (holidays), or lists and tables of them (the nested
+# settings: `queue_updates`, `business_hours`, `csat`).
+OrgSetting = int | bool | str | float | date | list[Any] | Mapping[str, Any]
 
 
 def sandbox_org_settings(seed: SandboxSeedInfo) -> dict[str, OrgSetting]:

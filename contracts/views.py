@@ -87,4 +87,6 @@ class ConversationView(BaseModel):
     transfers: int = 0
     handoff_held_until: datetime | None = None  # a handoff waiting for business hours
     contact_hides_number: bool = False
+    # The address replies go to, masked as in the logs (the admin API's CSAT export shows it).
+    contact_masked: str | None = None
     ratings: list[RatingView] = []

@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.policy import QueueUpdates
 from contracts.views import AI_OFFER_TIMED_OUT, AI_UNAVAILABLE
 from loadgen.conversation import ConvLog
+from loadgen.feature_checks import FeatureEvidence, check_csat, check_queue_updates, update_pattern
 from loadgen.record import Entry
 
 HANDOFF_ATTRIBUTES = {
@@ -62,6 +64,14 @@ class Violation(BaseModel):
     known_gap: str | None = None
 
 
+class FeatureSettings(BaseModel):
+    """What the org told the service to send on its own (the judge knows their texts and their rules)."""
+
+    queue_updates: QueueUpdates = Field(default_factory=QueueUpdates)
+    csat_content_sids: list[str] = Field(default_factory=list)  # empty: CSAT off
+    csat_thanks: str | None = None
+
+
 class ConvEvidence(BaseModel):
     """What the sandbox holds for one conversation."""
 
@@ -73,6 +83,7 @@ class ConvEvidence(BaseModel):
     template_send_faulted: bool = False  # a send to this contact was retried (its _find_sent lookup is in the record)
     # Message SID → statuses whose callback the service answered with 2xx (at least once).
     status_callbacks_answered: dict[str, list[str]] = Field(default_factory=dict)
+    features: FeatureEvidence = Field(default_factory=FeatureEvidence)
 
 
 def ai_reply_coverage(flex: list[dict[str, Any]], contact_id: str, ai_turn_bodies: set[str]) -> tuple[int, int]:
@@ -105,8 +116,10 @@ def check_conversation(
     task_status_changes: dict[str, list[str]],
     invites_by_task: Counter[str],
     ai_offline: bool = False,
+    features: FeatureSettings | None = None,
 ) -> list[Violation]:
     out: list[Violation] = []
+    features = features or FeatureSettings()
 
     def bad(category: Category, detail: str, known_gap: str | None = None) -> None:
         out.append(Violation(category=category, conversation=conv.tag, detail=detail, known_gap=known_gap))
@@ -217,9 +230,28 @@ def check_conversation(
             GAP_FIND_SENT if lost and ev.template_send_faulted else None,
         )
 
+    # What the service tells the contact on its own: queue updates, the rating question and its thank-you.
+    feature_evidence = ev.features.model_copy(update={"flex": ev.flex})
+    for finding in check_queue_updates(feature_evidence, features.queue_updates):
+        bad(finding.category, finding.detail)
+    if features.csat_content_sids and features.csat_thanks:
+        for finding in check_csat(
+            feature_evidence,
+            question_sids=features.csat_content_sids,
+            thanks=features.csat_thanks,
+            asked=conv.rating_asked,
+            rating=conv.rating,
+        ):
+            bad(finding.category, finding.detail)
+
     # Nothing else reached the contact; notes and notices never did.
     known = set(flex_ai) | {m.body for m in conv.rep_msgs} | ({busy_message} if busy_message else set())
+    if features.csat_thanks:
+        known.add(features.csat_thanks)
+    queue_update = update_pattern(features.queue_updates)
     for b in delivered_bodies:
+        if isinstance(b, str) and queue_update.match(b):
+            continue
         if b not in known and not (isinstance(b, str) and b.startswith(REFUSAL_PREFIX)):
             bad("leaked", f"unexpected message reached the contact: {str(b)[:80]!r}")
     if busy_message and _count(delivered_bodies, busy_message) > 1:

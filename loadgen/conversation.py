@@ -1,6 +1,7 @@
 """One scripted WhatsApp conversation, driven through the sandbox's control API (the contact's phone, the
 rep's Flex UI), waiting on what the sandbox records. Phase A runs per conversation; phase B after the global
-clock jump past the 24-hour window. Every send and what became of it is logged for the checks.
+clock jump past the 24-hour window; then the rep ends the task and the contact rates the conversation. Every send
+and what became of it is logged for the checks.
 
 A webhook the sandbox dropped entirely never reached the service: the contact (or rep) sends again, and the
 dropped message is expected to reach nobody.
@@ -54,6 +55,8 @@ class ConvLog(BaseModel):
     oversize: bool = False
     stalled: list[str] = Field(default_factory=list)  # steps whose effect never showed up
     phase_a_done: bool = False
+    rating_asked: bool = False  # the rep's task was ended: the rating question is due
+    rating: int | None = None  # the score the contact tapped
 
 
 class Driver:
@@ -67,6 +70,7 @@ class Driver:
         follower: RecordFollower,
         *,
         step_timeout: float,
+        rating_content_sid: str | None = None,
     ) -> None:
         self.http = http
         self.sandbox = sandbox_url
@@ -75,6 +79,8 @@ class Driver:
         self.follower = follower
         self.step_timeout = step_timeout
         self.template_sid = seed.templates["order_update"]
+        # The org's rating question (CSAT on), answered by tapping one of its buttons.
+        self.rating_content_sid = rating_content_sid
         self._pending: dict[str, tuple[str, dict[str, Any]]] = {}  # workflowId → (rep, reservation)
         self._board_task: asyncio.Task[None] | None = None
         self._board_waiters = 0
@@ -264,3 +270,27 @@ class Driver:
                 await self._call("POST", f"/_sandbox/reps/{conv.rep}/tasks/{conv.human_task_sid}/complete")
             except (httpx.HTTPError, RuntimeError) as exc:
                 conv.stalled.append(f"wrap-up: {exc}")
+                return
+            conv.rating_asked = self.rating_content_sid is not None
+
+    async def rate(self, conv: ConvLog) -> None:
+        """The rep's task ended: the rating question reaches the contact, who taps a score (1–5 by conversation);
+        the thank-you follows."""
+        if not conv.rating_asked or self.rating_content_sid is None:
+            return
+        asked = await self._expect(
+            conv,
+            "rating question reaching the contact",
+            lambda: any(d.get("content_sid") == self.rating_content_sid for d in self.delivered(conv.contact)),
+        )
+        if not asked:
+            return
+        score = 1 + conv.index % 5
+        before = len(self.delivered(conv.contact))
+        await self._call("POST", f"/_sandbox/contacts/{conv.contact}/tap", {"button": score})
+        conv.rating = score
+        await self._expect(
+            conv,
+            "rating thank-you reaching the contact",
+            lambda: len(self.delivered(conv.contact)) > before,
+        )

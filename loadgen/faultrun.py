@@ -28,6 +28,7 @@ from loadgen.chaos import Chaos, ChaosConfig
 from loadgen.checks import (
     AI_GAVE_WAY,
     ConvEvidence,
+    FeatureSettings,
     Violation,
     check_conversation,
     status_callbacks_answered,
@@ -35,6 +36,7 @@ from loadgen.checks import (
     task_rows,
 )
 from loadgen.conversation import ConvLog, Driver
+from loadgen.feature_checks import FeatureEvidence, first_assigned, sends_by_contact, update_pattern
 from loadgen.record import RecordFollower
 from loadgen.replay import WebhookReplayer
 from loadgen.stack import Stack
@@ -85,6 +87,10 @@ class FaultRunConfig(BaseModel):
     # show it. On only to look past that repair when diagnosing something else; counted in the figures.
     repair_ai_worker: bool = False
     reverse_replay_taskrouter: bool = False  # after phase A: every TaskRouter event again, newest first, ×3
+    # In phase A the reps take breaks (all Offline) of `rep_break_seconds` every `rep_break_every` seconds, the first
+    # at once: handoffs meanwhile wait in the queue, pending, and their contacts hear their place in it.
+    rep_break_every: float = Field(default=60.0, gt=0)
+    rep_break_seconds: float = Field(default=20.0, ge=0)
     oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
     # Phase B, the wrap-up and the evidence run this many conversations' scripts at once. All 2,000 at once
     # queued 2,000 requests in the driver's HTTP pool, whose bookkeeping is quadratic in its queue: the driver
@@ -175,6 +181,7 @@ class FaultRun:
     def __init__(self, cfg: FaultRunConfig, stack: Stack, progress: Callable[[str], None] | None = None) -> None:
         self.progress = progress
         self.ai_repairs = 0
+        self.rep_breaks = 0
         self.phase = "starting"
         self.cfg = cfg
         self.stack = stack
@@ -197,7 +204,11 @@ class FaultRun:
             chaos = Chaos(stack, cfg.chaos, self.rng) if cfg.chaos else None
             if chaos:
                 follower.on_seen.append(chaos.on_entry)  # in flight: the call may still be waiting on latency
-            driver = Driver(http, stack.sandbox_url, seed, follower, step_timeout=cfg.step_timeout)
+            csat = self.org.config.csat if self.org is not None else None
+            rating = csat.quick_reply_content_sid if csat is not None and csat.enabled else None
+            driver = Driver(
+                http, stack.sandbox_url, seed, follower, step_timeout=cfg.step_timeout, rating_content_sid=rating
+            )
             repairs: list[asyncio.Task[None]] = []
             if cfg.repair_ai_worker:
                 follower.listeners.append(lambda e: self._maybe_repair_ai(e, repairs))
@@ -216,18 +227,33 @@ class FaultRun:
                 await self._guard(c, driver.phase_a(c))
 
             self.phase = "A (AI, handoff, rep inside the window, media)"
-            await asyncio.gather(*(phase_a(c) for c in convs))
+            breaks = asyncio.create_task(self._rep_breaks(driver))
+            try:
+                await asyncio.gather(*(phase_a(c) for c in convs))
+            finally:
+                breaks.cancel()
+                await asyncio.gather(breaks, return_exceptions=True)
+                await self._reps_to(driver, "Available")
             if cfg.reverse_replay_taskrouter:
                 await self._reverse_replay(http, follower, replayer)
             # The sandbox clock is global: the window closes for everyone at once.
             await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
             self.phase = "B (after the 24 h window: free-form refused, template)"
             await bounded_gather((self._guard(c, driver.phase_b(c)) for c in convs), cfg.max_concurrent_scripts)
+            # The reps end their tasks and the contacts rate the conversation. Every fault but dropped webhooks: a
+            # lost task.completed would leave a session open until its hourly read-back, past the run's end.
+            self.phase = "C (reps end their tasks, contacts rate)"
+            await self._set_faults(http, drops=False)
+
+            async def phase_c(c: ConvLog) -> None:
+                await driver.wrap_up(c)
+                await self._guard(c, driver.rate(c))
+
+            await bounded_gather((phase_c(c) for c in convs), cfg.max_concurrent_scripts)
             self.phase = "settling"
             if chaos:
                 await chaos.stop()
             await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
-            await bounded_gather((driver.wrap_up(c) for c in convs), cfg.max_concurrent_scripts)
             # Settle: retries and late copies land, reconciliations run.
             await replayer.drain(within=120)
             await asyncio.sleep(cfg.settle_seconds)
@@ -260,6 +286,16 @@ class FaultRun:
         if e.get("worker_sid") in {r.worker_sid for r in self.stack.seed.reps}:
             return
         tasks.append(asyncio.get_running_loop().create_task(asyncio.to_thread(self._make_available, e["worker_sid"])))
+
+    def _feature_settings(self) -> FeatureSettings:
+        assert self.org is not None
+        csat = self.org.config.csat
+        sids = [sid for sid in (csat.quick_reply_content_sid, csat.template_content_sid) if sid] if csat.enabled else []
+        return FeatureSettings(
+            queue_updates=self.org.config.queue_updates,
+            csat_content_sids=sorted(set(sids)),
+            csat_thanks=csat.thanks.get("en") if sids else None,
+        )
 
     def _make_available(self, worker_sid: str) -> None:
         assert self.org is not None
@@ -346,14 +382,28 @@ class FaultRun:
                 if ch.task_channel_unique_name == self.stack.seed.task_channel:
                     ws.workers(sid).worker_channels(ch.sid).update(capacity=REP_CAPACITY, available=True)
 
-    async def _set_faults(self, http: httpx.AsyncClient) -> None:
+    async def _rep_breaks(self, driver: Driver) -> None:
+        if self.cfg.rep_break_seconds <= 0:
+            return
+        while True:
+            await self._reps_to(driver, "Offline")
+            self.rep_breaks += 1
+            await asyncio.sleep(self.cfg.rep_break_seconds)
+            await self._reps_to(driver, "Available")
+            await asyncio.sleep(max(self.cfg.rep_break_every - self.cfg.rep_break_seconds, 0))
+
+    async def _reps_to(self, driver: Driver, activity: str) -> None:
+        for rep in self.stack.seed.reps:
+            await driver._call("POST", f"/_sandbox/reps/{rep.name}/activity", {"activity": activity})
+
+    async def _set_faults(self, http: httpx.AsyncClient, *, drops: bool = True) -> None:
         cfg = self.cfg
         body = {
             "rest_5xx_rate": cfg.rest_5xx_rate,
             "rest_429_rate": cfg.rest_429_rate,
             "retry_after_seconds": 1,
             "latency_max_ms": cfg.latency_max_ms,
-            "webhook_drop_rate": cfg.webhook_drop_rate,
+            "webhook_drop_rate": cfg.webhook_drop_rate if drops else 0.0,
             "webhook_duplicate_rate": cfg.webhook_duplicate_rate,
             "webhook_reorder": cfg.webhook_reorder,
             "seed": cfg.seed,
@@ -392,6 +442,8 @@ class FaultRun:
             if e["kind"] == "rest" and e.get("method") == "GET" and str(e.get("path", "")).endswith("/Messages.json")
         ]
         template_faulted = {c.contact for c in convs if any(f"whatsapp:{c.contact}" in q for q in lookups)}
+        sends = sends_by_contact(entries)
+        accepted = first_assigned(entries)
 
         async def evidence(c: ConvLog) -> ConvEvidence:
             inbox = (await http.get(f"{self.stack.sandbox_url}/_sandbox/contacts/{c.contact}/inbox")).json()
@@ -401,6 +453,10 @@ class FaultRun:
                 outbound_bodies=outbound.get(c.contact, []),
                 outbound_sids_by_body=outbound_sids.get(c.contact, {}),
                 template_send_faulted=c.contact in template_faulted,
+                features=FeatureEvidence(
+                    sends=sends.get(c.contact, []),
+                    rep_accepted_at=accepted.get(c.human_task_sid) if c.human_task_sid else None,
+                ),
             )
             ev.status_callbacks_answered = {
                 sid: answered.get(sid, []) for sids in ev.outbound_sids_by_body.values() for sid in sids
@@ -424,6 +480,7 @@ class FaultRun:
             for e in entries
         )
         busy = self.org.config.busy_message
+        features = self._feature_settings()
         violations: list[Violation] = []
         for c, ev in zip(convs, evs, strict=True):
             violations += check_conversation(
@@ -435,8 +492,13 @@ class FaultRun:
                 task_status_changes=changes,
                 invites_by_task=invites,
                 ai_offline=ai_offline,
+                features=features,
             )
         delivered = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("delivered", "sent", "read"))
+        queue_update = update_pattern(features.queue_updates)
+        all_sends = [s for ev in evs for s in ev.features.sends]
+        typing = Counter(e["message_sid"] for e in entries if e["kind"] == "whatsapp.typing")
+        updates_sent = sum(1 for x in all_sends if x.body and queue_update.match(x.body))
         failed = sum(1 for ev in evs for m in ev.inbox if m.get("status") in ("failed", "undelivered"))
         return violations, {
             "messages reaching contacts": delivered,
@@ -449,6 +511,14 @@ class FaultRun:
                 for t in tasks
                 if t["queue"] == seed.human_queue_sid
                 and (t.get("attributes") or {}).get("handoffReason") in AI_GAVE_WAY
+            ),
+            "queue updates sent (reps' breaks taken)": f"{updates_sent} ({self.rep_breaks})",
+            "rating questions sent / ratings noted in Flex": (
+                f"{sum(1 for x in all_sends if x.content_sid in features.csat_content_sids)} / "
+                f"{sum(1 for ev in evs for m in ev.flex if 'rated this conversation' in str(m.get('body') or ''))}"
+            ),
+            "typing indicators shown (for the same message again, after a retried turn)": (
+                f"{sum(typing.values())} ({sum(n - 1 for n in typing.values())})"
             ),
             "AI reservations timed out (AI worker sent Offline)": sum(
                 1

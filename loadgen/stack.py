@@ -13,14 +13,33 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 
 from cli.net import http_ok
 from cli.procs import ManagedProcess
 from cli.readiness import temporal_ready, worker_polling
-from cli.sandbox_setup import SandboxSeedInfo, fetch_seed
+from cli.sandbox_setup import OrgSetting, SandboxSeedInfo, fetch_seed, write_sandbox_orgs
 from cli.stack import RunInfo, RunOptions, RunSession
+
+# The org's queue updates in a fault run: often enough that a contact waiting through a reps' break hears more
+# than one (the default, 5 min, is longer than a run's breaks).
+QUEUE_UPDATE_SECONDS = 10
+QUEUE_UPDATES_MAX = 3
+# The rating question: WhatsApp-approved quick-reply buttons (csat_1 … csat_5), so it may go out inside and outside
+# the window alike (the run's sandbox clock jumps past the window before the reps end their tasks).
+RATING_CONTENT: dict[str, Any] = {
+    "friendly_name": "rate_the_conversation",
+    "language": "en",
+    "types": {
+        "twilio/quick-reply": {
+            "body": "How did we do? Rate this conversation from 1 to 5.",
+            "actions": [{"type": "QUICK_REPLY", "title": f"{n}", "id": f"csat_{n}"} for n in range(1, 6)],
+        }
+    },
+}
 
 
 class StackError(RuntimeError):
@@ -42,12 +61,17 @@ class Stack:
         self.data_dir = data_dir
         self.console = console or Console(quiet=True)
         # Dropped status callbacks are read back after this long (default 10 min; a fault run cannot wait that).
-        org_settings: dict[str, int | bool | str] = {"delivery_check_seconds": delivery_check_seconds}
+        org_settings: dict[str, OrgSetting] = {
+            "delivery_check_seconds": delivery_check_seconds,
+            "queue_updates": {"every_seconds": QUEUE_UPDATE_SECONDS, "max_updates": QUEUE_UPDATES_MAX},
+            "typing_indicator": True,
+        }
         if continue_as_new_after_events is not None:
             # Run boundaries under load: every conversation continues as new after this many events.
             org_settings["continue_as_new_after_events"] = continue_as_new_after_events
         service_env = {"WAFH_ACTIVITY_THREADS": str(activity_threads)}
         # Plain payloads: the fault figures compare with earlier plain runs.
+        self.org_settings = org_settings
         options = RunOptions(
             data_dir=data_dir,
             free_ports=True,
@@ -66,7 +90,37 @@ class Stack:
         if self._info.sandbox_url is None:
             raise StackError("the fault suite needs the Twilio sandbox; unset WAFH_ORGS_FILE")
         self._seed = fetch_seed(self._info.sandbox_url)
+        self.turn_on_csat()
         return self._info
+
+    def turn_on_csat(self) -> str:
+        """The org's operator turns the rating on: the question's content is created through the Content API and
+        approved by WhatsApp's review (the sandbox's), then the org's `csat` setting goes into the orgs file, which
+        the API and the worker read again when it changes (new conversations have it at once). The content SID."""
+        seed, url = self.seed, self.sandbox_url
+        auth = (seed.account_sid, seed.auth_token)
+        with httpx.Client(timeout=30) as http:
+            created = http.post(f"{url}/content/v1/Content", json=RATING_CONTENT, auth=auth)
+            created.raise_for_status()
+            sid = str(created.json()["sid"])
+            http.post(
+                f"{url}/content/v1/Content/{sid}/ApprovalRequests/whatsapp",
+                json={"name": RATING_CONTENT["friendly_name"], "category": "UTILITY"},
+                auth=auth,
+            ).raise_for_status()
+            http.post(f"{url}/_sandbox/content/{sid}/approval", json={"status": "approved"}).raise_for_status()
+        self.org_settings["csat"] = {"enabled": True, "quick_reply_content_sid": sid, "template_content_sid": sid}
+        orgs_file = Path(self.info.orgs_file)
+        written = write_sandbox_orgs(
+            seed,
+            self.data_dir,
+            public_base_url=self.info.api_url,
+            sandbox_url=url,
+            org_settings=self.org_settings,
+            file_name=orgs_file.name + ".new",
+        )
+        os.replace(written, orgs_file)  # whole, never half-written, for the API and worker reading it
+        return sid
 
     def stop(self) -> None:
         self.session.stop(quiet=True)

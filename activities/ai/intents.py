@@ -102,6 +102,21 @@ class FaqVariant(BaseModel):
 class FaqEntry(_Matcher):
     smalltalk: bool = False
     variants: list[FaqVariant] = Field(min_length=1)
+    # A rep's line that answers this topic (after a handoff): the AI then points back to it, never asks again.
+    rep_patterns: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("rep_patterns")
+    @classmethod
+    def _rep_patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        _compile(value, "rep_patterns")
+        return value
+
+    @cached_property
+    def compiled_rep(self) -> list[tuple[str, re.Pattern[str]]]:
+        return _compile(self.rep_patterns, f"{self.id}.rep_patterns")
+
+    def answered_by_rep(self, folded: str) -> bool:
+        return any(pattern.search(folded) for _, pattern in self.compiled_rep)
 
     def answer(self, language: str, default_language: str, flex_context: dict[str, str]) -> str | None:
         for variant in self.variants:
@@ -119,10 +134,48 @@ class RulesSettings(BaseModel):
     default_language: str = "en"
 
 
+class HandbackRules(BaseModel):
+    """Reading the reps' part when the conversation comes back to the AI (activities/ai/handback.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A rep asking for the order number, by language (matched on folded text).
+    asks_order_number_patterns: dict[str, list[str]] = Field(default_factory=dict)
+    # What an order number looks like in the contact's answer (original text, case-insensitive).
+    order_number_pattern: str = r"#?\b(?:[A-Z]{1,4}-\d{1,12}|\d{4,12})\b"
+
+    @field_validator("asks_order_number_patterns")
+    @classmethod
+    def _asks_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        _compile(value, "asks_order_number_patterns")
+        return value
+
+    @field_validator("order_number_pattern")
+    @classmethod
+    def _order_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"bad order_number_pattern {value!r}: {exc}") from exc
+        return value
+
+    @cached_property
+    def order_number(self) -> re.Pattern[str]:
+        return re.compile(self.order_number_pattern, re.IGNORECASE)
+
+    @cached_property
+    def _asks(self) -> list[tuple[str, re.Pattern[str]]]:
+        return _compile(self.asks_order_number_patterns, "handback.asks_order_number_patterns")
+
+    def asks_order_number(self, folded: str) -> bool:
+        return any(pattern.search(folded) for _, pattern in self._asks)
+
+
 class RulesData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     settings: RulesSettings = Field(default_factory=RulesSettings)
+    handback: HandbackRules = Field(default_factory=HandbackRules)
     escalation: list[EscalationIntent] = Field(min_length=1)
     faq: list[FaqEntry] = Field(min_length=1)
     replies: dict[str, dict[str, str]]

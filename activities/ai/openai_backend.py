@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 from activities.ai.backend import AiBackendError
 from activities.ai.intents import RulesData, default_rules
 from config.settings import Settings
-from contracts.ai import AiTurnInput, AiTurnResult, TranscriptLine
+from contracts.ai import AiTurnInput, AiTurnResult, HumanPart, TranscriptLine
+from rules.handback import describe
 
 DEFAULT_TIMEOUT_S = 20.0
 MALFORMED_ATTEMPTS = 2  # the first answer plus one retry
@@ -120,6 +121,8 @@ def build_messages(inp: AiTurnInput, knowledge: str = "") -> list[dict[str, str]
     if knowledge:
         messages.append({"role": "system", "content": "Business facts you may use:\n" + knowledge})
     messages.append({"role": "system", "content": "Context (JSON): " + json.dumps(context, ensure_ascii=False)})
+    if inp.handback is not None:
+        messages.append({"role": "system", "content": handback_prompt(inp.handback)})
     messages.extend(_message(line) for line in inp.transcript)
     if inp.new_message_count > 1:
         messages.append(
@@ -129,6 +132,19 @@ def build_messages(inp: AiTurnInput, knowledge: str = "") -> list[dict[str, str]
             }
         )
     return messages
+
+
+HANDBACK_PROMPT = (
+    "A human agent held this conversation and has now handed it back to you. What the agent's part was: "
+    "{part} Build on it: do not ask again for anything the agent asked for and the customer gave (such as an "
+    "order number), do not contradict what the agent told the customer, and keep the agent's promises."
+)
+
+
+def handback_prompt(part: HumanPart) -> str:
+    """The reps' part of the previous session, for the model (the transcript has their lines too; this says
+    what they settled)."""
+    return HANDBACK_PROMPT.format(part=describe(part))
 
 
 def _message(line: TranscriptLine) -> dict[str, str]:

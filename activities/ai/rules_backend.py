@@ -4,6 +4,8 @@ One turn answers the contact's newest messages (a burst is answered once, with o
 1. an escalation intent in any new message (asks for a human, cancel, refund, complaint) → hand off;
 2. clearly negative sentiment (VADER compound ≤ `strong_negative_compound` over the new messages) → hand off;
 3. FAQ hits → one reply with each distinct answer (greetings/thanks dropped when a real question is answered);
+   after a rep held the conversation (`handback`), a topic the rep already answered gets the rep's own words
+   back, and an order number the contact gave the rep is used rather than asked for again;
 4. nothing matched → a fallback reply (`answered=False`), or a handoff once the contact has gone
    `max_unanswered_turns` turns without an answer (this one included).
 Escalating turns still carry a short reply telling the contact a person will take over, in their language.
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from activities.ai.backend import AiBackendError
+from activities.ai.handback import Settled, settled_by_reps
 from activities.ai.intents import (
     DEFAULT_RULES_PATH,
     FaqEntry,
@@ -27,7 +30,7 @@ from activities.ai.intents import (
 )
 from activities.ai.language import detect_conversation, detector
 from activities.ai.sentiment import SentimentScorer, is_strongly_negative, label
-from activities.ai.summary import SummaryFacts, build_summary
+from activities.ai.summary import SummaryFacts, build_summary, quote
 from activities.ai.text import words_only
 from contracts.ai import AiTurnInput, AiTurnResult, TranscriptLine
 
@@ -77,6 +80,9 @@ class RulesBackend:
             raise AiBackendError("transcript has no contact message to answer")
         if inp.new_message_count < 1:
             raise AiBackendError(f"new_message_count must be at least 1, got {inp.new_message_count}")
+        settled = settled_by_reps(rs.rules, inp.handback, inp.transcript) if inp.handback else Settled()
+        if settled.order_id and not inp.flex_context.get("flex_order_id"):
+            inp = inp.model_copy(update={"flex_context": {**inp.flex_context, "flex_order_id": settled.order_id}})
         split = max(len(contact) - inp.new_message_count, 0)
         new_lines, earlier_lines = contact[split:], contact[:split]
         cleaned = [words_only(line.text) for line in new_lines]
@@ -101,7 +107,7 @@ class RulesBackend:
         elif is_strongly_negative(compound, settings.strong_negative_compound):
             reason = NEGATIVE_REASON
         else:
-            reply, answered_now = self._answers(rs, matches, language, inp.flex_context)
+            reply, answered_now = self._answers(rs, matches, language, inp.flex_context, settled)
             if reply is None:
                 answered = False
                 if inp.unanswered_turns + 1 >= inp.max_unanswered_turns:
@@ -131,9 +137,10 @@ class RulesBackend:
         return intent.reason
 
     def _answers(
-        self, rs: RuleSet, matches: list[Match], language: str, flex_context: dict[str, str]
+        self, rs: RuleSet, matches: list[Match], language: str, flex_context: dict[str, str], settled: Settled
     ) -> tuple[str | None, list[str]]:
-        """One reply for the whole burst: each distinct FAQ answer once, in the order asked."""
+        """One reply for the whole burst: each distinct FAQ answer once, in the order asked; a topic a rep
+        already answered gets the rep's words."""
         default = rs.rules.settings.default_language
         chosen: list[FaqEntry] = []
         for match in matches:
@@ -144,7 +151,11 @@ class RulesBackend:
             chosen = [entry for entry in chosen if not entry.smalltalk]
         texts, topics = [], []
         for entry in chosen:
-            text = entry.answer(language, default, flex_context)
+            rep_said = settled.answered.get(entry.id)
+            if rep_said is not None and "rep_answered" in rs.rules.replies:
+                text: str | None = rs.rules.reply("rep_answered", language).replace("{rep_said}", quote(rep_said))
+            else:
+                text = entry.answer(language, default, flex_context)
             if text is not None:
                 texts.append(text)
                 topics.append(entry.topic)

@@ -1,8 +1,10 @@
 """A stand-in registered as "ConversationWorkflow": records its input, every signal and every update, so the API
 tests do not depend on the real workflow. Signal `test_set_attributes` upserts search attributes (admin list
-tests); signal `test_finish` completes it (an idle-closed conversation). Updates answer like the real one's:
-a handoff whose reason is "refuse" is refused as nothing to hand off, one whose reason is "slow" answers only
-when the workflow finishes, and a template other than `order_update` is refused as unknown."""
+tests); `test_set_csat` sets the latest rating's (`CsatScore`, `CsatAt`) and makes the state query fail (a
+conversation whose state cannot be read); signal `test_finish` completes it (an idle-closed conversation).
+Updates answer like the real one's: a handoff whose reason is "refuse" is refused as nothing to hand off, one
+whose reason is "slow" answers only when the workflow finishes, and a template other than `order_update` is
+refused as unknown."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.search_attributes import CONVERSATION_STATE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
+    from contracts.search_attributes import CONVERSATION_STATE, CSAT_AT, CSAT_SCORE, HANDOFF_REQUESTED_AT, HANDOFF_STUCK
     from contracts.signals import (
         QUERY_STATE,
         QUERY_TRANSCRIPT,
@@ -33,6 +35,7 @@ class StandInConversation:
         self.start: dict[str, Any] | None = None
         self.signals: list[dict[str, Any]] = []
         self.finished = False
+        self.state_broken = False
 
     @workflow.run
     async def run(self, start: dict[str, Any]) -> int:
@@ -45,6 +48,13 @@ class StandInConversation:
         payload = workflow.payload_converter().from_payload(args[0].payload) if args else None
         if name == "test_finish":
             self.finished = True
+            return
+        if name == "test_set_csat":
+            assert isinstance(payload, dict)
+            workflow.upsert_search_attributes(
+                [CSAT_SCORE.value_set(payload["score"]), CSAT_AT.value_set(datetime.fromisoformat(payload["at"]))]
+            )
+            self.state_broken = True
             return
         if name == "test_set_attributes":
             assert isinstance(payload, dict)
@@ -74,6 +84,8 @@ class StandInConversation:
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> dict[str, Any]:
+        if self.state_broken:
+            raise ApplicationError("state not readable")
         return {"state": "ai", "signals": len(self.signals)}
 
     @workflow.query(name=QUERY_TRANSCRIPT)

@@ -4,6 +4,7 @@ benchmarks put the org on the `openai` backend (a string) or on local activities
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 
 from cli.sandbox_setup import (
@@ -84,3 +85,19 @@ def test_the_rating_question_is_on_when_the_seed_has_its_contents(tmp_path: Path
         org_settings={"csat": {"enabled": False}},
     )
     assert _org(off).config.csat.enabled is False
+
+
+def test_nested_settings_dates_and_lists_reach_the_org(tmp_path: Path) -> None:
+    hours = {
+        "timezone": "Europe/Madrid",
+        "weekly": {"mon": ["09:00-14:00", "15:00-18:00"]},
+        "holidays": [date(2026, 12, 7), date(2026, 12, 8)],
+        "when_closed": "hold",
+    }
+    path = _write(tmp_path, {"business_hours": hours, "queue_updates": {"every_seconds": 3, "max_updates": 4}})
+    org = OrgRegistry.load(path).get(SANDBOX_ORG)
+    assert org is not None
+    assert org.config.business_hours.weekly == {"mon": ["09:00-14:00", "15:00-18:00"]}
+    assert org.config.business_hours.holidays == [date(2026, 12, 7), date(2026, 12, 8)]
+    assert org.config.business_hours.when_closed == "hold"
+    assert (org.config.queue_updates.every_seconds, org.config.queue_updates.max_updates) == (3, 4)

@@ -37,6 +37,7 @@ class Stack:
     orgs: OrgRegistry
     client: Client
     http: httpx.AsyncClient  # talks to the sandbox's control API and our API
+    settings: Settings  # the worker's and the API's (their task queue)
 
     @property
     def business(self) -> str:
@@ -94,7 +95,7 @@ async def running_stack(
     await asyncio.to_thread(api_cm.__enter__)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            yield Stack(sandbox_url, api_url, seed, orgs, client, http)
+            yield Stack(sandbox_url, api_url, seed, orgs, client, http, settings)
     finally:
         await asyncio.to_thread(api_cm.__exit__, None, None, None)
         stop.set()

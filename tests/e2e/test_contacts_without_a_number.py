@@ -7,10 +7,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.ids import workflow_id
 from tests.e2e.conftest import Stack
 from tests.e2e.test_whole_path import Conversation, eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
 def _bsuid() -> str:

@@ -4,16 +4,20 @@ defect it must catch is caught (so a green fault run means something)."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contracts.policy import QueueUpdates
 from contracts.views import AI_OFFER_TIMED_OUT
 from loadgen.checks import (
     GAP_NO_STATUS_RECONCILIATION,
     ConvEvidence,
+    FeatureSettings,
     check_conversation,
     status_callbacks_answered,
 )
 from loadgen.conversation import TEMPLATE_COMMAND, ConvLog, Sent
+from loadgen.feature_checks import FeatureEvidence, Send, first_assigned, sends_by_contact
 
 CONTACT = "+34600000001"
 HUMAN_Q, AI_Q, TEMPLATE = "WQhuman", "WQai", "HXtemplate"
@@ -300,3 +304,132 @@ async def test_scripts_run_at_most_max_concurrent_at_once_and_keep_their_order()
     out = await bounded_gather((script(i) for i in range(50)), 7)
     assert out == list(range(50))
     assert peak == 7
+
+
+# ---------------------------------------------------------------- what the service tells the contact on its own
+UPDATES = QueueUpdates(every_seconds=10, max_updates=3)
+RATING_SID = "HXrating"
+THANKS = "Thank you for your rating!"
+T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+FEATURES = FeatureSettings(queue_updates=UPDATES, csat_content_sids=[RATING_SID], csat_thanks=THANKS)
+
+
+def _update(position: int, seconds: float, error: int | None = None) -> Send:
+    body = f"You are number {position} in line. Expected wait: about 2 minutes."
+    return Send(sid=f"SMq{seconds}", body=body, at=T0 + timedelta(seconds=seconds), error_code=error)
+
+
+def _rated(score: int | None = 4) -> tuple[ConvLog, ConvEvidence]:
+    """The clean conversation, plus two queue updates before the rep accepted and one rating exchange."""
+    conv = _conv()
+    conv.rating_asked, conv.rating = True, score
+    ev = _evidence()
+    updates = [_update(2, 0), _update(1, 10.4)]
+    ev.inbox += [{"body": u.body, "status": "delivered"} for u in updates]
+    question = Send(sid="SMcsat", content_sid=RATING_SID, at=T0 + timedelta(minutes=5))
+    ev.inbox.append({"body": "How did we do?", "content_sid": RATING_SID, "status": "delivered"})
+    sends = [*updates, question]
+    if score is not None:
+        sends.append(Send(sid="SMthanks", body=THANKS, at=T0 + timedelta(minutes=6)))
+        ev.inbox.append({"body": THANKS, "status": "delivered"})
+        ev.flex.append(
+            {
+                "author": "system",
+                "body": f"[notice] The contact rated this conversation {score}/5.",
+                "attributes": {"waHandoffNotice": "csat"},
+            }
+        )
+    ev.features = FeatureEvidence(sends=sends, rep_accepted_at=T0 + timedelta(seconds=12))
+    return conv, ev
+
+
+def _judge(conv: ConvLog, ev: ConvEvidence) -> list[tuple[str, str]]:
+    found = check_conversation(
+        conv,
+        ev,
+        template_sid=TEMPLATE,
+        human_queue_sid=HUMAN_Q,
+        busy_message=None,
+        task_status_changes={"WTai": ["reserved", "assigned", "completed"]},
+        invites_by_task=Counter({"WTh": 1}),
+        features=FEATURES,
+    )
+    return [(v.category, v.detail) for v in found]
+
+
+def test_queue_updates_and_a_rating_exchange_done_right_pass_and_are_not_leaks() -> None:
+    assert _judge(*_rated()) == []
+    conv, ev = _rated(score=None)  # asked, never answered: nothing to note, nothing to thank for
+    assert _judge(conv, ev) == []
+
+
+def test_a_queue_update_sent_twice_or_beyond_the_maximum_is_a_duplicate() -> None:
+    conv, ev = _rated()
+    ev.features.sends.append(_update(1, 10.9))  # the same update again, half a second later
+    assert _judge(conv, ev) == [("duplicated", "queue update sent twice (0.5 s apart)")]
+    conv, ev = _rated()
+    ev.features.rep_accepted_at = None
+    ev.features.sends += [_update(1, 21), _update(1, 32)]
+    assert _judge(conv, ev) == [("duplicated", "4 queue updates (at most 3)")]
+
+
+def test_a_queue_update_after_the_rep_accepted_or_outside_the_window_is_wrong() -> None:
+    conv, ev = _rated()
+    ev.features.sends.append(_update(1, 40))  # 28 s after the rep accepted
+    assert _judge(conv, ev) == [("wrong", "1 queue update(s) after the rep accepted (28 s)")]
+    conv, ev = _rated()
+    ev.features.sends[1] = _update(1, 10.4, error=63016)
+    assert _judge(conv, ev) == [("wrong", "1 queue update(s) sent outside the window (63016)")]
+
+
+def test_the_rating_question_is_asked_once_and_only_after_a_reps_session() -> None:
+    conv, ev = _rated()
+    ev.features.sends.append(Send(sid="SMcsat2", content_sid=RATING_SID, at=T0 + timedelta(minutes=5, seconds=1)))
+    assert _judge(conv, ev) == [("duplicated", "2 rating questions")]
+    conv, ev = _rated(score=None)
+    ev.features.sends = [s for s in ev.features.sends if s.content_sid != RATING_SID]
+    assert _judge(conv, ev) == [("lost", "0 rating questions")]
+    conv.rating_asked = False
+    assert _judge(conv, ev) == []
+    ev.features.sends.append(Send(sid="SMx", content_sid=RATING_SID, at=T0))
+    assert _judge(conv, ev) == [("wrong", "a rating question without a rep's session ending")]
+
+
+def test_the_rating_is_noted_once_with_its_score_and_thanked_for_once() -> None:
+    conv, ev = _rated()
+    ev.flex.append(dict(ev.flex[-1]))  # the answer's duplicate webhook noted it again
+    assert _judge(conv, ev) == [("duplicated", "2 rating notes in Flex")]
+    conv, ev = _rated()
+    ev.flex = [m for m in ev.flex if "rated this" not in str(m.get("body"))]
+    assert _judge(conv, ev) == [("lost", "0 rating notes in Flex")]
+    conv, ev = _rated()
+    conv.rating = 2
+    assert _judge(conv, ev) == [("wrong", "the rating note says 4/5, the contact tapped 2")]
+    conv, ev = _rated()
+    ev.features.sends.append(Send(sid="SMthanks2", body=THANKS, at=T0 + timedelta(minutes=7)))
+    assert _judge(conv, ev) == [("duplicated", "2 rating thank-yous")]
+
+
+def test_a_rating_message_refused_for_the_closed_window_is_wrong() -> None:
+    conv, ev = _rated()
+    ev.features.sends = [
+        s.model_copy(update={"error_code": 63016}) if s.body == THANKS else s for s in ev.features.sends
+    ]
+    assert ("wrong", "1 rating thank-you(s) sent outside the window (63016)") in _judge(conv, ev)
+
+
+def test_sends_and_acceptances_are_read_from_the_record() -> None:
+    def at(second: int) -> str:
+        return f"2026-12-02T12:00:{second:02d}.000Z"
+
+    entries: list[dict[str, Any]] = [
+        {"kind": "messaging.created", "message_sid": "SM1", "to": CONTACT, "body": "a", "wall": at(0)},
+        {"kind": "contact.failed", "message_sid": "SM1", "error_code": 63016, "wall": at(1)},
+        {"kind": "messaging.created", "message_sid": "SM2", "to": CONTACT, "content_sid": RATING_SID, "wall": at(2)},
+        {"kind": "task.status", "task_sid": "WTh", "status": "reserved", "wall": at(3)},
+        {"kind": "task.status", "task_sid": "WTh", "status": "assigned", "wall": at(4)},
+        {"kind": "task.status", "task_sid": "WTh", "status": "assigned", "wall": at(9)},
+    ]
+    [first, second] = sends_by_contact(entries)[CONTACT]
+    assert (first.sid, first.error_code, second.content_sid, second.error_code) == ("SM1", 63016, RATING_SID, None)
+    assert first_assigned(entries) == {"WTh": T0 + timedelta(seconds=4)}

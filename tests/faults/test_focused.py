@@ -40,6 +40,7 @@ QUIET = dict(
     chaos=None,
     settle_seconds=3.0,
     oversize_every=0,
+    rep_break_seconds=0.0,
 )
 TASK_FETCH = re.compile(r"^/taskrouter/v1/Workspaces/WS\w+/Tasks/WT\w+$")
 

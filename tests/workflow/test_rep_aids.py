@@ -155,3 +155,44 @@ async def _eventually_notices(conv: Conv, kind: str, count: int) -> list[str]:
         return notices_of(conv, kind)
 
     return await eventually(f"{count} {kind} notice(s)", posted, lambda got: len(got) >= count)
+
+
+async def test_the_warning_comes_as_many_minutes_ahead_as_the_org_says(conv: Conv) -> None:
+    view = await conv.to_with_rep(window_warning_minutes=15)
+    assert view.window_expires_at is not None
+    await conv.skip(view.window_expires_at - await conv.now() - timedelta(minutes=16))
+    await conv.quiet()
+    assert notices_of(conv, "window_closing") == []
+    await conv.skip(timedelta(minutes=2))
+    [warning] = await _eventually_notices(conv, "window_closing", 1)
+    assert "(in 14 minutes)" in warning or "(in 15 minutes)" in warning
+
+
+async def test_a_rep_taking_over_with_less_than_the_warning_left_is_warned_at_once(conv: Conv) -> None:
+    # The contact's messages date from 23 h 30 min ago (a late webhook): the window closes in 30 minutes.
+    old = await conv.now() - timedelta(hours=23, minutes=30)
+    sess = conv.session_id("SM1")
+    await conv.contact_msg("SM1", "hi", start=conv.start_input(window_warning_minutes=60), received_at=old)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(sess)
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM1b", "I want a human please", received_at=old)
+    await conv.until(lambda v: v.state == "queued", "queued")
+    assert notices_of(conv, "window_closing") == []  # no rep holds it yet
+    await conv.rep_accepts(sess, "WThuman")
+    [warning] = await _eventually_notices(conv, "window_closing", 1)
+    assert "(in 30 minutes)" in warning or "(in 29 minutes)" in warning
+    await conv.skip(timedelta(minutes=31))
+    await _eventually_notices(conv, "window_closed", 1)
+    assert len(notices_of(conv, "window_closing")) == 1
+
+
+async def test_no_warning_while_the_ai_holds_the_conversation(conv: Conv) -> None:
+    await conv.begin("SM1", "hello", window_warning_minutes=60)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(timedelta(hours=25))
+    view = await conv.quiet()
+    assert not view.window_open and view.state == "ai"
+    assert notices_of(conv, "window_closing") == [] and notices_of(conv, "window_closed") == []

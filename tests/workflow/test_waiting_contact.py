@@ -8,6 +8,7 @@ from typing import Any
 
 from contracts.activities import ReadQueuePositionResult
 from contracts.policy import WEEKDAYS, BusinessHours, QueueUpdates
+from rules import business_hours
 from tests.workflow.harness import Conv
 
 UPDATES = QueueUpdates(every_seconds=300, max_updates=3)
@@ -146,3 +147,89 @@ async def test_held_without_the_ai_waits_in_handoff_requested(conv: Conv) -> Non
     assert view.handoff_held_until is not None
     await conv.skip(view.handoff_held_until - await conv.now() + timedelta(seconds=5))
     await conv.until(lambda v: v.state == "queued", "handed off at the opening")
+
+
+async def test_updates_follow_the_orgs_own_interval_and_count(conv: Conv) -> None:
+    await to_queued(conv, queue_updates=QueueUpdates(every_seconds=120, max_updates=2))
+    first = await conv.until(lambda v: v.queue_updates_sent == 1, "the update at the handoff")
+    await conv.skip(timedelta(seconds=110))
+    assert (await conv.quiet()).queue_updates_sent == 1  # 10 s early: not yet
+    await conv.skip(timedelta(seconds=15))
+    await conv.until(lambda v: v.queue_updates_sent == 2, "the second update, 2 minutes on")
+    await conv.skip(timedelta(minutes=10))
+    view = await conv.quiet()
+    assert view.queue_updates_sent == 2 and len(queue_texts(conv)) == 2 and first.state == view.state == "queued"
+
+
+async def test_after_hours_the_first_update_waits_for_the_opening(conv: Conv) -> None:
+    hours = closed_now(await conv.now())
+    await to_queued(conv, queue_updates=UPDATES, business_hours=hours)
+    [told] = [s for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("after-hours:")]
+    opening = hours_opening(hours, await conv.now())
+    await conv.skip(opening - await conv.now() - timedelta(minutes=1))
+    view = await conv.quiet()
+    assert view.window_open and view.queue_updates_sent == 0 and queue_texts(conv) == []
+    await conv.skip(timedelta(minutes=2))
+    await conv.until(lambda v: v.queue_updates_sent == 1, "the first update once reps are back")
+    assert queue_texts(conv) == ["You are number 1 in line. Expected wait: about 2 minutes."]
+    assert told.body is not None and opening.strftime("%H:%M") in told.body
+
+
+async def test_a_held_handoff_is_released_at_the_opening_not_before(conv: Conv) -> None:
+    hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=True)
+    await conv.begin("SM1", "hi", business_hours=hours)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.contact_msg("SM2", "human please")
+    view = await conv.until(lambda v: v.handoff_held_until is not None, "the handoff held")
+    assert view.handoff_held_until == hours_opening(hours, await conv.now())
+    await conv.skip(view.handoff_held_until - await conv.now() - timedelta(seconds=30))
+    held = await conv.quiet()
+    assert held.state == "ai" and held.handoff_held_until is not None and conv.fake.of("hand_off") == []
+    await conv.skip(timedelta(seconds=31))
+    released = await conv.until(lambda v: v.state == "queued", "handed off at the opening")
+    assert released.handoff_held_until is None and len(conv.fake.of("hand_off")) == 1
+
+
+def closing_soon(now: datetime) -> tuple[BusinessHours, datetime]:
+    """Hours open now (UTC) that close at a whole minute two to three minutes ahead, and that close."""
+    closes = (now + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    weekly: dict[str, list[str]] = {WEEKDAYS[closes.weekday()]: [f"00:00-{closes.strftime('%H:%M')}"]}
+    if closes.date() != now.date() or closes.strftime("%H:%M") == "00:00":
+        weekly = {WEEKDAYS[now.weekday()]: ["00:00-24:00"]}
+        if closes.strftime("%H:%M") != "00:00":
+            weekly[WEEKDAYS[closes.weekday()]] = [f"00:00-{closes.strftime('%H:%M')}"]
+    return BusinessHours(timezone="UTC", weekly=weekly), closes
+
+
+async def test_a_handoff_just_before_closing_goes_to_the_humans_as_usual(conv: Conv) -> None:
+    hours, closes = closing_soon(await conv.now())
+    await conv.begin("SM1", "hi", business_hours=hours)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(closes - await conv.now() - timedelta(seconds=20))
+    await conv.contact_msg("SM2", "human please")
+    await conv.until(lambda v: v.state == "queued", "queued")
+    assert not [s for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("after-hours:")]
+
+
+async def test_a_handoff_at_closing_time_tells_the_contact_when_reps_are_back(conv: Conv) -> None:
+    hours, closes = closing_soon(await conv.now())
+    await conv.begin("SM1", "hi", business_hours=hours)
+    await conv.until(lambda v: v.task_sid is not None, "task")
+    await conv.ai_offer(conv.session_id("SM1"))
+    await conv.until_calls("send_whatsapp", 1)
+    await conv.skip(closes - await conv.now())
+    await conv.contact_msg("SM2", "human please")
+    await conv.until(lambda v: v.state == "queued", "queued")
+    [told] = [s for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("after-hours:")]
+    # Next open a week on, after the window closes: the contact hears the business will follow up.
+    assert told.body is not None and "00:00 (UTC)" in told.body and "follow up" in told.body
+
+
+def hours_opening(hours: BusinessHours, now: datetime) -> datetime:
+    opening = business_hours.next_opening(now, hours)
+    assert opening is not None and opening > now
+    return opening

@@ -8,7 +8,7 @@ from typing import Any
 from temporalio import workflow
 
 from contracts import search_attributes as sa
-from contracts.contacts import contact_ref
+from contracts.contacts import contact_ref, mask_address
 from contracts.ids import is_bsuid
 from contracts.views import ConversationView, RatingView
 from rules import window as window_rules
@@ -61,6 +61,7 @@ def view(c: Conversation) -> ConversationView:
         transfers=sess.transfers if sess else 0,
         handoff_held_until=hp.hold_until if hp else None,
         contact_hides_number=s.contact_phone is None and is_bsuid(c.contact_address),
+        contact_masked=mask_address(c.reply_address),
         ratings=[RatingView(**r.model_dump()) for r in s.ratings],
     )
 
