@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from cli.sandbox_setup import fetch_seed
+from cli.sandbox_setup import OrgSetting, fetch_seed
 from contracts.contacts import mask_address
 from contracts.search_attributes import CSAT_SCORE
 from tests.e2e.conftest import ADMIN_TOKEN, Stack, running_stack
@@ -67,7 +67,7 @@ async def rated(
     async with httpx.AsyncClient(timeout=30) as http:
         buttons = await content(http, sandbox_url, QUICK_REPLY, approve=False)
         template = await content(http, sandbox_url, TEMPLATE, approve=True)
-    settings = {
+    settings: dict[str, OrgSetting] = {
         "csat": {"enabled": True, "quick_reply_content_sid": buttons, "template_content_sid": template},
         "window_warning_minutes": 0,
     }
@@ -119,7 +119,9 @@ async def test_buttons_inside_the_window_answer_recorded_once_despite_a_duplicat
     await eventually("the thank-you", conv.delivered, lambda got: THANKS in _bodies(got))
     notes = await eventually("the rating note in Flex", lambda: flex_notices(conv, csid, "csat"), lambda n: len(n) >= 1)
     settled = await eventually(
-        "every webhook dealt with", lambda: state(conv), lambda s: bool(s.get("idle") and s.get("duplicates_ignored", 0) >= 1)
+        "every webhook dealt with",
+        lambda: state(conv),
+        lambda s: bool(s.get("idle") and s.get("duplicates_ignored", 0) >= 1),
     )
     assert [(r["session_number"], r["score"], r["via"]) for r in settled["ratings"]] == [(1, 3, "button")]
     assert rated_state["ratings"] == settled["ratings"]

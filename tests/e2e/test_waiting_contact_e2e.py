@@ -18,7 +18,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from cli.connect import client_for
-from cli.sandbox_setup import SANDBOX_ORG
+from cli.sandbox_setup import SANDBOX_ORG, OrgSetting
 from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.steps import (
     Entry,
@@ -49,7 +49,7 @@ SLACK = timedelta(seconds=6)
 async def queue(
     local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    settings = {
+    settings: dict[str, OrgSetting] = {
         "queue_updates": {"every_seconds": EVERY, "max_updates": MAX_UPDATES},
         "queue_sla_seconds": SLA,
     }
