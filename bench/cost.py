@@ -20,6 +20,8 @@ from bench.stack import Stack
 from bench.stats import Row, verdict
 
 TARGETS = {"AI turn": 3, "handoff": 8, "rep reply relayed": 2}
+TURN_REST_TARGET = 3  # Twilio REST calls per steady AI turn
+TURN_BYTES_TARGET = 4096  # history bytes per steady AI turn
 WINDOW_TIMER_TARGET = 2
 
 
@@ -66,9 +68,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
     steady = [s for s in segments if s.name == "AI turn"]
     if steady:
         one = steady[len(steady) // 2]
-        console.print(
-            f"[bold]Timeline of one steady AI turn (events {one.first_event}–{one.last_event}):[/bold]"
-        )
+        console.print(f"[bold]Timeline of one steady AI turn (events {one.first_event}–{one.last_event}):[/bold]")
         for ms, label in timeline(events, one.first_event, one.last_event):
             console.print(f"  +{ms:7.0f} ms  {label}")
     if steady:
@@ -82,9 +82,28 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
             ratio=f"{one.events} history events",
             raw={"rest_calls": calls},
         )
+        rest_per_turn = statistics.median(len(rest.get(id(s), [])) for s in steady)
+        bytes_per_turn = statistics.median(s.bytes for s in steady)
+        turn_rows = [
+            Row(
+                figure="5 cost",
+                metric=f"Twilio REST calls per steady AI turn (median of {len(steady)})",
+                value=f"{rest_per_turn:g}",
+                target=f"≤ {TURN_REST_TARGET}",
+                verdict=verdict(rest_per_turn <= TURN_REST_TARGET),
+            ),
+            Row(
+                figure="5 cost",
+                metric=f"history bytes per steady AI turn (median of {len(steady)})",
+                value=f"{bytes_per_turn:,.0f} B",
+                anchor=f"{one.events} events; whole conversation {sum(e.ByteSize() for e in events):,} B",
+                target=f"≤ {TURN_BYTES_TARGET:,} B",
+                verdict=verdict(bytes_per_turn <= TURN_BYTES_TARGET),
+            ),
+        ]
     all_timers = [t for s in segments for t in s.timers]
     window_timers = [t for t in all_timers if "window" in t.lower()]
-    rows: list[Row] = [rows_rt] if steady else []
+    rows: list[Row] = [rows_rt, *turn_rows] if steady else []
     for name, target in TARGETS.items():
         segs = [s for s in segments if s.name == name]
         if not segs:
@@ -126,9 +145,7 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
     )
     others = [s for s in segments if s.name not in TARGETS]
     for s in others:
-        rows.append(
-            Row(figure="5 cost", metric=f"actions: {s.name}", value=str(s.total), anchor=s.breakdown())
-        )
+        rows.append(Row(figure="5 cost", metric=f"actions: {s.name}", value=str(s.total), anchor=s.breakdown()))
     rows.append(
         Row(
             figure="5 cost",
@@ -151,7 +168,5 @@ if __name__ == "__main__":
     figure_main(
         "cost",
         figure,
-        add_args(
-            argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-        ),
+        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
     )
