@@ -8,8 +8,6 @@ file), so a local dev server, a self-hosted cluster and Temporal Cloud all work 
 from __future__ import annotations
 
 import asyncio
-import compileall
-import importlib.util
 import logging
 import signal
 import sys
@@ -23,7 +21,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig, WorkflowRunner
 
 from config.orgs import OrgsFile, OrgsSource
 from config.settings import Settings
@@ -38,22 +36,12 @@ log = logging.getLogger("wa_flex_handoff.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
-def write_workflow_bytecode() -> bool:
-    """Write the workflow module's .pyc even under PYTHONDONTWRITEBYTECODE (set in our image and on CI).
-
-    The sandbox re-imports the workflow module for every conversation it loads (a new one, or one evicted from
-    the cache; its step modules are passed through): without bytecode each load compiles the source again, a
-    large share of a replay's CPU. After a worker restart every open conversation replays at once, so that
-    share decides whether the replays finish inside the workflow task timeout. False (and a warning) if the
-    directory is read-only.
-    """
-    spec = importlib.util.find_spec("workflows.conversation.workflow")
-    if spec is None or spec.origin is None:
-        return False
-    if compileall.compile_file(spec.origin, quiet=2):
-        return True
-    log.warning("could not write bytecode for %s: every workflow load compiles it again", spec.origin)
-    return False
+def workflow_runner() -> WorkflowRunner:
+    """Conversations run unsandboxed: the sandbox gives every conversation it loads its own copy of the workflow
+    module and proxies of its imports, which cost memory per cached conversation and most of a replay's time. The
+    workflow package needs none of it: it imports no I/O (tests/test_imports.py), and the workflow tests run it
+    in the SDK's sandbox, which fails on any non-deterministic call."""
+    return UnsandboxedWorkflowRunner()
 
 
 class StartupError(Exception):
@@ -135,6 +123,7 @@ def build_worker(client: Client, settings: Settings, orgs: OrgsSource, executor:
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        workflow_runner=workflow_runner(),
     )
 
 
@@ -159,7 +148,6 @@ async def run_worker(
 ) -> None:
     """Poll until `stop_event` is set, then shut down gracefully (in-flight work gets GRACEFUL_SHUTDOWN)."""
     await check_search_attributes(client)
-    write_workflow_bytecode()
     with ThreadPoolExecutor(max_workers=2 * settings.activity_threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, orgs, executor)
         async with worker:

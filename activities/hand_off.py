@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
-from activities.twilio_activities import TwilioActivities
+from activities.twilio_activities import TwilioActivities, post_again
 from contracts.activities import (
     HAND_OFF,
     HandOffInput,
@@ -41,7 +41,7 @@ async def hand_off(inp: HandOffInput, steps: HandOffSteps, *, backoff: float = S
         if inp.merge is not None:
             attributes = (await repeat_in_place(steps.merge, inp.merge, backoff=backoff)).attributes
         if inp.note is not None:
-            await repeat_in_place(steps.post, inp.note, backoff=backoff)
+            await repeat_in_place(steps.post, inp.note, backoff=backoff, again=post_again)
         # The human task is routed on the attributes as written (the six included), not as the workflow knew them.
         hand = inp.hand if attributes is None else inp.hand.model_copy(update={"task_attributes": attributes})
         return HandOffResult(attributes=attributes, handed=await repeat_in_place(steps.hand, hand, backoff=backoff))

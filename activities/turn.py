@@ -26,7 +26,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import STEP_BACKOFF_SECONDS, heartbeating, in_thread, repeat_in_place
-from activities.twilio_activities import TwilioActivities
+from activities.twilio_activities import TwilioActivities, post_again
 from contracts.activities import (
     ANSWER_CONTACT,
     AnswerContactInput,
@@ -39,6 +39,9 @@ from contracts.activities import (
 from contracts.ai import AiTurnInput, AiTurnResult
 
 AI_BACKOFF_SECONDS = 2.0  # doubled per attempt
+# The typing indicator shows only for an AI still composing after this long: a quicker reply is its own sign,
+# and the indicator would cost the turn a REST call the contact never sees.
+TYPING_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -80,36 +83,56 @@ async def answer_contact(
     *,
     ai_backoff: float = AI_BACKOFF_SECONDS,
     step_backoff: float = STEP_BACKOFF_SECONDS,
+    typing_after: float = TYPING_AFTER_SECONDS,
 ) -> AnswerContactResult:
-    """The turn itself (see the module doc); heartbeats when it runs inside an activity."""
+    """The turn itself (see the module doc); heartbeats when it runs inside an activity. `typing_after` 0 shows
+    the typing indicator before asking the AI."""
     async with heartbeating():
-        return await _answer(inp, steps, ai_backoff, step_backoff)
+        return await _answer(inp, steps, ai_backoff, step_backoff, typing_after)
 
 
-async def _answer(inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, backoff: float) -> AnswerContactResult:
+async def _ask_ai_typing(
+    inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, typing_after: float
+) -> AiTurnResult | str:
+    """The AI's answer; the contact sees someone typing (and their message read) while a slow one composes."""
+    if not inp.typing_for:
+        return await _ask_ai(inp, steps, ai_backoff)
+    if typing_after <= 0:
+        await steps.typing(inp.ai.org, inp.typing_for)
+        return await _ask_ai(inp, steps, ai_backoff)
+    asking = asyncio.ensure_future(_ask_ai(inp, steps, ai_backoff))
+    done, _ = await asyncio.wait({asking}, timeout=typing_after)
+    if not done:
+        await steps.typing(inp.ai.org, inp.typing_for)
+    return await asking
+
+
+async def _answer(
+    inp: AnswerContactInput, steps: TurnSteps, ai_backoff: float, backoff: float, typing_after: float
+) -> AnswerContactResult:
     refused: dict[str, str] = {}
     for post in inp.contact_posts:
         try:
-            await repeat_in_place(steps.post, post, backoff=backoff)
+            await repeat_in_place(steps.post, post, backoff=backoff, again=post_again)
         except ApplicationError as exc:
             # Flex refusing one message must not keep the AI from answering it: the workflow tells the rep.
             reason = _refusal(exc)
             if reason is None:
                 raise
             refused[post.idempotency_id] = reason
-    if inp.typing_for:
-        # The contact sees someone typing (and their message read) while the AI composes.
-        await steps.typing(inp.ai.org, inp.typing_for)
-    answer = await _ask_ai(inp, steps, ai_backoff)
+    answer = await _ask_ai_typing(inp, steps, ai_backoff, typing_after)
     if isinstance(answer, str):
         return AnswerContactResult(ai_error=answer, contact_post_errors=refused)
-    out = AnswerContactResult(ai=answer, reply=answer.reply, contact_post_errors=refused)
+    # The workflow reads the reply from `reply` and a summary only for a handoff: neither twice into its history.
+    kept = answer.model_copy(update={"reply": None, "summary": answer.summary if answer.escalate else ""})
+    out = AnswerContactResult(ai=kept, reply=answer.reply, contact_post_errors=refused)
     if not answer.reply:
         return out
     try:
-        reply_post = inp.reply_post.model_copy(update={"body": answer.reply})
-        posted = await repeat_in_place(steps.post, reply_post, backoff=backoff)
-        out.reply = posted.body or answer.reply
+        if inp.reply_post is not None:
+            reply_post = inp.reply_post.model_copy(update={"body": answer.reply})
+            posted = await repeat_in_place(steps.post, reply_post, backoff=backoff, again=post_again)
+            out.reply = posted.body or answer.reply
     except ApplicationError as exc:
         # Flex missing the reply is bad; the contact missing it is worse: still send it.
         out.reply_post_error = _refusal(exc)

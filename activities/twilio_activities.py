@@ -104,6 +104,11 @@ def _may_have_run_before() -> datetime | None:
     return info.scheduled_time if info.attempt > 1 else None
 
 
+def post_again(inp: PostToFlexInput) -> PostToFlexInput:
+    """The input of a post repeated after a failure that may have come after Flex stored the message."""
+    return inp if inp.may_exist else inp.model_copy(update={"may_exist": True})
+
+
 def _json_attrs(raw: Any) -> dict[str, Any]:
     """Twilio returns attributes as a JSON string (or already decoded): always give a dict."""
     if isinstance(raw, dict):
@@ -207,6 +212,7 @@ class TwilioActivities:
         self.merge_max_attempts = merge_max_attempts
         self._sent = _SentMessages()
         self._media_copies = _SentMessages()
+        self._posted = _SentMessages()  # (conversation, idempotency id) -> (message sid, body)
         self._in_progress = _KeyedLocks()
 
     # ------------------------------------------------------------------ Conversations
@@ -286,14 +292,19 @@ class TwilioActivities:
             raise _bad_input("post_to_flex needs a body or a media_sid")
         oc = self.clients.get(inp.org)
         conv = oc.client.conversations.v1.services(inp.conversations_service_sid).conversations(inp.conversation_sid)
+        posted_key = f"{inp.conversation_sid}|{inp.idempotency_id}"
         with (
-            self._in_progress.hold(f"post|{inp.conversation_sid}|{inp.idempotency_id}"),
+            self._in_progress.hold(f"post|{posted_key}"),
             twilio_errors(oc, what=POST_TO_FLEX.name),
         ):
-            # Idempotency: a retried post finds its own message among the last ones.
-            for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
-                if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
-                    return PostToFlexResult(message_sid=str(m.sid), body=m.body)
+            done = self._posted.get(posted_key)
+            if done is not None:
+                return PostToFlexResult(message_sid=done[0], body=done[1] or None)
+            # Idempotency: where an earlier attempt may have posted, it is found among the last messages.
+            if inp.may_exist or _may_have_run_before() is not None:
+                for m in conv.messages.list(order="desc", limit=RECENT_FLEX_MESSAGES, page_size=RECENT_FLEX_MESSAGES):
+                    if _json_attrs(m.attributes).get(IDEMPOTENCY_ATTR) == inp.idempotency_id:
+                        return PostToFlexResult(message_sid=str(m.sid), body=m.body)
             attributes = {**inp.attributes, IDEMPOTENCY_ATTR: inp.idempotency_id}
             kwargs: dict[str, Any] = {}
             if inp.body:
@@ -307,6 +318,7 @@ class TwilioActivities:
                 attributes=json.dumps(attributes, ensure_ascii=False),
                 **kwargs,
             )
+            self._posted.put(posted_key, (str(message.sid), message.body or ""))
         return PostToFlexResult(message_sid=str(message.sid), body=message.body)
 
     @activity.defn(name=COPY_CONTACT_MEDIA_TO_FLEX.name)
@@ -683,8 +695,10 @@ class TwilioActivities:
                 limit=QUEUE_POSITION_LOOKAHEAD,
                 page_size=QUEUE_POSITION_LOOKAHEAD,
             )
-            stats = ws.task_queues(inp.queue_sid).statistics().fetch(
-                task_channel=inp.task_channel, minutes=QUEUE_STATISTICS_MINUTES
+            stats = (
+                ws.task_queues(inp.queue_sid)
+                .statistics()
+                .fetch(task_channel=inp.task_channel, minutes=QUEUE_STATISTICS_MINUTES)
             )
         order = [str(t.sid) for t in pending]
         realtime = stats.realtime if isinstance(stats.realtime, dict) else {}

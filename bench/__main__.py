@@ -28,7 +28,7 @@ SHORT = {
     "handoff": ["--n", "8"],
     "turns": ["--n", "80", "--duration", "15"],
     "scaleout": ["--n", "32", "--duration", "12"],
-    "scale": ["--n", "150", "--history-turns", "12"],
+    "scale": ["--n", "300", "--history-turns", "30"],
 }
 FULL: dict[str, list[str]] = {k: [] for k in SHORT}  # each figure's own defaults = the sizes
 

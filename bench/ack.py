@@ -24,9 +24,7 @@ LADDER = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 LADDER_FLOOR = 0.1  # below this fraction of the floor, stop looking
 
 
-async def figure(
-    stack: Stack, args: argparse.Namespace, console: Console, floor: float | None = None
-) -> list[Row]:
+async def figure(stack: Stack, args: argparse.Namespace, console: Console, floor: float | None = None) -> list[Row]:
     await stack.stop_proc("worker")
     if floor is None:
         _, raw_rates = await measure(stack, args.floor_n, 16, 1, console)
@@ -81,8 +79,7 @@ async def figure(
         Row(
             figure="2 ack latency",
             metric=(
-                f"API ack p50 / p99, open loop {rate:.1f}/s (½ floor), "
-                f"{args.duration:.0f} s in 3 alternating blocks"
+                f"API ack p50 / p99, open loop {rate:.1f}/s (½ floor), {args.duration:.0f} s in 3 alternating blocks"
             ),
             value=f"{fmt_ms(a50)} / {fmt_ms(a99)}",
             anchor=f"raw client p99 {fmt_ms(r99)}",

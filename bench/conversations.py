@@ -53,9 +53,7 @@ class ReplyWatcher:
     async def _run(self) -> None:
         while True:
             try:
-                resp = await self.http.get(
-                    "/_sandbox/record", params={"kind": "contact.received", "since": self.since}
-                )
+                resp = await self.http.get("/_sandbox/record", params={"kind": "contact.received", "since": self.since})
                 entries = resp.json()["entries"]
             except (httpx.HTTPError, ValueError):
                 await asyncio.sleep(POLL_SECONDS)
@@ -115,9 +113,7 @@ class Contacts:
         return (got - sent).total_seconds()
 
 
-async def paced(
-    turn: TurnFn, contacts: list[str], rate: float, duration: float
-) -> tuple[list[float], int, int]:
+async def paced(turn: TurnFn, contacts: list[str], rate: float, duration: float) -> tuple[list[float], int, int]:
     """Offer `rate` messages/s spread over idle conversations for `duration` s (a conversation still waiting
     for its reply is not sent another). Returns (latencies, errors, offers skipped for lack of an idle one)."""
     idle: asyncio.Queue[str] = asyncio.Queue()
@@ -187,9 +183,10 @@ async def sustained(
 
 
 async def open_sessions(
-    contacts_: Contacts, contacts: list[str], concurrency: int
+    contacts_: Contacts, contacts: list[str], concurrency: int, body: str = "Hi! What are your opening hours?"
 ) -> tuple[list[float], int]:
-    """First message of each conversation (opens the session: Flex conversation, interaction, AI task)."""
+    """One message of each conversation, `concurrency` at a time; a conversation's first opens its session (Flex
+    conversation, interaction, AI task)."""
     queue = list(contacts)
     latencies: list[float] = []
     errors = 0
@@ -199,7 +196,7 @@ async def open_sessions(
         while queue:
             c = queue.pop()
             try:
-                latencies.append(await contacts_.turn(c, "Hi! What are your opening hours?", wait=120))
+                latencies.append(await contacts_.turn(c, body, wait=120))
             except Exception:
                 errors += 1
 

@@ -29,6 +29,8 @@ from contracts.policy import Csat
 from contracts.signals import UPDATE_APPLY_POLICY, CommandOutcome, PolicyUpdate
 
 TARGETS = {"AI turn": 3, "handoff": 8, "rep reply relayed": 2}
+TURN_REST_TARGET = 3  # Twilio REST calls per steady AI turn
+TURN_BYTES_TARGET = 4096  # history bytes per steady AI turn
 WINDOW_TIMER_TARGET = 2
 
 
@@ -92,9 +94,28 @@ async def _measure(stack: Stack, args: argparse.Namespace, console: Console) -> 
             ratio=f"{one.events} history events",
             raw={"rest_calls": calls},
         )
+        rest_per_turn = statistics.median(len(rest.get(id(s), [])) for s in steady)
+        bytes_per_turn = statistics.median(s.bytes for s in steady)
+        turn_rows = [
+            Row(
+                figure="5 cost",
+                metric=f"Twilio REST calls per steady AI turn (median of {len(steady)})",
+                value=f"{rest_per_turn:g}",
+                target=f"≤ {TURN_REST_TARGET}",
+                verdict=verdict(rest_per_turn <= TURN_REST_TARGET),
+            ),
+            Row(
+                figure="5 cost",
+                metric=f"history bytes per steady AI turn (median of {len(steady)})",
+                value=f"{bytes_per_turn:,.0f} B",
+                anchor=f"{one.events} events; whole conversation {sum(e.ByteSize() for e in events):,} B",
+                target=f"≤ {TURN_BYTES_TARGET:,} B",
+                verdict=verdict(bytes_per_turn <= TURN_BYTES_TARGET),
+            ),
+        ]
     all_timers = [t for s in segments for t in s.timers]
     window_timers = [t for t in all_timers if "window" in t.lower()]
-    rows: list[Row] = [rows_rt] if steady else []
+    rows: list[Row] = [rows_rt, *turn_rows] if steady else []
     for name, target in TARGETS.items():
         segs = [s for s in segments if s.name == name]
         if not segs:

@@ -36,9 +36,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with Worker(
-        client, task_queue=FLOOR_TASK_QUEUE, workflows=[FloorWorkflow], activities=[floor_reply]
-    ):
+    async with Worker(client, task_queue=FLOOR_TASK_QUEUE, workflows=[FloorWorkflow], activities=[floor_reply]):
         await stop.wait()
 
 

@@ -61,9 +61,7 @@ async def one_handoff(stack: Stack, contacts: Contacts, contact: str) -> dict[st
 
     attrs = first(
         lambda e: (
-            e["kind"] == "rest"
-            and e.get("method") == "POST"
-            and str(e.get("path", "")).endswith(f"/Tasks/{task_sid}")
+            e["kind"] == "rest" and e.get("method") == "POST" and str(e.get("path", "")).endswith(f"/Tasks/{task_sid}")
         )
     )
     note = first(
@@ -126,7 +124,5 @@ if __name__ == "__main__":
     figure_main(
         "handoff",
         figure,
-        add_args(
-            argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-        ),
+        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
     )

@@ -31,6 +31,7 @@ class Segment(BaseModel):
     signals: list[str] = Field(default_factory=list)
     workflow_tasks: int = 0
     events: int = 0
+    bytes: int = 0  # the events' serialized size: what the step adds to the history
 
     @property
     def total(self) -> int:
@@ -64,6 +65,7 @@ def count(events: list[HistoryEvent], name: str, first: int, last: int) -> Segme
                 last_wft = ev.event_id
             continue
         seg.events += 1
+        seg.bytes += ev.ByteSize()
         t = ev.event_type
         a = seg.actions
         if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:

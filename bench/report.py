@@ -80,9 +80,7 @@ def write_markdown(rows: list[Row], title: str, notes: list[str], name: str = "l
     for r in rows:
         lines.append(
             "| "
-            + " | ".join(
-                cell(x) for x in (r.figure, r.metric, r.value, r.anchor, r.ratio, r.target, r.verdict)
-            )
+            + " | ".join(cell(x) for x in (r.figure, r.metric, r.value, r.anchor, r.ratio, r.target, r.verdict))
             + " |"
         )
     path = RESULTS_DIR / name

@@ -1,4 +1,4 @@
-"""Figure 7 — scale-out: turn throughput with one service worker process, then with two on the same server.
+"""Figure 7 — scale-out: turn throughput with one service worker process, then two, then three on the same server.
 
 Each configuration gets fresh conversations (a conversation's workflow tasks stick to the worker that has it
 cached, so reusing the first set would keep the second worker idle): open them, then every conversation sends
@@ -39,17 +39,43 @@ async def one_config(stack: Stack, contacts: Contacts, n: int, duration: float) 
     }
 
 
-async def one_then_two(stack: Stack, n: int, duration: float, console: Console) -> tuple[dict[str, float], ...]:
+WORKERS = (1, 2, 3)
+
+
+async def by_workers(stack: Stack, n: int, duration: float, console: Console) -> list[dict[str, float]]:
+    """One configuration per entry of WORKERS, adding a worker process between them."""
     await stack.raise_ai_capacity(1000)
+    out: list[dict[str, float]] = []
     async with ReplyWatcher(stack) as watcher:
         contacts = Contacts(stack, watcher)
-        one = await one_config(stack, contacts, n, duration)
-        console.print(f"  1 worker: {one}")
-        await stack.spawn_worker("worker-2")
-        two = await one_config(stack, contacts, n, duration)
-        console.print(f"  2 workers: {two}")
+        for workers in WORKERS:
+            if out:
+                await stack.spawn_worker(f"worker-{workers}")
+            got = await one_config(stack, contacts, n, duration)
+            console.print(f"  {workers} worker(s): {got}")
+            out.append(got)
         await contacts.close()
-    return one, two
+    return out
+
+
+def _rows(kind: str, configs: list[dict[str, float]], anchor_extra: str, raw: dict[str, object]) -> list[Row]:
+    one = configs[0]
+    rows = []
+    for workers, got in zip(WORKERS[1:], configs[1:], strict=True):
+        ratio = got["turns_per_s"] / one["turns_per_s"] if one["turns_per_s"] else math.nan
+        rows.append(
+            Row(
+                figure="7 scale-out",
+                metric=f"{kind}: turns/s with {workers} worker processes",
+                value=f"{fmt_rate(got['turns_per_s'])} (p50 {fmt_ms(got['p50'])})",
+                anchor=f"1 worker {fmt_rate(one['turns_per_s'])} (p50 {fmt_ms(one['p50'])}){anchor_extra}",
+                ratio=f"{ratio:.2f}×",
+                target="> 1 (scales out)",
+                verdict="pass" if ratio > 1.05 else "short",
+                raw={**raw, "configs": configs, "workers": list(WORKERS)},
+            )
+        )
+    return rows
 
 
 async def slot_bound(args: argparse.Namespace, console: Console) -> list[Row]:
@@ -67,48 +93,29 @@ async def slot_bound(args: argparse.Namespace, console: Console) -> list[Row]:
             },
         ) as stack,
     ):
-        one, two = await one_then_two(stack, args.slot_n, args.duration, console)
+        configs = await by_workers(stack, args.slot_n, args.duration, console)
         if not llm.calls:
             raise RuntimeError("the stand-in model was never asked: the org is not on the openai backend")
-    ratio = two["turns_per_s"] / one["turns_per_s"] if one["turns_per_s"] else math.nan
     ceiling = args.slots / args.ai_delay
-    return [
-        Row(
-            figure="7 scale-out",
-            metric=(
-                f"slot-bound: turns/s with 2 workers (model answers in {args.ai_delay:g} s, {args.slots} slots per "
-                f"worker, {args.slot_n} conversations)"
-            ),
-            value=f"{fmt_rate(two['turns_per_s'])} (p50 {fmt_ms(two['p50'])})",
-            anchor=f"1 worker {fmt_rate(one['turns_per_s'])} (ceiling {fmt_rate(ceiling)} per worker)",
-            ratio=f"{ratio:.2f}×",
-            target="> 1 (scales out)",
-            verdict="pass" if ratio > 1.05 else "short",
-            raw={"one": one, "two": two, "slots": args.slots, "ai_delay": args.ai_delay},
-        )
-    ]
+    return _rows(
+        f"slot-bound (model answers in {args.ai_delay:g} s, {args.slots} slots per worker,"
+        f" {args.slot_n} conversations)",
+        configs,
+        f"; ceiling {fmt_rate(ceiling)} per worker",
+        {"slots": args.slots, "ai_delay": args.ai_delay},
+    )
 
 
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
-    one, two = await one_then_two(stack, args.n, args.duration, console)
-    ratio = two["turns_per_s"] / one["turns_per_s"] if one["turns_per_s"] else math.nan
+    configs = await by_workers(stack, args.n, args.duration, console)
+    one = configs[0]
     return [
+        *_rows(f"CPU-bound ({args.n} conversations, {args.duration:.0f} s)", configs, "", {}),
         Row(
             figure="7 scale-out",
-            metric=f"CPU-bound: turns/s with 2 worker processes ({args.n} conversations, {args.duration:.0f} s)",
-            value=f"{fmt_rate(two['turns_per_s'])} (p50 {fmt_ms(two['p50'])})",
-            anchor=f"1 worker {fmt_rate(one['turns_per_s'])} (p50 {fmt_ms(one['p50'])})",
-            ratio=f"{ratio:.2f}×",
-            target="> 1 (scales out)",
-            verdict="pass" if ratio > 1.05 else "short",
-            raw={"one": one, "two": two},
-        ),
-        Row(
-            figure="7 scale-out",
-            metric="sessions opened/s, 2 workers",
-            value=fmt_rate(two["sessions_per_s"]),
+            metric=f"sessions opened/s with {', '.join(str(w) for w in WORKERS[1:])} workers",
+            value=", ".join(fmt_rate(c["sessions_per_s"]) for c in configs[1:]),
             anchor=f"1 worker {fmt_rate(one['sessions_per_s'])}",
-            ratio=f"{two['sessions_per_s'] / one['sessions_per_s']:.2f}×",
         ),
     ]
 
@@ -130,7 +137,5 @@ if __name__ == "__main__":
     figure_main(
         "scaleout",
         both,
-        add_args(
-            argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-        ),
+        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
     )

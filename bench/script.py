@@ -58,9 +58,7 @@ class Scripted:
         self.steps.append((name, self.last_event + 1, last))
         self.last_event = last
         # Twilio REST calls the service made during the step, as the sandbox recorded them.
-        entries = (
-            await self.http.get("/_sandbox/record", params={"kind": "rest", "since": self.record_seq})
-        ).json()
+        entries = (await self.http.get("/_sandbox/record", params={"kind": "rest", "since": self.record_seq})).json()
         calls = [f"{e['method']} {_shape(e['path'])}" for e in entries["entries"]]
         if entries["entries"]:
             self.record_seq = entries["entries"][-1]["seq"]
@@ -82,9 +80,7 @@ class Scripted:
 
     async def reservation(self) -> tuple[str, dict[str, Any]] | None:
         for rep in self.stack.seed.reps:
-            data = (
-                await self.http.get(f"/_sandbox/reps/{rep.name}/reservations", params={"status": "pending"})
-            ).json()
+            data = (await self.http.get(f"/_sandbox/reps/{rep.name}/reservations", params={"status": "pending"})).json()
             for res in data.get("reservations", []):
                 attrs = res.get("task_attributes") or {}
                 if isinstance(attrs, str):
@@ -95,9 +91,7 @@ class Scripted:
 
     async def inbox_count(self, body: str) -> int:
         msgs = (await self.http.get(f"/_sandbox/contacts/{self.contact}/inbox")).json()["messages"]
-        return sum(
-            1 for m in msgs if m.get("body") == body and m.get("status") not in ("failed", "undelivered")
-        )
+        return sum(1 for m in msgs if m.get("body") == body and m.get("status") not in ("failed", "undelivered"))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -124,9 +118,7 @@ async def play(stack: Stack, contacts: Contacts, turns: int, rep_replies: int) -
     conversation_sid = res.get("conversation_sid") or (await s.state()).get("conversation_sid")
     for i in range(rep_replies):
         body = f"Rep reply {i + 1}: happy to help."
-        await s.http.post(
-            f"/_sandbox/reps/{rep}/messages", json={"conversation_sid": conversation_sid, "body": body}
-        )
+        await s.http.post(f"/_sandbox/reps/{rep}/messages", json={"conversation_sid": conversation_sid, "body": body})
         await s.wait_for("the rep reply reaching the contact", lambda b=body: s.inbox_count(b))
         await s.settle("rep reply relayed")
     await s.http.post(f"/_sandbox/reps/{rep}/tasks/{res['task_sid']}/complete")

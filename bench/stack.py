@@ -229,9 +229,7 @@ class Stack:
         }
 
     def sandbox(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.sandbox_url, timeout=30, limits=httpx.Limits(max_connections=200)
-        )
+        return httpx.AsyncClient(base_url=self.sandbox_url, timeout=30, limits=httpx.Limits(max_connections=200))
 
 
 def read_proc_stats(pid: int) -> tuple[int, float]:

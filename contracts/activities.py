@@ -16,6 +16,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from contracts.ai import AiTurnInput, AiTurnResult
+from contracts.compact import Compact
 from contracts.policy import ConversationPolicy
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -29,6 +30,7 @@ class ActivityDef(Generic[InputT, ResultT]):
     name: str
     input_type: type[InputT]
     result_type: type[ResultT]
+
 
 class OpenFlexConversationInput(BaseModel):
     """Create (or find, on retry) the session's Flex conversation, add the contact, register our webhook."""
@@ -91,7 +93,7 @@ class AcceptAiReservationResult(BaseModel):
 IDEMPOTENCY_ATTR = "waHandoffId"
 
 
-class PostToFlexInput(BaseModel):
+class PostToFlexInput(Compact):
     """Post one message into the Flex conversation (webhooks disabled: our own posts never echo back)."""
 
     org: str
@@ -103,6 +105,9 @@ class PostToFlexInput(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     # Idempotency: stored in attributes["waHandoffId"]; a retry finds the message already posted.
     idempotency_id: str
+    # An earlier activity may have posted it (its result never came back): look for it first, as a retry of one
+    # activity does. A first attempt without this has nothing to find and creates at once.
+    may_exist: bool = False
 
 
 class PostToFlexResult(BaseModel):
@@ -111,11 +116,13 @@ class PostToFlexResult(BaseModel):
 
 
 # The workflow passes the SIDs of its last KNOWN_SIDS_PASSED recorded sends: a retried send looking for its own
-# earlier send skips them, so an earlier message with the same body is never taken for it.
-KNOWN_SIDS_PASSED = 10
+# earlier send skips them, so an earlier message with the same body is never taken for it. The look-up only sees
+# sends since the earlier attempt (or round) began, so the last few are all it can meet; each turn's input carries
+# them into the history.
+KNOWN_SIDS_PASSED = 5
 
 
-class SendWhatsAppInput(BaseModel):
+class SendWhatsAppInput(Compact):
     """One outbound WhatsApp message: free-form text, one media URL, or an approved template."""
 
     org: str
@@ -135,12 +142,12 @@ class SendWhatsAppInput(BaseModel):
     may_have_sent_since: datetime | None = None
 
 
-class SendWhatsAppResult(BaseModel):
+class SendWhatsAppResult(Compact):
     message_sid: str  # SM…/MM…
     status: str
 
 
-class AnswerContactInput(BaseModel):
+class AnswerContactInput(Compact):
     """One AI turn in one activity: post the contact's text messages into Flex, run the AI, post its reply into
     Flex and send it to WhatsApp (one round trip to the server and one action).
 
@@ -152,7 +159,9 @@ class AnswerContactInput(BaseModel):
     ai: AiTurnInput
     ai_timeout_seconds: float = Field(gt=0)
     ai_attempts: int = Field(default=3, ge=1)
-    reply_post: PostToFlexInput  # the body comes from the AI
+    # The body comes from the AI. None: the Flex session is still opening (the contact's first messages are
+    # answered meanwhile); the workflow posts the reply after the messages it answers once the session is open.
+    reply_post: PostToFlexInput | None
     reply_send: SendWhatsAppInput  # the body is the reply as Flex shows it
     send_until: datetime  # the WhatsApp window's end: after it the reply is not sent (the workflow notices)
     # The contact's newest message (SM…/MM…): WhatsApp shows them the typing indicator against it (and marks it
@@ -160,7 +169,7 @@ class AnswerContactInput(BaseModel):
     typing_for: str | None = None
 
 
-class AnswerContactResult(BaseModel):
+class AnswerContactResult(Compact):
     ai: AiTurnResult | None = None  # None: the AI failed for good (`ai_error` says why)
     ai_error: str | None = None
     # Contact messages Flex refused (4xx), by idempotency id: the AI still answers; the rep gets a notice.

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.compact import Compact
+
 Speaker = Literal["contact", "ai", "rep", "system"]
 Sentiment = Literal["positive", "neutral", "negative"]
 
@@ -17,7 +19,7 @@ class TranscriptLine(BaseModel):
     at: datetime
 
 
-class HumanPart(BaseModel):
+class HumanPart(Compact):
     """What the people wrote since a moment (the handoff): for the AI when a conversation comes back to it, and
     for a rep taking over a transfer (`rules.handback` builds it from the transcript)."""
 
@@ -28,7 +30,7 @@ class HumanPart(BaseModel):
     rep_said: list[str] = Field(default_factory=list)  # the reps' last few messages, oldest first
 
 
-class AiTurnInput(BaseModel):
+class AiTurnInput(Compact):
     backend: str = "rules"  # "rules" | "openai"
     org: str
     # The whole conversation so far; the last `new_message_count` contact lines are the ones to answer
@@ -48,7 +50,7 @@ class AiTurnInput(BaseModel):
     handback: HumanPart | None = None
 
 
-class AiTurnResult(BaseModel):
+class AiTurnResult(Compact):
     reply: str | None = None  # text for the contact; None when escalating without a reply
     escalate: bool = False
     reason: str | None = None  # short phrase, required when escalate

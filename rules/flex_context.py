@@ -19,6 +19,13 @@ PREFIX = "flex_"
 MAX_DEPTH = 8
 MAX_KEYS = 200
 MAX_VALUE_CHARS = 2000
+# What Flex's Interactions API writes on every task it creates: routing bookkeeping (ids, the channel's
+# direction), nothing about the contact. Left out, as the service's own keys are: the context rides on every AI
+# turn's input into the workflow history.
+FLEX_OWN_KEYS = frozenset(
+    {"initiatedBy", "direction", "conversationSid", "flexInteractionSid", "flexInteractionChannelSid"}
+)
+FLEX_OWN_INSIGHTS_KEYS = frozenset({"initiated_by", "conversation_id", "media"})  # under `conversations`
 
 
 def _leaf(value: Any) -> str:
@@ -41,9 +48,13 @@ def flatten_flex_context(attributes: Mapping[str, Any] | None) -> dict[str, str]
     out: dict[str, str] = {}
     if not isinstance(attributes, Mapping):
         return out
-    skip = SERVICE_KEYS | HANDOFF_KEYS
+    skip = SERVICE_KEYS | HANDOFF_KEYS | FLEX_OWN_KEYS
     for key, value in attributes.items():
         if not isinstance(key, str) or key in skip:
             continue
+        if key == "conversations" and isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k not in FLEX_OWN_INSIGHTS_KEYS}
+            if not value:
+                continue
         _walk(f"{PREFIX}{key}", value, out, 1)
     return out

@@ -12,6 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 WINDOW = timedelta(hours=24)
+# `WindowExpiresAt` outside the rep's states: rounded up to this, so an AI turn (whose contact message moves the
+# window by the seconds since the previous one) upserts nothing, and a conversation at most once an hour.
+PUBLISHED_STEP = timedelta(hours=1)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -50,3 +53,14 @@ def warning_at(deadline: datetime | None, minutes_before: int) -> datetime | Non
     if deadline is None or minutes_before <= 0:
         return None
     return as_utc(deadline) - timedelta(minutes=minutes_before)
+
+
+def published_expiry(deadline: datetime | None, *, exact: bool) -> datetime | None:
+    """What the `WindowExpiresAt` search attribute says: the deadline itself while people hold or wait for the
+    conversation (`exact`; the operators' queries read it with those states), otherwise the next full hour at
+    or after it (the window is known to close by then)."""
+    if deadline is None or exact:
+        return deadline
+    deadline = as_utc(deadline)
+    hour = deadline.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == deadline else hour + PUBLISHED_STEP

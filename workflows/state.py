@@ -24,13 +24,18 @@ from contracts.signals import (
 )
 from contracts.views import AiReservationStatus, AwaitingKind, DeliveryFailure, HandoffPath, HandoffSource, StateName
 
-MAX_DEDUP = 5000
-MAX_TRANSCRIPT = 300
+# A recent window is enough: Temporal delivers each signal once (the client's retries carry one request id), so
+# only Twilio's redeliveries of a webhook repeat one, within minutes, and the API drops most of them first.
+MAX_DEDUP = 500
+# The query's and the handback's transcript (the AI reads a shorter window, Flex keeps the whole thread).
+MAX_TRANSCRIPT = 100
 MAX_NOTICES = 50
-MAX_SENT = 500
+# Sends whose status may still come back (a failure is told by what it was): statuses come within minutes.
+MAX_SENT = 100
 MAX_SKIPPED = 50
 MAX_RATINGS = 20
 MAX_DELIVERY_FAILURES = 50
+MAX_POSTS_UNSURE = 100
 MAX_PENDING_DELIVERIES = 100
 
 
@@ -69,6 +74,17 @@ class HandoffProgress(BaseModel):
     reps_away_until: datetime | None = None
     after_hours_told: bool = False
     hold_until: datetime | None = None
+
+
+class WaitingPost(BaseModel):
+    """A post made before the session's Flex conversation existed (an AI reply sent meanwhile, a notice): posted
+    when the session opens, right after the contact message it follows (`after`; None: after all of them)."""
+
+    after: str | None
+    author: str
+    body: str
+    idempotency_id: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class SessionState(BaseModel):
@@ -116,6 +132,10 @@ class SessionState(BaseModel):
     deferred_events: list[TaskRouterEvent] = Field(default_factory=list)
     # Sids of contact messages the AI has not answered yet (one turn answers them together).
     ai_pending_sids: list[str] = Field(default_factory=list)
+    # The contact's first messages are answered while the Flex session opens (once per session); that reply and
+    # any notice wait here for the conversation.
+    answered_before_open: bool = False
+    posts_waiting: list[WaitingPost] = Field(default_factory=list)
     ai_unanswered_turns: int = 0
     # A failed AI turn is tried again in rounds: when the first round started (a later round's send looks for
     # an earlier round's), how many failed, and when the next may run.
@@ -195,6 +215,8 @@ class ConversationState(BaseModel):
     dedup: list[str] = Field(default_factory=list)
     inbox: list[InboxItem] = Field(default_factory=list)
     sent: dict[str, str] = Field(default_factory=dict)  # outbound message sid → what it was (for notices)
+    # Idempotency ids of Flex posts whose activity failed after it may have posted: posted again, they look first.
+    posts_unsure: list[str] = Field(default_factory=list)
     delivery_failures: list[DeliveryFailure] = Field(default_factory=list)
     pending_deliveries: dict[str, PendingDelivery] = Field(default_factory=dict)  # sid → when to read it back
     skipped: list[str] = Field(default_factory=list)  # bad data from Twilio, noted and skipped

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.clients import OrgClient, TwilioClients
 from activities.media import upload_to_mcs
-from activities.twilio_activities import TwilioActivities
+from activities.twilio_activities import TwilioActivities, post_again
 from activities.twilio_errors import CLIENT_ERROR_TYPE
 from contracts.activities import (
     AcceptAiReservationInput,
@@ -314,9 +315,28 @@ def test_post_to_flex_found_again_returns_the_body_flex_holds(sb: Sb) -> None:
     )
     first = sb.acts.post_to_flex(inp)
     assert first.body == "We open at nine."
-    # A re-run AI turn worded its reply differently: the post finds the first one and says what it holds.
-    again = TwilioActivities(TwilioClients(sb.orgs)).post_to_flex(inp.model_copy(update={"body": "Open at 9."}))
+    # A re-run AI turn (a later round: the workflow marks the post `may_exist`) worded its reply differently:
+    # the post finds the first one and says what it holds.
+    again = TwilioActivities(TwilioClients(sb.orgs)).post_to_flex(
+        inp.model_copy(update={"body": "Open at 9.", "may_exist": True})
+    )
     assert (again.message_sid, again.body) == (first.message_sid, "We open at nine.")
+
+
+def test_a_first_post_creates_without_a_look_up_and_a_repeat_looks_first(sb: Sb) -> None:
+    """A first attempt has nothing to find: one POST. A post that may exist (a retry, a later round) looks."""
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = post_inp(sb, conv.conversation_sid, author="AI Support Agent", body="Hi", idempotency_id="ai:SM2")
+
+    def rest_methods_of(step: Callable[[], object]) -> list[str]:
+        since = sb.ctl.get("/_sandbox/record").json()["entries"][-1]["seq"]
+        step()
+        entries = sb.ctl.get("/_sandbox/record", params={"kind": "rest", "since": since}).json()["entries"]
+        return [e["method"] for e in entries]
+
+    assert rest_methods_of(lambda: sb.acts.post_to_flex(inp)) == ["POST"]
+    fresh = TwilioActivities(TwilioClients(sb.orgs))
+    assert rest_methods_of(lambda: fresh.post_to_flex(post_again(inp))) == ["GET"]
 
 
 def test_send_whatsapp_template_with_variables(sb: Sb) -> None:

@@ -15,6 +15,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner
 
 import worker
 from config.orgs import OrgRegistry
@@ -148,6 +149,8 @@ async def test_worker_sizes_come_from_settings(local_env: WorkflowEnvironment) -
         config = built.config()
         assert config["max_cached_workflows"] == 123
         assert (config["max_concurrent_workflow_tasks"], config["max_concurrent_activities"]) == (77, 2)
+        # No per-conversation sandbox (memory per cached conversation, replay time); the workflow tests keep it.
+        assert isinstance(config["workflow_runner"], UnsandboxedWorkflowRunner)
 
 
 def test_worker_logging_keeps_twilio_request_logs_with_phone_numbers_out() -> None:
@@ -158,29 +161,3 @@ def test_worker_logging_keeps_twilio_request_logs_with_phone_numbers_out() -> No
     configure_logging("INFO")
     assert logging.getLogger("wa_flex_handoff.worker").isEnabledFor(logging.INFO)
     assert not logging.getLogger("twilio.http_client").isEnabledFor(logging.INFO)
-
-
-def test_workflow_bytecode_is_written_even_when_python_is_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sandbox loads the workflow module per conversation: without a .pyc it compiles the source each time."""
-    import importlib.util
-    import sys
-
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    source = ROOT / "workflows" / "conversation" / "workflow.py"
-    cached = Path(importlib.util.cache_from_source(str(source)))
-    cached.unlink(missing_ok=True)
-    assert worker.write_workflow_bytecode()
-    assert cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
-
-
-def test_workflow_bytecode_that_cannot_be_written_is_a_warning_not_a_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    import importlib.util
-
-    module = tmp_path / "conversation.py"
-    module.write_text("X = 1\n")
-    (tmp_path / "__pycache__").write_text("a file where the cache directory would go")
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: SimpleNamespace(origin=str(module)))
-    assert worker.write_workflow_bytecode() is False
-    assert "could not write bytecode" in caplog.text and str(module) in caplog.text

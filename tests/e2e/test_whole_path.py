@@ -73,9 +73,13 @@ class Conversation:
         return body
 
     async def wait_state(self, wanted: str) -> dict[str, Any]:
+        """The state, once its session (if any) is open: a first reply reaches the contact before Flex has it."""
+
         async def probe() -> dict[str, Any] | None:
             detail = await self.state()
-            return detail if detail.get("state", {}).get("state") == wanted else None
+            s = detail.get("state", {})
+            opened = s.get("session_id") is None or s.get("task_sid") is not None
+            return detail if s.get("state") == wanted and opened else None
 
         return await eventually(f"state {wanted}", probe)
 

@@ -67,3 +67,20 @@ def test_bounded():
         cur = cur["x"]
     out = flatten_flex_context({"d": deep})
     assert len(out) == 1 and next(iter(out)).startswith("flex_d_x")
+
+
+def test_what_flex_writes_on_every_task_is_not_context():
+    insights: dict[str, object] = {"initiated_by": "customer", "conversation_id": "KD1", "media": [{"sid": "CH1"}]}
+    attributes = {
+        "initiatedBy": "customer",
+        "direction": "inbound",
+        "conversationSid": "CH1",
+        "flexInteractionSid": "KD1",
+        "flexInteractionChannelSid": "UO1",
+        "conversations": insights,
+        "customer": {"tier": "gold"},
+    }
+    assert flatten_flex_context(attributes) == {"flex_customer_tier": "gold"}
+    # Insights fields someone else set under `conversations` still reach the AI.
+    insights["virtual"] = "Yes"
+    assert flatten_flex_context(attributes)["flex_conversations_virtual"] == "Yes"

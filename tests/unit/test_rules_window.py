@@ -47,3 +47,15 @@ def test_remaining():
     assert window.remaining(deadline, T0) == timedelta(hours=24)
     assert window.remaining(deadline, deadline + timedelta(hours=1)) == timedelta(0)
     assert window.remaining(None, T0) == timedelta(0)
+
+
+def test_published_expiry_exact_in_rep_states_else_the_next_full_hour() -> None:
+    deadline = datetime(2026, 11, 25, 12, 0, 1, tzinfo=UTC)
+    assert window.published_expiry(deadline, exact=True) == deadline
+    assert window.published_expiry(deadline, exact=False) == datetime(2026, 11, 25, 13, tzinfo=UTC)
+    on_the_hour = datetime(2026, 11, 25, 13, tzinfo=UTC)
+    assert window.published_expiry(on_the_hour, exact=False) == on_the_hour
+    # Messages within the same hour of deadlines publish the same value: no upsert per AI turn.
+    later = deadline + timedelta(minutes=59, seconds=58)
+    assert window.published_expiry(later, exact=False) == window.published_expiry(deadline, exact=False)
+    assert window.published_expiry(None, exact=False) is None

@@ -140,8 +140,10 @@ async def test_workflow_completes_when_idle_with_no_session_and_window_closed(co
 async def test_no_idle_close_while_a_session_is_open(conv: Conv) -> None:
     await conv.begin("SM1", "hi", idle_close_seconds=3600)
     await conv.until(lambda v: v.task_sid is not None, "task")
-    # The AI was never offered the task: the unanswered message holds the session (and the workflow) open
-    # until the window closes, well past the quiet period and the idle close.
+    # The first message is answered while the session opens; the AI was never offered the task, so the next
+    # one waits unanswered and holds the session (and the workflow) open until the window closes, well past
+    # the quiet period and the idle close.
+    await conv.contact_msg("SM2", "hello?")
     await conv.skip(timedelta(hours=23))
     await conv.quiet()
     assert await last_event_type(conv) != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

@@ -120,8 +120,8 @@ async def test_an_ai_reservation_timeout_puts_the_ai_worker_back_to_available(co
     [ensured] = await conv.until_calls("ensure_ai_worker_available", 1)
     assert ensured.worker_sid == "WKai"
     await conv.ai_offer(sess, reservation="WR2")  # TaskRouter offers it again once the AI is available
-    await conv.until_calls("send_whatsapp", 1)
-    assert conv.fake.of("accept_ai_reservation")[0].reservation_sid == "WR2"
+    [accepted] = await conv.until_calls("accept_ai_reservation", 1)
+    assert accepted.reservation_sid == "WR2"
 
 
 async def test_a_timed_out_offer_found_by_reconciliation_puts_the_ai_worker_back(conv: Conv) -> None:
@@ -200,15 +200,19 @@ async def test_a_missed_rep_task_end_is_read_back_before_the_next_contact_messag
     assert view.conversation_sid not in (None, old_conversation)
     [posted] = [p for p in conv.fake.of("post_to_flex") if p.idempotency_id == "contact:SM7"]
     assert posted.conversation_sid == view.conversation_sid  # the new conversation, never the finished one
-    # The AI answers it in the new session; the late task end of the old one changes nothing.
+    # The AI answers it in the new session (at once, while the session opened), after it in the new conversation;
+    # the AI's offer and the late task end of the old one change nothing.
+    assert conv.fake.of("send_whatsapp")[-1].body == "AI: are you still there?"
+    [reply] = [p for p in conv.fake.of("post_to_flex") if p.idempotency_id == "ai:SM7"]
+    assert reply.conversation_sid == view.conversation_sid
     sends = len(conv.fake.of("send_whatsapp"))
     await conv.ai_offer(conv.session_id("SM7"), task="WT2", reservation="WR2")
-    await conv.until_calls("send_whatsapp", sends + 1)
-    assert conv.fake.of("send_whatsapp")[-1].body == "AI: are you still there?"
+    await conv.until_calls("accept_ai_reservation", 1)
     await conv.tr("task.completed", "WThuman", session=old_session)
     await conv.quiet()
     view = await conv.view()
     assert view.sessions_ended == 1 and view.session_number == 2
+    assert len(conv.fake.of("send_whatsapp")) == sends
 
 
 async def test_a_rep_still_holding_the_task_gets_the_message_after_one_read_per_batch(conv: Conv) -> None:

@@ -36,7 +36,7 @@ from workflows.conversation.effects import (
 )
 from workflows.conversation.flex_posts import notice
 from workflows.conversation.whatsapp_sends import send_failed
-from workflows.state import SessionState
+from workflows.state import SessionState, WaitingPost
 
 # One round: the activity's own retries (a killed worker, a Twilio outage of a minute); then rounds with backoff.
 TURN_RETRY = RetryPolicy(
@@ -63,6 +63,7 @@ def due(c: Conversation, sess: SessionState) -> bool:
         media_waiting=any(m.media for m in sess.backlog),
         retry_at=sess.turn_retry_at,
         now=workflow.now(),
+        answered_before_open=sess.answered_before_open,
     )
 
 
@@ -70,7 +71,7 @@ def ai_input(c: Conversation, sess: SessionState, new_messages: int) -> AiTurnIn
     return AiTurnInput(
         backend=c.policy.ai_backend,
         org=c.org,
-        transcript=list(c.s.transcript),
+        transcript=turns.ai_context(c.s.transcript, new_messages),
         new_message_count=new_messages,
         flex_context=flatten_flex_context(sess.task_attributes),
         unanswered_turns=sess.ai_unanswered_turns,
@@ -87,6 +88,8 @@ async def take(c: Conversation, sess: SessionState) -> None:
         sess.turn_first_at = now
     reply_id = f"ai:{batch[-1]}"
     typing_for = _typing_for(c, sess, batch[-1], now)
+    # Before the Flex session exists the turn only answers; its messages and reply go into Flex when it opens.
+    flex_open = sess.conversation_sid is not None
     try:
         res = await call(
             c,
@@ -101,11 +104,12 @@ async def take(c: Conversation, sess: SessionState) -> None:
                         f"contact:{m.message_sid}",
                     )
                     for m in backlog
+                    if flex_open
                 ],
                 ai=ai_input(c, sess, len(batch)),
                 ai_timeout_seconds=c.policy.ai_turn_timeout_seconds,
                 ai_attempts=AI_ATTEMPTS,
-                reply_post=post_input(c, sess.conversation_sid, AI_AUTHOR, None, reply_id),
+                reply_post=post_input(c, sess.conversation_sid, AI_AUTHOR, None, reply_id) if flex_open else None,
                 reply_send=send_input(
                     c, reply_id, may_have_sent_since=sess.turn_first_at if sess.turn_rounds_failed else None
                 ),
@@ -123,7 +127,10 @@ async def take(c: Conversation, sess: SessionState) -> None:
         return
     sess.turn_first_at = sess.turn_retry_at = None
     sess.turn_rounds_failed = 0
-    del sess.backlog[: len(backlog)]
+    if flex_open:
+        del sess.backlog[: len(backlog)]
+    else:
+        sess.answered_before_open = True
     del sess.ai_pending_sids[: len(batch)]
     metrics.ai_turn_done(c, now, res.ai is not None, res.sent is not None and not res.send_error)
     for idempotency_id, detail in res.contact_post_errors.items():
@@ -139,6 +146,10 @@ async def take(c: Conversation, sess: SessionState) -> None:
         if res.reply_post_error:
             c.s.last_error = f"posting the AI reply to Flex failed: {res.reply_post_error}"
         c.add_transcript("ai", res.reply, now)
+        if not flex_open:
+            sess.posts_waiting.append(
+                WaitingPost(after=batch[-1], author=AI_AUTHOR, body=res.reply, idempotency_id=reply_id)
+            )
         if res.window_closed:
             await notice(
                 c,

@@ -14,6 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from contracts.activities import KNOWN_SIDS_PASSED, ActivityDef, PostToFlexInput, SendWhatsAppInput
 from workflows.conversation.context import Conversation
 from workflows.conversation.publish import publish
+from workflows.state import MAX_POSTS_UNSURE, bounded_append
 
 InputT = TypeVar("InputT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -59,16 +60,37 @@ async def call(
     """Run one activity. State is published first, so a slow or retrying step shows in the search attributes
     (a handoff whose activity keeps retrying is visible as handoff_requested, not as the previous state)."""
     publish(c)
-    result = await workflow.execute_activity(
-        defn.name,
-        arg,
-        result_type=defn.result_type,
-        start_to_close_timeout=limit,
-        heartbeat_timeout=heartbeat,
-        retry_policy=retry,
-        summary=summary,
-    )
+    try:
+        result = await workflow.execute_activity(
+            defn.name,
+            arg,
+            result_type=defn.result_type,
+            start_to_close_timeout=limit,
+            heartbeat_timeout=heartbeat,
+            retry_policy=retry,
+            summary=summary,
+        )
+    except ActivityError:
+        # Its posts may have reached Flex before it failed: the next post under the same id looks first.
+        for post in _posts_in(arg):
+            if post.idempotency_id not in c.s.posts_unsure:
+                bounded_append(c.s.posts_unsure, post.idempotency_id, MAX_POSTS_UNSURE)
+        raise
     return cast(ResultT, result)
+
+
+def _posts_in(arg: BaseModel) -> list[PostToFlexInput]:
+    """The Flex posts an activity input carries (itself, or fields holding one or a list of them)."""
+    if isinstance(arg, PostToFlexInput):
+        return [arg]
+    found: list[PostToFlexInput] = []
+    for name in type(arg).model_fields:
+        value = getattr(arg, name)
+        if isinstance(value, PostToFlexInput):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, PostToFlexInput))
+    return found
 
 
 def error_text(err: BaseException) -> tuple[str, bool]:
@@ -101,6 +123,7 @@ def post_input(
         media_sid=media_sid,
         attributes=attributes or {},
         idempotency_id=idempotency_id,
+        may_exist=idempotency_id in c.s.posts_unsure,
     )
 
 

@@ -8,7 +8,7 @@ from contracts.activities import POST_TO_FLEX, PostToFlexInput, PostToFlexResult
 from workflows.conversation import metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
 from workflows.conversation.effects import call, error_text, post_input
-from workflows.state import MAX_NOTICES, bounded_append
+from workflows.state import MAX_NOTICES, WaitingPost, bounded_append
 
 
 async def post(c: Conversation, inp: PostToFlexInput) -> PostToFlexResult:
@@ -21,7 +21,19 @@ async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> 
     bounded_append(c.s.notices, text, MAX_NOTICES)
     metrics.notice_posted(c, kind)
     sess = c.s.session
-    if sess is None or sess.conversation_sid is None:
+    if sess is None:
+        return
+    if sess.conversation_sid is None:
+        # Said while the session opens (e.g. of a reply sent meanwhile): posted once it is open.
+        sess.posts_waiting.append(
+            WaitingPost(
+                after=None,
+                author=SYSTEM_AUTHOR,
+                body=text,
+                idempotency_id=f"notice:{idempotency_id}",
+                attributes={"waHandoffNotice": kind},
+            )
+        )
         return
     try:
         await post(

@@ -16,6 +16,8 @@ from rules.handoff_attributes import iso_utc
 from workflows.conversation.context import Conversation
 
 _KEYS = {k.name: k for k in sa.ALL_KEYS}
+# States in which people hold or wait for the conversation: `WindowExpiresAt` is exact in them.
+REP_STATES = frozenset({"handoff_requested", "queued", "with_rep"})
 
 
 def view(c: Conversation) -> ConversationView:
@@ -74,7 +76,7 @@ def publish(c: Conversation) -> None:
         sa.CONVERSATION_STATE.name: s.state,
         sa.HANDOFF_REQUESTED_AT.name: s.handoff_requested_at,
         sa.HANDOFF_STUCK.name: s.stuck,
-        sa.WINDOW_EXPIRES_AT.name: s.window_expires_at,
+        sa.WINDOW_EXPIRES_AT.name: window_rules.published_expiry(s.window_expires_at, exact=s.state in REP_STATES),
         sa.FLEX_TASK_SID.name: (sess.human_task_sid or sess.task_sid) if sess else None,
         sa.ORG_ID.name: c.org,
         sa.CONTACT_REF.name: contact_ref(c.org, c.business_number, c.s.contact_bsuid) if c.s.contact_bsuid else None,

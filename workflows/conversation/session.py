@@ -32,7 +32,7 @@ from rules import window as window_rules
 from rules.backoff import backoff
 from rules.handoff_attributes import build_task_attributes
 from workflows.conversation import csat, lifecycle, metrics, taskrouter
-from workflows.conversation.context import Conversation
+from workflows.conversation.context import AI_AUTHOR, Conversation
 from workflows.conversation.effects import STEPS_HEARTBEAT, call, error_text, post_input
 from workflows.conversation.flex_posts import notice, post
 from workflows.conversation.whatsapp_sends import send_whatsapp
@@ -150,8 +150,11 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
             sess.conversation_sid = opened.conversation_sid
             sess.contact_participant_sid = opened.contact_participant_sid
         while sess.backlog:
-            await _post_contact_message(c, sess, sess.backlog[0])
+            msg = sess.backlog[0]
+            await _post_contact_message(c, sess, msg)
             sess.backlog.pop(0)
+            await _post_waiting(c, sess, msg.message_sid)
+        await _post_waiting(c, sess, None)
         if sess.task_sid is None:
             attributes = build_task_attributes(
                 profile_name=sess.profile_name_at_creation,
@@ -197,6 +200,26 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
     sess.open_attempts = 0
     sess.open_retry_at = None
     return True
+
+
+async def _post_waiting(c: Conversation, sess: SessionState, after: str | None) -> None:
+    """The posts made before the session opened that follow this contact message (None: all those left)."""
+    while True:
+        due = [w for w in sess.posts_waiting if after is None or w.after == after]
+        if not due:
+            return
+        w = due[0]
+        try:
+            await post(
+                c, post_input(c, sess.conversation_sid, w.author, w.body, w.idempotency_id, attributes=w.attributes)
+            )
+        except ActivityError as err:
+            detail, refused = error_text(err)
+            if not refused:
+                raise
+            # As in a turn: Flex refusing the reply (or a notice) is noted; the contact has it already.
+            c.s.last_error = f"posting the AI reply to Flex failed: {detail}" if w.author == AI_AUTHOR else detail
+        sess.posts_waiting.remove(w)
 
 
 async def _post_contact_message(c: Conversation, sess: SessionState, msg: ContactMessage) -> None:
