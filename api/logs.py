@@ -9,7 +9,6 @@ from typing import Any
 logger = logging.getLogger("wa_flex_handoff.api")
 
 
-
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One JSON object per line; `fields` must already be free of PII and secrets (callers mask numbers)."""
     record = {"event": event, **{k: v for k, v in fields.items() if v is not None}}

@@ -25,6 +25,7 @@ from bench.history import Segment, count, timeline
 from bench.script import Scripted, play
 from bench.stack import Stack
 from bench.stats import Row, verdict
+from cli.sandbox_setup import RATING_BUTTONS
 from contracts.policy import Csat
 from contracts.signals import UPDATE_APPLY_POLICY, CommandOutcome, PolicyUpdate
 
@@ -182,16 +183,6 @@ QUEUE_UPDATE = ("read the contact's place in the queue", "send queue position", 
 WINDOW_WARNING = ("warn the rep before the window closes",)
 UPDATE = "You are number"
 THANKS = "Thank you for your rating!"
-RATING_CONTENT = {
-    "friendly_name": "bench_rating",
-    "language": "en",
-    "types": {
-        "twilio/quick-reply": {
-            "body": "How did we do?",
-            "actions": [{"type": "QUICK_REPLY", "title": str(n), "id": f"csat_{n}"} for n in range(1, 6)],
-        }
-    },
-}
 
 
 def _summaries(events: list[HistoryEvent], first: int, last: int) -> list[str]:
@@ -219,10 +210,9 @@ async def _transfer_and_rating(stack: Stack, contacts: Contacts) -> Scripted:
     s.record_seq = entries[-1]["seq"] if entries else 0
     await contacts.turn(s.contact)
     await s.settle("session open + AI turn")
-    auth = (stack.account_sid, stack.auth_token)
-    created = (await s.http.post("/content/v1/Content", json=RATING_CONTENT, auth=auth)).json()
+    buttons = stack.seed.templates[RATING_BUTTONS]  # Great (csat_5) / OK (csat_3) / Poor (csat_1)
     policy = stack.org.policy().model_copy(
-        update={"csat": Csat(enabled=True, quick_reply_content_sid=created["sid"], template_content_sid=None)}
+        update={"csat": Csat(enabled=True, quick_reply_content_sid=buttons, template_content_sid=None)}
     )
     await (await s.handle()).execute_update(
         UPDATE_APPLY_POLICY, PolicyUpdate(request_id="bench-csat-on", policy=policy), result_type=CommandOutcome
@@ -245,9 +235,10 @@ async def _transfer_and_rating(stack: Stack, contacts: Contacts) -> Scripted:
     await s.http.post(f"/_sandbox/reps/{other}/reservations/{moved['reservation_sid']}/accept")
     await s.settle("the other rep accepts")
     await s.http.post(f"/_sandbox/reps/{other}/tasks/{moved['task_sid']}/complete")
-    await s.wait_for("the rating question", lambda: _inbox(s, lambda m: m.get("content_sid") == created["sid"]))
+    await s.wait_for("the rating question", lambda: _inbox(s, lambda m: m.get("content_sid") == buttons))
     await s.settle("rep completes the task: rating asked")
-    await s.http.post(f"/_sandbox/contacts/{s.contact}/tap", json={"button": 4})
+    tapped = await s.http.post(f"/_sandbox/contacts/{s.contact}/tap", json={"button": 1})
+    tapped.raise_for_status()
     await s.wait_for("the thank-you", lambda: _inbox(s, lambda m: m.get("body") == THANKS))
     await s.settle("contact rates")
     return s

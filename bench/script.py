@@ -76,7 +76,8 @@ class Scripted:
             if value:
                 return value
             await asyncio.sleep(0.1)
-        raise TimeoutError(f"{what} did not happen within {limit:.0f} s")
+        state = await self.state()
+        raise TimeoutError(f"{what} did not happen within {limit:.0f} s; the conversation's state: {state}")
 
     async def reservation(self) -> tuple[str, dict[str, Any]] | None:
         for rep in self.stack.seed.reps:

@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from cli.procs import ManagedProcess
 from cli.readiness import NAMESPACE
-from cli.sandbox_setup import SANDBOX_ORG, SandboxSeedInfo, fetch_seed
+from cli.sandbox_setup import SANDBOX_ORG, OrgSetting, SandboxSeedInfo, fetch_seed
 from cli.stack import RunInfo, RunOptions, RunSession, child_env
 from config.orgs import OrgRegistry
 from config.settings import Settings
@@ -38,7 +38,7 @@ class Stack:
         console: Console,
         *,
         label: str = "bench",
-        org_settings: dict[str, int | bool | str] | None = None,
+        org_settings: dict[str, OrgSetting] | None = None,
         service_env: dict[str, str] | None = None,
     ) -> None:
         self.console = console
@@ -48,7 +48,8 @@ class Stack:
             RunOptions(
                 data_dir=self.data_dir,
                 free_ports=True,
-                org_settings=org_settings or {},
+                # The sandbox org asks for ratings; the figures leave them out unless one asks (figure 5's own).
+                org_settings={"csat": {"enabled": False}, **(org_settings or {})},
                 service_env=service_env or {},
                 # Plain payloads unless WAFH_CODEC_KEYS is set: the figures compare with earlier plain runs.
                 encrypt_payloads=False,

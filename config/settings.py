@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     log_level: str = "INFO"
 
-
     @field_validator("admin_token")
     @classmethod
     def _admin_token_is_no_placeholder(cls, token: SecretStr | None) -> SecretStr | None:

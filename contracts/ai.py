@@ -33,8 +33,8 @@ class HumanPart(Compact):
 class AiTurnInput(Compact):
     backend: str = "rules"  # "rules" | "openai"
     org: str
-    # The whole conversation so far; the last `new_message_count` contact lines are the ones to answer
-    # (a burst that arrived while the previous turn ran is answered once, together).
+    # The newest lines of the conversation (the org's `ai_context_chars`); the last `new_message_count` contact
+    # lines are the ones to answer (a burst that arrived while the previous turn ran is answered once, together).
     transcript: list[TranscriptLine]
     new_message_count: int = 1
     # Task attributes set by others, flattened with the `flex_` prefix (see rules.flex_context).

@@ -150,6 +150,10 @@ class ConversationPolicy(BaseModel):
     # An AI-held session ends (the AI's task is released, freeing its chat capacity) after this quiet period,
     # and at the latest when the 24-hour window closes; the next contact message opens a new session.
     ai_session_idle_seconds: int = Field(default=3600, gt=0)
+    # How much of the conversation the AI reads each turn: the newest lines within this many characters (always
+    # the messages it answers). Every turn's input is stored in the workflow's history, so more context costs
+    # history bytes per turn; an `openai` backend is worth more than the default.
+    ai_context_chars: int = Field(default=600, ge=0, le=20_000)
     # One AI attempt's limit; after `ai_attempts` the conversation goes to a rep ("AI unavailable").
     ai_turn_timeout_seconds: int = Field(default=60, gt=0)
     # A sent message without a final status callback after this long is read back from Twilio (Messages fetch).

@@ -112,8 +112,19 @@ class ConversationEvent(BaseModel):
 
 
 DeliveryStatusValue = Literal[
-    "accepted", "scheduled", "queued", "sending", "sent", "delivered", "read", "failed", "undelivered",
-    "canceled", "receiving", "received", "partially_delivered",
+    "accepted",
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "undelivered",
+    "canceled",
+    "receiving",
+    "received",
+    "partially_delivered",
 ]
 
 

@@ -36,9 +36,7 @@ class AesGcmPayloadCodec(PayloadCodec):
             nonce = os.urandom(_NONCE_BYTES)
             # The key id is bound as associated data: swapping it on a payload makes decryption fail.
             data = nonce + cipher.encrypt(nonce, payload.SerializeToString(), key_id.encode())
-            encoded.append(
-                Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}, data=data)
-            )
+            encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}, data=data))
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:

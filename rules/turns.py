@@ -8,11 +8,6 @@ from datetime import datetime
 from contracts.ai import TranscriptLine
 from contracts.views import StateName
 
-# How much of the conversation the AI reads each turn (characters of text, the newest lines): every turn's input
-# goes into the workflow's history, so it carries a recent window, not the whole transcript.
-AI_CONTEXT_CHARS = 600
-
-
 def ai_turn_due(
     *,
     state: StateName,
@@ -50,11 +45,10 @@ def ai_turn_due(
     return ready and reservation_accepted and task_known
 
 
-def ai_context(
-    transcript: Sequence[TranscriptLine], new_messages: int, budget: int = AI_CONTEXT_CHARS
-) -> list[TranscriptLine]:
-    """The newest lines of the transcript within `budget` characters; always every line from the oldest of the
-    `new_messages` contact lines to answer on, whatever their length."""
+def ai_context(transcript: Sequence[TranscriptLine], new_messages: int, budget: int) -> list[TranscriptLine]:
+    """The newest lines of the transcript within `budget` characters (the org's `ai_context_chars`: every turn's
+    input is stored in the workflow's history, so the AI reads a recent window, not the whole transcript); always
+    every line from the oldest of the `new_messages` contact lines to answer on, whatever their length."""
     must = 0
     seen = 0
     for i in range(len(transcript) - 1, -1, -1):

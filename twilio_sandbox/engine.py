@@ -84,8 +84,7 @@ class TaskRouterEngine:
         return sum(
             1
             for r in self.st.reservations.where("worker_sid", worker.sid)
-            if r.status in ACTIVE_RESERVATION
-            and self.st.tasks[r.task_sid].task_channel == channel
+            if r.status in ACTIVE_RESERVATION and self.st.tasks[r.task_sid].task_channel == channel
         )
 
     # --- events ---------------------------------------------------------------------------------------------

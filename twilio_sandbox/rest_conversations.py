@@ -327,8 +327,7 @@ async def list_participants(request: Request, ConversationSid: str) -> dict[str,
     sb, service_sid, scoped = _service(request)
     c = _conv(sb, service_sid, ConversationSid)
     items = [
-        participant_json(sb, p, service_sid, scoped)
-        for p in sb.state.participants.where("conversation_sid", c.sid)
+        participant_json(sb, p, service_sid, scoped) for p in sb.state.participants.where("conversation_sid", c.sid)
     ]
     return page_v1(
         request,
@@ -513,8 +512,7 @@ async def list_webhooks(request: Request, ConversationSid: str) -> dict[str, Any
     sb, service_sid, scoped = _service(request)
     c = _conv(sb, service_sid, ConversationSid)
     items = [
-        webhook_json(sb, h, service_sid, scoped)
-        for h in sb.state.scoped_webhooks.where("conversation_sid", c.sid)
+        webhook_json(sb, h, service_sid, scoped) for h in sb.state.scoped_webhooks.where("conversation_sid", c.sid)
     ]
     return page_v1(
         request,

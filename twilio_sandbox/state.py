@@ -441,9 +441,7 @@ class SandboxState:
     media: dict[str, Media] = field(default_factory=dict)
     interactions: dict[str, Interaction] = field(default_factory=dict)
     interaction_channels: Table[InteractionChannel] = field(default_factory=lambda: Table("interaction_sid"))
-    interaction_participants: Table[InteractionParticipant] = field(
-        default_factory=lambda: Table("channel_sid")
-    )
+    interaction_participants: Table[InteractionParticipant] = field(default_factory=lambda: Table("channel_sid"))
     invites: Table[Invite] = field(default_factory=lambda: Table("channel_sid"))
     transfers: Table[Transfer] = field(default_factory=lambda: Table("channel_sid"))
     templates: dict[str, ContentTemplate] = field(default_factory=dict)

@@ -152,9 +152,7 @@ async def test_endpoint_returning_html_is_malformed() -> None:
         await FakeEndpoint(html, html).backend().turn(contact("hola"))
 
 
-@pytest.mark.parametrize(
-    ("status", "retryable"), [(500, True), (503, True), (429, True), (401, False), (400, False)]
-)
+@pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (429, True), (401, False), (400, False)])
 async def test_http_errors_raise_with_retryability(status: int, retryable: bool) -> None:
     fake = FakeEndpoint(httpx.Response(status, json={"error": {"message": "nope"}}))
     with pytest.raises(AiBackendError, match=f"HTTP {status}") as info:
@@ -219,9 +217,7 @@ async def test_activities_close_the_http_client() -> None:
 
 
 def test_from_settings_and_bad_base_url() -> None:
-    settings = Settings(
-        openai_base_url="http://127.0.0.1:9/v1", openai_model="m", openai_api_key=SecretStr("k")
-    )
+    settings = Settings(openai_base_url="http://127.0.0.1:9/v1", openai_model="m", openai_api_key=SecretStr("k"))
     assert OpenAiBackend.from_settings(settings).model == "m"
     with pytest.raises(ValueError, match="http"):
         OpenAiBackend(base_url="ftp://x", model="m")

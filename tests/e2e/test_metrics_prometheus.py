@@ -231,11 +231,7 @@ def test_every_metric_the_dashboard_and_the_alerts_read_exists(floor: Floor) -> 
     readers = _referenced()
     missing = {name: sorted(by) for name, by in readers.items() if not floor.exists(name)}
     assert not missing, f"read by the dashboard or the alerts, emitted by nobody: {missing}"
-    silent = {
-        name: sorted(by)
-        for name, by in readers.items()
-        if name not in ZERO_HERE and not floor.recorded(name)
-    }
+    silent = {name: sorted(by) for name, by in readers.items() if name not in ZERO_HERE and not floor.recorded(name)}
     assert not silent, f"read by the dashboard or the alerts, never recorded by the conversations: {silent}"
     assert all(floor.exists(name) for name in ZERO_HERE)
 

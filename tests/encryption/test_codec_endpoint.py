@@ -63,7 +63,9 @@ def test_cors_only_for_the_configured_ui_origin() -> None:
     evil = client.options("/codec/decode", headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
     post = client.post(
-        "/codec/encode", content=_body("x"), headers={"Authorization": f"Bearer {TOKEN}", "Origin": "https://evil.example"}
+        "/codec/encode",
+        content=_body("x"),
+        headers={"Authorization": f"Bearer {TOKEN}", "Origin": "https://evil.example"},
     )
     assert "access-control-allow-origin" not in post.headers
 

@@ -27,8 +27,13 @@ async def test_raw_history_holds_no_plaintext_pii(local_env: WorkflowEnvironment
     client = Client(**config)
     task_queue = f"enc-{uuid.uuid4()}"
     message = ContactMessage(
-        message_sid="SM" + "a" * 32, account_sid="AC" + "b" * 32, business_number="+14155238886",
-        contact_address=PHONE, profile_name="Ana Pérez", body=BODY, received_at=datetime.now(UTC),
+        message_sid="SM" + "a" * 32,
+        account_sid="AC" + "b" * 32,
+        business_number="+14155238886",
+        contact_address=PHONE,
+        profile_name="Ana Pérez",
+        body=BODY,
+        received_at=datetime.now(UTC),
     )
     failing = message.model_copy(update={"body": "", "message_sid": "SM" + "c" * 32})
     async with Worker(client, task_queue=task_queue, workflows=[EchoContactMessage]):

@@ -35,9 +35,9 @@ def test_ai_offer_and_accept():
     assert classify(ev("reservation.accepted"), ctx()) == "ai_accepted"
     assert classify(ev("reservation.timeout"), ctx()) == "ai_released"
     # Worker not known by name or sid yet: the AI queue tells.
-    assert classify(
-        ev("reservation.created", worker="WKx", name=None, queue="WQai"), ctx(ai_worker_sid=None)
-    ) == ("ai_offer")
+    assert classify(ev("reservation.created", worker="WKx", name=None, queue="WQai"), ctx(ai_worker_sid=None)) == (
+        "ai_offer"
+    )
 
 
 def test_transfer_ai_task_end_is_not_session_end():
@@ -53,10 +53,7 @@ def test_transfer_ai_task_end_is_not_session_end():
 def test_human_acceptance():
     c = ctx(handed_off=True, human_task_sid="WT2", handoff_path="transferred")
     assert classify(ev("reservation.created", task="WT2", worker="WKalice", name="alice"), c) == "human_offer"
-    assert (
-        classify(ev("reservation.accepted", task="WT2", worker="WKalice", name="alice"), c)
-        == "human_accepted"
-    )
+    assert classify(ev("reservation.accepted", task="WT2", worker="WKalice", name="alice"), c) == "human_accepted"
     assert classify(ev("reservation.wrapup", task="WT2", worker="WKalice", name="alice"), c) == "session_end"
     # Before any handoff a human reservation means nothing to us.
     assert classify(ev("reservation.accepted", worker="WKalice", name="alice"), ctx()) == "ignore"

@@ -199,3 +199,17 @@ async def test_a_turn_that_keeps_failing_goes_to_a_rep(conv: Conv) -> None:
     assert view.handoff_reason == "AI unavailable" and "rounds failed" in (view.last_error or "")
     assert len(conv.fake.of("answer_contact")) == TURN_RETRY.maximum_attempts * MAX_TURN_ROUNDS
     assert [s.idempotency_id for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("ai:")] == []
+
+
+async def test_the_ai_reads_the_newest_lines_within_the_orgs_context_budget(conv: Conv) -> None:
+    long_ago = "an early question about something else entirely"
+    await conv.begin("SM1", long_ago, ai_context_chars=60)
+    sess = conv.session_id("SM1")
+    await conv.ai_offer(sess)
+    await conv.contact_msg("SM2", "where is my order?")
+    await conv.until_calls("ai_turn", 2)
+    turn: AiTurnInput = conv.fake.of("ai_turn")[1]
+    # The question (18 characters) fits in 60, the AI's earlier reply (52 more) does not.
+    assert [line.text for line in turn.transcript] == ["where is my order?"]
+    transcript = await conv.handle.query("transcript")
+    assert transcript[0]["text"] == long_ago  # the workflow keeps it; only the AI's input is the window

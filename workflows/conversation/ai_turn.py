@@ -71,7 +71,7 @@ def ai_input(c: Conversation, sess: SessionState, new_messages: int) -> AiTurnIn
     return AiTurnInput(
         backend=c.policy.ai_backend,
         org=c.org,
-        transcript=turns.ai_context(c.s.transcript, new_messages),
+        transcript=turns.ai_context(c.s.transcript, new_messages, c.policy.ai_context_chars),
         new_message_count=new_messages,
         flex_context=flatten_flex_context(sess.task_attributes),
         unanswered_turns=sess.ai_unanswered_turns,
