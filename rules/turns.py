@@ -8,6 +8,7 @@ from datetime import datetime
 from contracts.ai import TranscriptLine
 from contracts.views import StateName
 
+
 def ai_turn_due(
     *,
     state: StateName,
