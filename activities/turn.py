@@ -39,9 +39,6 @@ from contracts.activities import (
 from contracts.ai import AiTurnInput, AiTurnResult
 
 AI_BACKOFF_SECONDS = 2.0  # doubled per attempt
-# The typing indicator shows only for an AI still composing after this long: a quicker reply is its own sign,
-# and the indicator would cost the turn a REST call the contact never sees.
-TYPING_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,12 +80,13 @@ async def answer_contact(
     *,
     ai_backoff: float = AI_BACKOFF_SECONDS,
     step_backoff: float = STEP_BACKOFF_SECONDS,
-    typing_after: float = TYPING_AFTER_SECONDS,
+    typing_after: float | None = None,
 ) -> AnswerContactResult:
-    """The turn itself (see the module doc); heartbeats when it runs inside an activity. `typing_after` 0 shows
-    the typing indicator before asking the AI."""
+    """The turn itself (see the module doc); heartbeats when it runs inside an activity. The typing indicator
+    shows once the AI has composed for `typing_after` seconds (default: the input's `typing_after_seconds`)."""
     async with heartbeating():
-        return await _answer(inp, steps, ai_backoff, step_backoff, typing_after)
+        after = inp.typing_after_seconds if typing_after is None else typing_after
+        return await _answer(inp, steps, ai_backoff, step_backoff, after)
 
 
 async def _ask_ai_typing(

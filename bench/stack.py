@@ -27,6 +27,7 @@ from cli.sandbox_setup import SANDBOX_ORG, OrgSetting, SandboxSeedInfo, fetch_se
 from cli.stack import RunInfo, RunOptions, RunSession, child_env
 from config.orgs import OrgRegistry
 from config.settings import Settings
+from contracts.policy import TYPING_INDICATOR_AFTER_SECONDS
 from payload_encryption.converter import build_data_converter
 
 
@@ -48,8 +49,13 @@ class Stack:
             RunOptions(
                 data_dir=self.data_dir,
                 free_ports=True,
-                # The sandbox org asks for ratings; the figures leave them out unless one asks (figure 5's own).
-                org_settings={"csat": {"enabled": False}, **(org_settings or {})},
+                # The figures measure an org's defaults, not the sandbox org's show of its features (the rating
+                # question, a typing indicator before every reply); figure 5 turns them on where it counts them.
+                org_settings={
+                    "csat": {"enabled": False},
+                    "typing_indicator_after_seconds": TYPING_INDICATOR_AFTER_SECONDS,
+                    **(org_settings or {}),
+                },
                 service_env=service_env or {},
                 # Plain payloads unless WAFH_CODEC_KEYS is set: the figures compare with earlier plain runs.
                 encrypt_payloads=False,

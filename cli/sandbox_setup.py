@@ -76,11 +76,14 @@ OrgSetting = int | bool | str | float | date | list[Any] | Mapping[str, Any]
 
 
 def sandbox_org_settings(seed: SandboxSeedInfo) -> dict[str, OrgSetting]:
-    """What the sandbox org turns on beyond the defaults: the rating question, when the seed has its contents."""
+    """What the sandbox org does beyond the defaults, so that a person trying it sees it: the typing indicator
+    before every AI reply (the rules backend answers faster than the default second), and the rating question,
+    when the seed has its contents."""
+    settings: dict[str, OrgSetting] = {"typing_indicator_after_seconds": 0}
     buttons, template = seed.templates.get(RATING_BUTTONS), seed.templates.get(RATING_TEMPLATE)
-    if not (buttons and template):
-        return {}
-    return {"csat": {"enabled": True, "quick_reply_content_sid": buttons, "template_content_sid": template}}
+    if buttons and template:
+        settings["csat"] = {"enabled": True, "quick_reply_content_sid": buttons, "template_content_sid": template}
+    return settings
 
 
 def write_sandbox_orgs(

@@ -167,6 +167,8 @@ class AnswerContactInput(Compact):
     # The contact's newest message (SM…/MM…): WhatsApp shows them the typing indicator against it (and marks it
     # read) while the AI composes. None: no indicator (outside the window, or already shown for it).
     typing_for: str | None = None
+    # Only for an AI still composing after this long (the org's `typing_indicator_after_seconds`; 0: at once).
+    typing_after_seconds: float = Field(default=1.0, ge=0)
 
 
 class AnswerContactResult(Compact):

@@ -18,6 +18,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
+TYPING_INDICATOR_AFTER_SECONDS = 1.0
+
+
 class QueueUpdates(BaseModel):
     """The contact's place in the queue and the expected wait, sent while no rep has accepted: once when the
     conversation reaches the humans' queue, then at most every `every_seconds`, `max_updates` in all, only inside
@@ -165,6 +168,9 @@ class ConversationPolicy(BaseModel):
     csat: Csat = Field(default_factory=Csat)
     # The AI composing shows the contact WhatsApp's typing indicator (and marks their message read).
     typing_indicator: bool = True
+    # ... once the AI has been composing this long: a quicker reply is its own sign, and the indicator costs the
+    # turn a REST call the contact never sees. 0 shows it before every AI reply.
+    typing_indicator_after_seconds: float = Field(default=TYPING_INDICATOR_AFTER_SECONDS, ge=0, le=25)
     # Diagnostics: continue-as-new after this many events in one run instead of when Temporal suggests it (tests
     # and fault runs put many run boundaries under load with it). Unset in production.
     continue_as_new_after_events: int | None = Field(default=None, ge=1)

@@ -8,9 +8,9 @@ keeps a small history and a small continue-as-new payload.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.ai import HumanPart, TranscriptLine
 from contracts.signals import (
@@ -39,17 +39,36 @@ MAX_POSTS_UNSURE = 100
 MAX_PENDING_DELIVERIES = 100
 
 
-class InboxItem(BaseModel):
-    """One recorded signal or command waiting for the main loop (exactly one payload field is set)."""
+InboxPayload = (
+    ContactMessage
+    | TaskRouterEvent
+    | ConversationEvent
+    | DeliveryStatus
+    | HandoffRequest
+    | TemplateSendRequest
+    | PolicyUpdate
+)
+PAYLOAD_TYPES: dict[str, type[BaseModel]] = {t.__name__: t for t in get_args(InboxPayload)}
 
-    kind: Literal["contact", "taskrouter", "conversation", "delivery", "handoff", "template", "policy"]
-    contact: ContactMessage | None = None
-    taskrouter: TaskRouterEvent | None = None
-    conversation: ConversationEvent | None = None
-    delivery: DeliveryStatus | None = None
-    handoff: HandoffRequest | None = None
-    template: TemplateSendRequest | None = None
-    policy: PolicyUpdate | None = None
+
+class InboxItem(BaseModel):
+    """One recorded signal or command waiting for the main loop."""
+
+    payload: InboxPayload
+    # The payload's model: read back from JSON (the state carried through continue-as-new) as that model, not as
+    # whichever member of the union its fields happen to fit.
+    payload_type: str
+
+    @classmethod
+    def of(cls, payload: InboxPayload) -> InboxItem:
+        return cls(payload=payload, payload_type=type(payload).__name__)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _payload_as_its_type(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("payload"), dict):
+            return {**data, "payload": PAYLOAD_TYPES[data["payload_type"]].model_validate(data["payload"])}
+        return data
 
 
 class HandoffProgress(BaseModel):

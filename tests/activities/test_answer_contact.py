@@ -133,7 +133,8 @@ async def test_posts_the_contact_messages_then_the_reply_then_sends_it() -> None
 async def test_the_typing_indicator_shows_before_the_ai_composes_when_asked_for() -> None:
     st = Steps()
     typing = turn_inp().model_copy(update={"typing_for": "SM" + "7" * 32})
-    await answer_contact(typing, st.steps(), ai_backoff=0, typing_after=0)
+    at_once = typing.model_copy(update={"typing_after_seconds": 0})  # the org's setting
+    await answer_contact(at_once, st.steps(), ai_backoff=0)
     assert st.names() == ["post", "typing", "ai", "post", "send"]
     assert st.calls[1][1] == "SM" + "7" * 32
     # By default only for an AI still composing after a while: a quick reply costs no indicator call.
@@ -141,7 +142,7 @@ async def test_the_typing_indicator_shows_before_the_ai_composes_when_asked_for(
     await answer_contact(typing, quick.steps(), ai_backoff=0)
     assert quick.names() == ["post", "ai", "post", "send"]
     slow = Steps(ai_delay=0.2)
-    await answer_contact(typing, slow.steps(), ai_backoff=0, typing_after=0.05)
+    await answer_contact(typing.model_copy(update={"typing_after_seconds": 0.05}), slow.steps(), ai_backoff=0)
     assert slow.names() == ["post", "ai", "typing", "post", "send"]
     quiet = Steps()
     await answer_contact(turn_inp(), quiet.steps(), ai_backoff=0)

@@ -20,12 +20,8 @@ from contracts.ids import conversation_key, workflow_id_for_key
 from contracts.policy import ConversationPolicy, QueueUpdates
 from contracts.signals import (
     SIGNAL_CONTACT_MESSAGE,
-    SIGNAL_CONVERSATION_EVENT,
-    SIGNAL_DELIVERY_STATUS,
-    SIGNAL_TASKROUTER_EVENT,
     UPDATE_REQUEST_HANDOFF,
     UPDATE_SEND_TEMPLATE,
-    WORKFLOW_NAME,
     CommandOutcome,
     ContactMessage,
     ConversationEvent,
@@ -115,7 +111,7 @@ class Conv:
         if start is not None or start_kw:
             start = start or self.start_input(**start_kw)
             started = await self.client.start_workflow(
-                WORKFLOW_NAME,
+                ConversationWorkflow.run,
                 start,
                 id=self.workflow_id,
                 task_queue=self.task_queue,
@@ -125,12 +121,13 @@ class Conv:
             self.first_run_id = started.first_execution_run_id or started.run_id
             self.signals_sent += 1
         else:
-            await self.signal(SIGNAL_CONTACT_MESSAGE, msg)
+            await self.signal(ConversationWorkflow.contact_message, msg)
         return msg
 
-    async def signal(self, name: str, payload: Any) -> None:
-        """Send a signal and count it (a test re-sending a payload as a duplicate goes through here too)."""
-        await self.handle.signal(name, payload)
+    async def signal(self, handler: Any, payload: Any) -> None:
+        """Send a signal (the workflow's handler method, or its name) and count it (a test re-sending a payload as
+        a duplicate goes through here too)."""
+        await self.handle.signal(handler, payload)
         self.signals_sent += 1
 
     def start_input(self, **policy_kw: Any) -> ConversationStart:
@@ -169,7 +166,7 @@ class Conv:
             task_queue_sid=queue,
             occurred_at=await self.now(),
         )
-        await self.signal(SIGNAL_TASKROUTER_EVENT, ev)
+        await self.signal(ConversationWorkflow.taskrouter_event, ev)
         return ev
 
     async def ai_offer(self, session: str, task: str = "WT1", reservation: str = "WR1", **kw: Any) -> TaskRouterEvent:
@@ -215,12 +212,12 @@ class Conv:
             source="SDK",
             occurred_at=await self.now(),
         )
-        await self.signal(SIGNAL_CONVERSATION_EVENT, ev)
+        await self.signal(ConversationWorkflow.conversation_event, ev)
         return ev
 
     async def status(self, message_sid: str, status: str, code: int | None = None) -> None:
         await self.signal(
-            SIGNAL_DELIVERY_STATUS,
+            ConversationWorkflow.delivery_status,
             DeliveryStatus(message_sid=message_sid, status=status, error_code=code, occurred_at=await self.now()),
         )
 
@@ -242,8 +239,8 @@ class Conv:
             UPDATE_REQUEST_HANDOFF,
             HandoffRequest(request_id=request_id, reason=reason),
             id=request_id,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=CommandOutcome,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
 
     async def template(self, request_id: str, name: str, variables: list[str]) -> CommandOutcome:

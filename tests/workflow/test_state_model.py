@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.ai import TranscriptLine
-from contracts.signals import ContactMessage, ConversationStart, InboundMedia, TaskRouterEvent
+from contracts.signals import (
+    ContactMessage,
+    ConversationStart,
+    HandoffRequest,
+    InboundMedia,
+    TaskRouterEvent,
+    TemplateSendRequest,
+)
 from tests.workflow.harness import policy
 from workflows.conversation import ConversationWorkflow
 from workflows.state import MAX_DEDUP, ConversationState, HandoffProgress, InboxItem, SessionState
@@ -55,11 +62,20 @@ def test_state_round_trips_through_json() -> None:
         window_expires_at=AT,
         transcript=[TranscriptLine(speaker="contact", text="olá", at=AT)],
         dedup=["contact:SM1"],
-        inbox=[InboxItem(kind="contact", contact=_msg("SM3"))],
+        inbox=[
+            InboxItem.of(_msg("SM3")),
+            InboxItem.of(TaskRouterEvent(event_sid="EV2", event_type="task.canceled", task_sid="WT1", occurred_at=AT)),
+            InboxItem.of(HandoffRequest(request_id="op-1", reason="operator asked")),
+            InboxItem.of(TemplateSendRequest(request_id="op-2", template_name="order_update", variables=["Ana"])),
+        ],
         sent={"SMout1": "AI reply"},
     )
     carried = state.model_dump(mode="json")
     assert ConversationState.model_validate(carried) == state
+    # Each waiting payload comes back as its own model, whatever other model its fields would also fit.
+    read_back = ConversationState.model_validate_json(state.model_dump_json()).inbox
+    names = ["ContactMessage", "TaskRouterEvent", "HandoffRequest", "TemplateSendRequest"]
+    assert [type(item.payload).__name__ for item in read_back] == [item.payload_type for item in state.inbox] == names
 
 
 def _start(carried: ConversationState | None = None) -> ConversationStart:
@@ -95,5 +111,5 @@ def test_state_exists_before_run_so_a_first_signal_lands_in_the_carried_state() 
     wf.contact_message(_msg("SM2"))
     wf.contact_message(_msg("SM1"))  # known from before the switch
     s = wf.c.s
-    assert [i.contact.message_sid for i in s.inbox if i.contact] == ["SM2"]
+    assert [i.payload.message_sid for i in s.inbox if isinstance(i.payload, ContactMessage)] == ["SM2"]
     assert (s.events_processed, s.session_number, s.runs, s.duplicates_ignored) == (7, 1, 4, 1)

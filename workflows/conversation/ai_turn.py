@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from contracts.activities import ANSWER_CONTACT, AnswerContactInput
@@ -27,25 +26,19 @@ from workflows.conversation.context import AI_AUTHOR, Conversation
 from workflows.conversation.effects import (
     AI_ATTEMPTS,
     STEPS_HEARTBEAT,
-    TWILIO_CLIENT_ERROR,
     TWILIO_TIMEOUT,
     call,
     error_text,
     post_input,
     send_input,
+    twilio_retry,
 )
 from workflows.conversation.flex_posts import notice
 from workflows.conversation.whatsapp_sends import send_failed
 from workflows.state import SessionState, WaitingPost
 
 # One round: the activity's own retries (a killed worker, a Twilio outage of a minute); then rounds with backoff.
-TURN_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=4,
-    non_retryable_error_types=[TWILIO_CLIENT_ERROR],
-)
+TURN_RETRY = twilio_retry(4, timedelta(seconds=30))
 TURN_ROUND_RETRY_FIRST = timedelta(seconds=30)
 MAX_TURN_ROUNDS = 3
 
@@ -115,6 +108,7 @@ async def take(c: Conversation, sess: SessionState) -> None:
                 ),
                 send_until=c.s.window_expires_at,
                 typing_for=typing_for,
+                typing_after_seconds=c.policy.typing_indicator_after_seconds,
             ),
             f"AI turn ({len(batch)} new message(s)) with its Flex posts and WhatsApp send",
             limit=timedelta(seconds=c.policy.ai_turn_timeout_seconds * AI_ATTEMPTS + 6)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from contracts.signals import ContactMessage
 from rules import notices
@@ -17,9 +16,8 @@ from rules import window as window_rules
 from rules.csat import SCALE, rating_of
 from rules.texts import for_language
 from workflows.conversation import metrics
-from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
-from workflows.conversation.effects import error_text, post_input
-from workflows.conversation.flex_posts import post
+from workflows.conversation.context import Conversation
+from workflows.conversation.flex_posts import post_for_reps
 from workflows.conversation.whatsapp_sends import send_whatsapp
 from workflows.state import MAX_RATINGS, Rating, bounded_append
 
@@ -74,20 +72,9 @@ async def record(c: Conversation) -> None:
     c.s.rating_to_note = None
     rating = c.s.ratings[-1]
     if asked.conversation_sid is not None:
-        try:
-            await post(
-                c,
-                post_input(
-                    c,
-                    asked.conversation_sid,
-                    SYSTEM_AUTHOR,
-                    notices.rating_received(rating.score, SCALE),
-                    f"notice:csat:{asked.session_number}",
-                    attributes={"waHandoffNotice": "csat"},
-                ),
-            )
-        except ActivityError as err:
-            c.s.last_error = f"posting the rating to Flex failed: {error_text(err)[0]}"
+        text = notices.rating_received(rating.score, SCALE)
+        idempotency_id = f"notice:csat:{asked.session_number}"
+        await post_for_reps(c, asked.conversation_sid, text, idempotency_id, {"waHandoffNotice": "csat"}, "the rating")
     thanks = c.policy.csat.thanks
     if thanks:
         language = c.s.session.language if c.s.session else None

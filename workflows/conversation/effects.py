@@ -4,7 +4,7 @@ share. Twilio credentials never appear here: inputs name the org, the worker res
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, Unpack, cast
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from contracts.activities import KNOWN_SIDS_PASSED, ActivityDef, PostToFlexInput, SendWhatsAppInput
 from workflows.conversation.context import Conversation
 from workflows.conversation.publish import publish
-from workflows.state import MAX_POSTS_UNSURE, bounded_append
+from workflows.state import MAX_POSTS_UNSURE, SessionState, bounded_append
 
 InputT = TypeVar("InputT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -22,24 +22,24 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 TWILIO_CLIENT_ERROR = "TwilioClientError"
 NOT_AI_TASK = "NotAiTask"
 
-# Twilio activities: bounded retries with backoff (429/5xx honour Retry-After through next_retry_delay in the
-# activity); a 4xx is non-retryable and becomes state plus a notice.
-TWILIO_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=60),
-    maximum_attempts=8,
-    non_retryable_error_types=[TWILIO_CLIENT_ERROR],
-)
+
+def twilio_retry(attempts: int, longest_wait: timedelta | None = None) -> RetryPolicy:
+    """Bounded retries with backoff from 1 s (429/5xx honour Retry-After through next_retry_delay in the
+    activity); a 4xx is non-retryable and becomes state plus a notice."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=longest_wait,
+        maximum_attempts=attempts,
+        non_retryable_error_types=[TWILIO_CLIENT_ERROR],
+    )
+
+
+TWILIO_RETRY = twilio_retry(8, timedelta(seconds=60))
 TWILIO_TIMEOUT = timedelta(seconds=30)
 # Reading back delivery statuses is routine and holds the conversation's other events while it runs: a short
 # retry, then simply again at the next check.
-STATUS_READBACK_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_attempts=3,
-    non_retryable_error_types=[TWILIO_CLIENT_ERROR],
-)
+STATUS_READBACK_RETRY = twilio_retry(3)
 # Activities made of several steps heartbeat every 2 s: a killed worker's run is retried after this, not after
 # its whole limit.
 STEPS_HEARTBEAT = timedelta(seconds=20)
@@ -103,6 +103,18 @@ def error_text(err: BaseException) -> tuple[str, bool]:
     return f"{type(cause).__name__}: {cause}", False
 
 
+def activity_input(c: Conversation, model: type[InputT], sess: SessionState | None = None, **fields: Any) -> InputT:
+    """`model` with `org` and the fields it shares by name with the org's policy and the session filled in (the
+    SIDs: `workspace_sid`, `conversations_service_sid`, `conversation_sid`, `task_sid`, `interaction_sid` …);
+    `fields` name the rest, and any the session holds under another meaning (a rep's task), and win."""
+    wanted = model.model_fields.keys()
+    known: dict[str, Any] = {"org": c.org}
+    for source in (c.policy, sess):
+        if source is not None:
+            known.update({name: getattr(source, name) for name in wanted & type(source).model_fields.keys()})
+    return model.model_validate(known | fields)
+
+
 def post_input(
     c: Conversation,
     conversation_sid: str | None,
@@ -127,26 +139,28 @@ def post_input(
     )
 
 
-def send_input(
-    c: Conversation,
-    idempotency_id: str,
-    *,
-    body: str | None = None,
-    media_url: str | None = None,
-    content_sid: str | None = None,
-    content_variables: dict[str, str] | None = None,
-    may_have_sent_since: datetime | None = None,
-) -> SendWhatsAppInput:
+class Outgoing(TypedDict, total=False):
+    """What one WhatsApp send carries: a text, an attachment (the text its caption), or a template; and since
+    when an earlier round may have sent it (the send then looks for it first)."""
+
+    body: str | None
+    media_url: str | None
+    content_sid: str | None
+    content_variables: dict[str, str] | None
+    may_have_sent_since: datetime | None
+
+
+def send_input(c: Conversation, idempotency_id: str, **out: Unpack[Outgoing]) -> SendWhatsAppInput:
     return SendWhatsAppInput(
         org=c.org,
         from_number=c.business_number,
         to_number=c.reply_address,
-        body=body,
-        media_url=media_url,
-        content_sid=content_sid,
-        content_variables=content_variables or {},
+        body=out.get("body"),
+        media_url=out.get("media_url"),
+        content_sid=out.get("content_sid"),
+        content_variables=out.get("content_variables") or {},
         status_callback_url=f"{c.policy.public_base_url}/webhooks/{c.org}/whatsapp/status/{c.key}",
         idempotency_id=idempotency_id,
         known_sids=list(c.s.sent)[-KNOWN_SIDS_PASSED:],
-        may_have_sent_since=may_have_sent_since,
+        may_have_sent_since=out.get("may_have_sent_since"),
     )

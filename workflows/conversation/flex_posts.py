@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.exceptions import ActivityError
 
 from contracts.activities import POST_TO_FLEX, PostToFlexInput, PostToFlexResult
@@ -14,6 +16,17 @@ from workflows.state import MAX_NOTICES, WaitingPost, bounded_append
 async def post(c: Conversation, inp: PostToFlexInput) -> PostToFlexResult:
     who = "contact" if inp.author == c.contact_identity else inp.author
     return await call(c, POST_TO_FLEX, inp, f"post to Flex as {who}")
+
+
+async def post_for_reps(
+    c: Conversation, conversation_sid: str, text: str, idempotency_id: str, attributes: dict[str, Any], what: str
+) -> None:
+    """A system message in a Flex conversation; a refused or failed post is only noted (`last_error`): what reps
+    are told never holds the conversation up."""
+    try:
+        await post(c, post_input(c, conversation_sid, SYSTEM_AUTHOR, text, idempotency_id, attributes=attributes))
+    except ActivityError as err:
+        c.s.last_error = f"posting {what} failed: {error_text(err)[0]}"
 
 
 async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> None:
@@ -35,17 +48,6 @@ async def notice(c: Conversation, kind: str, text: str, idempotency_id: str) -> 
             )
         )
         return
-    try:
-        await post(
-            c,
-            post_input(
-                c,
-                sess.conversation_sid,
-                SYSTEM_AUTHOR,
-                text,
-                f"notice:{idempotency_id}",
-                attributes={"waHandoffNotice": kind},
-            ),
-        )
-    except ActivityError as err:
-        c.s.last_error = f"posting a notice failed: {error_text(err)[0]}"
+    await post_for_reps(
+        c, sess.conversation_sid, text, f"notice:{idempotency_id}", {"waHandoffNotice": kind}, "a notice"
+    )

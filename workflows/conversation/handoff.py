@@ -22,7 +22,7 @@ from rules.backoff import backoff
 from rules.handoff_attributes import build_handoff_attributes
 from workflows.conversation import lifecycle, metrics
 from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
-from workflows.conversation.effects import STEPS_HEARTBEAT, TWILIO_TIMEOUT, call, error_text, post_input
+from workflows.conversation.effects import STEPS_HEARTBEAT, TWILIO_TIMEOUT, activity_input, call, error_text, post_input
 from workflows.conversation.flex_posts import notice
 from workflows.conversation.whatsapp_sends import send_whatsapp
 from workflows.state import HandoffProgress, SessionState
@@ -109,9 +109,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
     hp = sess.handoff
     assert hp is not None and sess.task_sid and sess.interaction_sid and sess.channel_sid
     pol = c.policy
-    merge = MergeHandoffAttributesInput(
-        org=c.org, workspace_sid=pol.workspace_sid, task_sid=sess.task_sid, handoff_attributes=hp.attributes
-    )
+    merge = activity_input(c, MergeHandoffAttributesInput, sess, handoff_attributes=hp.attributes)
     note = post_input(
         c,
         sess.conversation_sid,
@@ -120,19 +118,7 @@ async def run(c: Conversation, sess: SessionState) -> None:
         f"handoff-note:{sess.session_id}:{hp.number}",
         attributes={"waHandoffNote": True},
     )
-    hand = HandToHumansInput(
-        org=c.org,
-        workspace_sid=pol.workspace_sid,
-        workflow_sid=pol.workflow_sid,
-        task_channel=pol.task_channel,
-        task_sid=sess.task_sid,
-        reservation_sid=sess.ai_reservation_sid,
-        interaction_sid=sess.interaction_sid,
-        channel_sid=sess.channel_sid,
-        ai_participant_sid=sess.ai_participant_sid,
-        task_attributes=sess.task_attributes,
-        ai_worker_sid=sess.ai_worker_sid,
-    )
+    hand = activity_input(c, HandToHumansInput, sess, reservation_sid=sess.ai_reservation_sid)
     try:
         done = await call(
             c,

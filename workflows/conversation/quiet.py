@@ -13,7 +13,7 @@ from contracts.activities import RELEASE_AI_TASK, ReleaseAiTaskInput
 from rules.backoff import backoff
 from workflows.conversation import lifecycle
 from workflows.conversation.context import Conversation
-from workflows.conversation.effects import NOT_AI_TASK, call, error_text
+from workflows.conversation.effects import NOT_AI_TASK, activity_input, call, error_text
 from workflows.state import SessionState
 
 MAX_RELEASE_ROUNDS = 5
@@ -21,25 +21,9 @@ RELEASE_RETRY_FIRST = timedelta(seconds=30)
 
 
 async def release_ai_session(c: Conversation, sess: SessionState) -> None:
-    pol = c.policy
     try:
-        res = await call(
-            c,
-            RELEASE_AI_TASK,
-            ReleaseAiTaskInput(
-                org=c.org,
-                workspace_sid=pol.workspace_sid,
-                session_id=sess.session_id,
-                task_sid=sess.task_sid,
-                interaction_sid=sess.interaction_sid,
-                channel_sid=sess.channel_sid,
-                ai_participant_sid=sess.ai_participant_sid,
-                ai_worker_sid=sess.ai_worker_sid,
-                conversations_service_sid=pol.conversations_service_sid,
-                conversation_sid=sess.conversation_sid,
-            ),
-            "end quiet AI session: release the AI's task",
-        )
+        release = activity_input(c, ReleaseAiTaskInput, sess)
+        res = await call(c, RELEASE_AI_TASK, release, "end quiet AI session: release the AI's task")
     except ActivityError as err:
         detail, is_4xx = error_text(err)
         sess.release_attempts += 1

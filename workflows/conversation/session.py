@@ -33,7 +33,7 @@ from rules.backoff import backoff
 from rules.handoff_attributes import build_task_attributes
 from workflows.conversation import csat, lifecycle, metrics, taskrouter
 from workflows.conversation.context import AI_AUTHOR, Conversation
-from workflows.conversation.effects import STEPS_HEARTBEAT, call, error_text, post_input
+from workflows.conversation.effects import STEPS_HEARTBEAT, activity_input, call, error_text, post_input
 from workflows.conversation.flex_posts import notice, post
 from workflows.conversation.whatsapp_sends import send_whatsapp
 from workflows.state import InboxItem, SessionState
@@ -134,19 +134,15 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
     pol = c.policy
     try:
         if sess.conversation_sid is None:
-            opened = await call(
+            conversation = activity_input(
                 c,
-                OPEN_FLEX_CONVERSATION,
-                OpenFlexConversationInput(
-                    org=c.org,
-                    conversations_service_sid=pol.conversations_service_sid,
-                    unique_name=sess.session_id,
-                    contact_identity=c.contact_identity,
-                    contact_friendly_name=sess.profile_name_at_creation or c.contact_address,
-                    webhook_url=f"{pol.public_base_url}/webhooks/{c.org}/conversations/{c.key}",
-                ),
-                "open Flex conversation",
+                OpenFlexConversationInput,
+                unique_name=sess.session_id,
+                contact_identity=c.contact_identity,
+                contact_friendly_name=sess.profile_name_at_creation or c.contact_address,
+                webhook_url=f"{pol.public_base_url}/webhooks/{c.org}/conversations/{c.key}",
             )
+            opened = await call(c, OPEN_FLEX_CONVERSATION, conversation, "open Flex conversation")
             sess.conversation_sid = opened.conversation_sid
             sess.contact_participant_sid = opened.contact_participant_sid
         while sess.backlog:
@@ -165,27 +161,15 @@ async def open_and_flush(c: Conversation, sess: SessionState) -> bool:
                 org=c.org,
                 session_id=sess.session_id,
             )
-            created = await call(
-                c,
-                CREATE_INTERACTION,
-                CreateInteractionInput(
-                    org=c.org,
-                    session_id=sess.session_id,
-                    conversation_sid=sess.conversation_sid,
-                    workspace_sid=pol.workspace_sid,
-                    workflow_sid=pol.workflow_sid,
-                    task_channel=pol.task_channel,
-                    task_attributes=attributes,
-                ),
-                "create Flex interaction (task)",
-            )
+            interaction = activity_input(c, CreateInteractionInput, sess, task_attributes=attributes)
+            created = await call(c, CREATE_INTERACTION, interaction, "create Flex interaction (task)")
             sess.interaction_sid = created.interaction_sid
             sess.channel_sid = created.channel_sid
             sess.task_sid = created.task_sid
             sess.task_attributes = attributes
             lifecycle.wait_for(c, sess, "ai_reservation")
             if sess.deferred_events:
-                c.s.inbox[:0] = [InboxItem(kind="taskrouter", taskrouter=e) for e in sess.deferred_events]
+                c.s.inbox[:0] = [InboxItem.of(e) for e in sess.deferred_events]
                 sess.deferred_events.clear()
     except ActivityError as err:
         sess.open_attempts += 1
@@ -250,12 +234,7 @@ async def _copy_contact_media(
             copied = await call(
                 c,
                 COPY_CONTACT_MEDIA_TO_FLEX,
-                CopyContactMediaInput(
-                    org=c.org,
-                    conversations_service_sid=c.policy.conversations_service_sid,
-                    media_url=url,
-                    content_type=content_type,
-                ),
+                activity_input(c, CopyContactMediaInput, media_url=url, content_type=content_type),
                 "copy contact media to Flex",
                 limit=timedelta(minutes=2),
                 heartbeat=STEPS_HEARTBEAT,  # a killed worker's copy is retried after 20 s, not 2 min

@@ -30,9 +30,9 @@ from rules import handback, notices, reconcile, session_events
 from rules import window as window_rules
 from rules.handoff_attributes import iso_utc, session_id_of
 from workflows.conversation import handoff, lifecycle, metrics
-from workflows.conversation.context import SYSTEM_AUTHOR, Conversation
-from workflows.conversation.effects import call, error_text, post_input
-from workflows.conversation.flex_posts import notice, post
+from workflows.conversation.context import Conversation
+from workflows.conversation.effects import activity_input, call, error_text
+from workflows.conversation.flex_posts import notice, post_for_reps
 from workflows.state import SessionState
 
 
@@ -92,17 +92,8 @@ async def rep_task_ended(c: Conversation, sess: SessionState, task_sid: str, why
     closes the transferring rep's task after creating the new one, and webhooks may come in any order): follow
     it. Otherwise the session is over."""
     try:
-        newest = await call(
-            c,
-            FETCH_TASK,
-            FetchTaskInput(
-                org=c.org,
-                workspace_sid=c.policy.workspace_sid,
-                task_sid=task_sid,
-                human_task_of_session=sess.session_id,
-            ),
-            "is there a newer task of this session (a transfer)?",
-        )
+        fetch = activity_input(c, FetchTaskInput, task_sid=task_sid, human_task_of_session=sess.session_id)
+        newest = await call(c, FETCH_TASK, fetch, "is there a newer task of this session (a transfer)?")
     except ActivityError as err:
         c.s.last_error = f"reading the session's tasks failed: {error_text(err)[0]}"
     else:
@@ -140,20 +131,10 @@ async def follow_transfer(c: Conversation, sess: SessionState, task_sid: str, qu
             notices.handoff_note(summary=hp.summary, sentiment=hp.sentiment, reason=hp.reason, language=hp.language),
             handback.describe(handback.human_part(c.s.transcript, hp.requested_at)),
         )
-        try:
-            await post(
-                c,
-                post_input(
-                    c,
-                    sess.conversation_sid,
-                    SYSTEM_AUTHOR,
-                    note,
-                    f"transfer-note:{sess.session_id}:{sess.transfers}",
-                    attributes={"waHandoffNote": True},
-                ),
-            )
-        except ActivityError as err:
-            c.s.last_error = f"posting the transfer note failed: {error_text(err)[0]}"
+        idempotency_id = f"transfer-note:{sess.session_id}:{sess.transfers}"
+        await post_for_reps(
+            c, sess.conversation_sid, note, idempotency_id, {"waHandoffNote": True}, "the transfer note"
+        )
 
 
 async def take_ai_reservation(c: Conversation, sess: SessionState, reservation_sid: str, worker_sid: str) -> None:
@@ -171,15 +152,7 @@ async def take_ai_reservation(c: Conversation, sess: SessionState, reservation_s
         res = await call(
             c,
             ACCEPT_AI_RESERVATION,
-            AcceptAiReservationInput(
-                org=c.org,
-                workspace_sid=c.policy.workspace_sid,
-                task_sid=sess.task_sid,
-                reservation_sid=reservation_sid,
-                worker_sid=worker_sid,
-                interaction_sid=sess.interaction_sid,
-                channel_sid=sess.channel_sid,
-            ),
+            activity_input(c, AcceptAiReservationInput, sess, reservation_sid=reservation_sid, worker_sid=worker_sid),
             "accept AI reservation",
         )
     except ActivityError as err:
@@ -231,17 +204,10 @@ async def read_back(c: Conversation, sess: SessionState) -> None:
     # A transfer whose human task sid we never learnt: look it up by session (the AI's task is completed).
     find_human = awaiting != "ai_reservation" and sess.human_task_sid is None and sess.handed_off
     try:
-        task = await call(
-            c,
-            FETCH_TASK,
-            FetchTaskInput(
-                org=c.org,
-                workspace_sid=c.policy.workspace_sid,
-                task_sid=task_sid,
-                human_task_of_session=sess.session_id if find_human else None,
-            ),
-            f"reconcile: fetch task (waiting for {awaiting})",
+        fetch = activity_input(
+            c, FetchTaskInput, task_sid=task_sid, human_task_of_session=sess.session_id if find_human else None
         )
+        task = await call(c, FETCH_TASK, fetch, f"reconcile: fetch task (waiting for {awaiting})")
     except ActivityError as err:
         c.s.last_error = f"reconciliation failed: {error_text(err)[0]}"
         lifecycle.read_back_later(c, sess)
@@ -310,17 +276,10 @@ async def ensure_ai_available(c: Conversation, worker_sid: str | None) -> None:
     """TaskRouter puts a worker whose reservation timed out into the TimeoutActivity (Offline): for the AI
     worker that would stall every conversation of the org. Idempotent; a failure is noted, not fatal."""
     try:
-        res = await call(
-            c,
-            ENSURE_AI_WORKER_AVAILABLE,
-            EnsureAiWorkerAvailableInput(
-                org=c.org,
-                workspace_sid=c.policy.workspace_sid,
-                worker_sid=worker_sid,
-                worker_name=c.policy.ai_worker_name,
-            ),
-            "put the AI worker back to available",
+        ensure = activity_input(
+            c, EnsureAiWorkerAvailableInput, worker_sid=worker_sid, worker_name=c.policy.ai_worker_name
         )
+        res = await call(c, ENSURE_AI_WORKER_AVAILABLE, ensure, "put the AI worker back to available")
     except ActivityError as err:
         c.s.last_error = f"making the AI worker available failed: {error_text(err)[0]}"
         return

@@ -15,7 +15,7 @@ from rules import window as window_rules
 from rules.texts import for_language
 from workflows.conversation import lifecycle, metrics
 from workflows.conversation.context import Conversation
-from workflows.conversation.effects import STATUS_READBACK_RETRY, call, error_text
+from workflows.conversation.effects import STATUS_READBACK_RETRY, activity_input, call, error_text
 from workflows.conversation.whatsapp_sends import send_whatsapp
 from workflows.state import SessionState
 
@@ -79,13 +79,7 @@ async def tell_queue_position(c: Conversation, sess: SessionState) -> None:
         where = await call(
             c,
             READ_QUEUE_POSITION,
-            ReadQueuePositionInput(
-                org=c.org,
-                workspace_sid=c.policy.workspace_sid,
-                queue_sid=sess.queue_sid,
-                task_sid=task_sid,
-                task_channel=c.policy.task_channel,
-            ),
+            activity_input(c, ReadQueuePositionInput, sess, task_sid=task_sid),
             "read the contact's place in the queue",
             retry=STATUS_READBACK_RETRY,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Unpack
 
 from temporalio.exceptions import ActivityError
 
@@ -10,37 +10,14 @@ from contracts.activities import SEND_WHATSAPP
 from rules import notices
 from workflows.conversation import delivery, metrics
 from workflows.conversation.context import Conversation
-from workflows.conversation.effects import call, error_text, send_input
+from workflows.conversation.effects import Outgoing, call, error_text, send_input
 from workflows.conversation.flex_posts import notice
 
 
-async def send_whatsapp(
-    c: Conversation,
-    what: str,
-    idempotency_id: str,
-    *,
-    body: str | None = None,
-    media_url: str | None = None,
-    content_sid: str | None = None,
-    content_variables: dict[str, str] | None = None,
-    may_have_sent_since: datetime | None = None,
-) -> str | None:
+async def send_whatsapp(c: Conversation, what: str, idempotency_id: str, **out: Unpack[Outgoing]) -> str | None:
     """The sent message's SID; None when Twilio refused it (the rep then has a notice saying why)."""
     try:
-        res = await call(
-            c,
-            SEND_WHATSAPP,
-            send_input(
-                c,
-                idempotency_id,
-                body=body,
-                media_url=media_url,
-                content_sid=content_sid,
-                content_variables=content_variables,
-                may_have_sent_since=may_have_sent_since,
-            ),
-            f"send {what} to WhatsApp",
-        )
+        res = await call(c, SEND_WHATSAPP, send_input(c, idempotency_id, **out), f"send {what} to WhatsApp")
     except ActivityError as err:
         await send_failed(c, what, idempotency_id, error_text(err)[0])
         return None

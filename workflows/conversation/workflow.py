@@ -83,24 +83,24 @@ class ConversationWorkflow:
     # ------------------------------------------------------------------ signals: record only
     @workflow.signal(name=SIGNAL_CONTACT_MESSAGE)
     def contact_message(self, msg: ContactMessage) -> None:
-        self.c.record(f"contact:{msg.dedup_id}", InboxItem(kind="contact", contact=msg))
+        self.c.record(f"contact:{msg.dedup_id}", InboxItem.of(msg))
 
     @workflow.signal(name=SIGNAL_TASKROUTER_EVENT)
     def taskrouter_event(self, ev: TaskRouterEvent) -> None:
-        self.c.record(f"tr:{ev.dedup_id}", InboxItem(kind="taskrouter", taskrouter=ev))
+        self.c.record(f"tr:{ev.dedup_id}", InboxItem.of(ev))
 
     @workflow.signal(name=SIGNAL_CONVERSATION_EVENT)
     def conversation_event(self, ev: ConversationEvent) -> None:
-        self.c.record(f"conv:{ev.dedup_id}", InboxItem(kind="conversation", conversation=ev))
+        self.c.record(f"conv:{ev.dedup_id}", InboxItem.of(ev))
 
     @workflow.signal(name=SIGNAL_DELIVERY_STATUS)
     def delivery_status(self, st: DeliveryStatus) -> None:
-        self.c.record(f"status:{st.dedup_id}", InboxItem(kind="delivery", delivery=st))
+        self.c.record(f"status:{st.dedup_id}", InboxItem.of(st))
 
     # ------------------------------------------------------------------ operator commands: validate, record, wait
     @workflow.update(name=UPDATE_REQUEST_HANDOFF)
     async def request_handoff(self, req: HandoffRequest) -> CommandOutcome:
-        return await self._command(req.request_id, InboxItem(kind="handoff", handoff=req))
+        return await self._command(req.request_id, InboxItem.of(req))
 
     @request_handoff.validator
     def _validate_handoff(self, req: HandoffRequest) -> None:
@@ -108,7 +108,7 @@ class ConversationWorkflow:
 
     @workflow.update(name=UPDATE_SEND_TEMPLATE)
     async def send_template(self, req: TemplateSendRequest) -> CommandOutcome:
-        return await self._command(req.request_id, InboxItem(kind="template", template=req))
+        return await self._command(req.request_id, InboxItem.of(req))
 
     @send_template.validator
     def _validate_template(self, req: TemplateSendRequest) -> None:
@@ -116,7 +116,7 @@ class ConversationWorkflow:
 
     @workflow.update(name=UPDATE_APPLY_POLICY)
     async def apply_policy(self, update: PolicyUpdate) -> CommandOutcome:
-        return await self._command(update.request_id, InboxItem(kind="policy", policy=update))
+        return await self._command(update.request_id, InboxItem.of(update))
 
     async def _command(self, request_id: str, item: InboxItem) -> CommandOutcome:
         c = self.c
@@ -175,7 +175,7 @@ class ConversationWorkflow:
                     await self._process(item)
                 except (ActivityError, ValueError, KeyError, TypeError) as exc:
                     # Bad data from Twilio (or an unhandled activity failure) never fails the workflow.
-                    c.skip(f"{item.kind}: {exc}")
+                    c.skip(f"{item.payload_type}: {exc}")
                 continue
             try:
                 fired = c.timers.take_fired()
@@ -194,20 +194,21 @@ class ConversationWorkflow:
 
     async def _process(self, item: InboxItem) -> None:
         c = self.c
-        if item.contact is not None:
-            session.on_contact(c, item.contact)
-        elif item.taskrouter is not None:
-            await taskrouter.on_event(c, item.taskrouter)
-        elif item.conversation is not None:
-            await rep.on_conversation_event(c, item.conversation)
-        elif item.delivery is not None:
-            await delivery.on_status(c, item.delivery)
-        elif item.handoff is not None:
-            commands.hand_off(c, item.handoff)
-        elif item.template is not None:
-            await commands.send_template(c, item.template)
-        elif item.policy is not None:
-            commands.apply_policy(c, item.policy)
+        match item.payload:
+            case ContactMessage() as msg:
+                session.on_contact(c, msg)
+            case TaskRouterEvent() as ev:
+                await taskrouter.on_event(c, ev)
+            case ConversationEvent() as ev:
+                await rep.on_conversation_event(c, ev)
+            case DeliveryStatus() as st:
+                await delivery.on_status(c, st)
+            case HandoffRequest() as req:
+                commands.hand_off(c, req)
+            case TemplateSendRequest() as req:
+                await commands.send_template(c, req)
+            case PolicyUpdate() as update:
+                commands.apply_policy(c, update)
 
     async def _on_timer(self, name: TimerName) -> None:
         c = self.c
