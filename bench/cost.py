@@ -35,6 +35,12 @@ TURN_BYTES_TARGET = 4096  # history bytes per steady AI turn
 WINDOW_TIMER_TARGET = 2
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--turns", type=int, default=5, help="AI turns before the handoff (default 5)")
+    p.add_argument("--rep-replies", type=int, default=3, help="rep replies relayed (default 3)")
+    return p
+
+
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     """The scripted conversation, step by step."""
     return await _measure(stack, args, console)
@@ -321,15 +327,5 @@ def _feature_rows(
     return rows
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--turns", type=int, default=5, help="AI turns before the handoff (default 5)")
-    p.add_argument("--rep-replies", type=int, default=3, help="rep replies relayed (default 3)")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main(
-        "cost",
-        figure,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("cost", figure, add_args, __doc__)
