@@ -9,6 +9,7 @@ back to the workflow. Limits are checked before any upload: type before download
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -111,16 +112,7 @@ def upload_to_mcs(
     if filename:
         # Twilio's raw upload takes no filename field; the header is what browsers send and MCS records.
         headers["Content-Disposition"] = f'attachment; filename="{filename.replace(chr(34), "")}"'
-    try:
-        with httpx.Client(auth=oc.basic_auth, timeout=timeout, transport=InPlaceRetryTransport()) as http:
-            resp = http.post(url, content=data, headers=headers)
-            resp.raise_for_status()
-    except (httpx.HTTPStatusError, httpx.TransportError) as exc:
-        raise classify(exc, what="media upload") from exc
-    body = resp.json()
-    if not isinstance(body, dict) or not str(body.get("sid", "")).startswith("ME"):
-        raise ApplicationError(f"media upload: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
-    return body
+    return _mcs_media_object(oc, "media upload", timeout, lambda http: http.post(url, content=data, headers=headers))
 
 
 def is_mcs_url(url: str) -> bool:
@@ -129,15 +121,22 @@ def is_mcs_url(url: str) -> bool:
 
 def fetch_mcs_media(oc: OrgClient, media_url: str, *, timeout: float = 15.0) -> dict[str, Any]:
     """The MCS media object (size, type, links) behind an MCS media URL."""
+    return _mcs_media_object(oc, "media fetch", timeout, lambda http: http.get(oc.url(media_url)))
+
+
+def _mcs_media_object(
+    oc: OrgClient, what: str, timeout: float, send: Callable[[httpx.Client], httpx.Response]
+) -> dict[str, Any]:
+    """Sends one MCS request; the answer must be a media object (sid ME…)."""
     try:
         with httpx.Client(auth=oc.basic_auth, timeout=timeout, transport=InPlaceRetryTransport()) as http:
-            resp = http.get(oc.url(media_url))
+            resp = send(http)
             resp.raise_for_status()
     except (httpx.HTTPStatusError, httpx.TransportError) as exc:
-        raise classify(exc, what="media fetch") from exc
+        raise classify(exc, what=what) from exc
     body = resp.json()
     if not isinstance(body, dict) or not str(body.get("sid", "")).startswith("ME"):
-        raise ApplicationError(f"media fetch: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
+        raise ApplicationError(f"{what}: unexpected answer {str(body)[:200]}", type="TwilioBadResponse")
     return body
 
 

@@ -15,7 +15,7 @@ from api.errors import ApiError, bad_field, wrong_org
 from api.forms import Fields
 from config.orgs import Org
 from contracts.contacts import contact_identity
-from contracts.ids import normalize_whatsapp_address, parse_workflow_id
+from contracts.ids import normalize_whatsapp_address, parse_workflow_id, validate_key
 from contracts.signals import (
     ContactMessage,
     ConversationEvent,
@@ -43,6 +43,15 @@ class Ignored:
     """An event that does not concern the service: answered 2xx, not signalled, logged with the reason."""
 
     reason: str
+
+
+def parse_key(key: str) -> str:
+    """A conversation key from a webhook URL path (422 naming `key` if it is not one)."""
+    try:
+        validate_key(key)
+    except ValueError:
+        raise bad_field("key", "not a conversation key (32 hex digits)") from None
+    return key
 
 
 def check_account(fields: Fields, org: Org) -> None:

@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from api.errors import ApiError, TemporalUnavailable, bad_field
 from api.temporal import ADMIN_DEADLINE, WorkflowNotFound, call
+from api.visibility import workflow_page
 from contracts.csat import CSV_COLUMNS, CsatFilter, CsatRating
 from contracts.ids import parse_workflow_id
 from contracts.search_attributes import CSAT_AT, CSAT_SCORE
@@ -74,16 +75,7 @@ def decode_token(flt: CsatFilter, token: str | None) -> bytes | None:
 async def conversations_page(
     client: Client, flt: CsatFilter, page_size: int, temporal_token: bytes | None
 ) -> tuple[list[WorkflowExecution], bytes | None]:
-    iterator = client.list_workflows(
-        visibility_query(flt), page_size=page_size, next_page_token=temporal_token, rpc_timeout=ADMIN_DEADLINE
-    )
-    try:
-        await call(iterator.fetch_next_page(), ADMIN_DEADLINE)
-    except TemporalUnavailable as exc:
-        if temporal_token and exc.reason == "INVALID_ARGUMENT":
-            raise bad_field("page_token", "refused by Temporal (expired or tampered with)") from None
-        raise
-    return list(iterator.current_page or []), iterator.next_page_token or None
+    return await workflow_page(client, visibility_query(flt), page_size, temporal_token)
 
 
 async def ratings_of(client: Client, executions: Iterable[WorkflowExecution], flt: CsatFilter) -> list[CsatRating]:

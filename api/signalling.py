@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from fastapi import Response
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import (
@@ -13,7 +16,8 @@ from temporalio.common import (
 
 from api.contact_routing import ContactRouting
 from api.logs import log_event
-from api.temporal import WEBHOOK_DEADLINE, call
+from api.responses import ignored, recorded
+from api.temporal import WEBHOOK_DEADLINE, WorkflowNotFound, call
 from config.orgs import Org
 from config.settings import Settings
 from contracts.contacts import mask_address
@@ -70,3 +74,15 @@ async def signal_existing(
     handle = client.get_workflow_handle(workflow_id)
     await call(handle.signal(signal, payload, rpc_timeout=WEBHOOK_DEADLINE))
     log_event("webhook.signalled", org=org.name, workflow_id=workflow_id, signal=signal, sid=sid)
+
+
+async def signal_running(
+    client: Client, org: Org, endpoint: str, workflow_id: str, signal: str, payload: BaseModel, sid: str
+) -> Response:
+    """Signal a running workflow (204); an event for one that has finished or never existed is ignored (2xx):
+    only a contact message starts a conversation."""
+    try:
+        await signal_existing(client, org, workflow_id, signal, payload, sid)
+    except WorkflowNotFound:
+        return ignored(org.name, endpoint, f"conversation {workflow_id} is not running", logging.WARNING)
+    return recorded()

@@ -84,26 +84,31 @@ async def list_page(
     phase, temporal_token = decode_token(filters, token)
     items: list[ConversationSummary] = []
     while phase < len(phases):
-        iterator = client.list_workflows(
-            phases[phase],
-            page_size=page_size - len(items),
-            next_page_token=temporal_token,
-            rpc_timeout=ADMIN_DEADLINE,
-        )
-        try:
-            await call(iterator.fetch_next_page(), ADMIN_DEADLINE)
-        except TemporalUnavailable as exc:
-            if temporal_token and exc.reason == "INVALID_ARGUMENT":
-                raise bad_field("page_token", "refused by Temporal (expired or tampered with)") from None
-            raise
-        items.extend(summary(w) for w in iterator.current_page or [])
-        temporal_token = iterator.next_page_token
+        page, temporal_token = await workflow_page(client, phases[phase], page_size - len(items), temporal_token)
+        items.extend(summary(w) for w in page)
         if temporal_token:
             if len(items) >= page_size:
                 return items, encode_token(filters, phase, temporal_token)
             continue
         phase += 1
     return items, None
+
+
+async def workflow_page(
+    client: Client, query: str, page_size: int, temporal_token: bytes | None
+) -> tuple[list[WorkflowExecution], bytes | None]:
+    """One page of a visibility query and the token of the next (None after the last); a token Temporal
+    refuses is the caller's `page_token` at fault (422)."""
+    iterator = client.list_workflows(
+        query, page_size=page_size, next_page_token=temporal_token, rpc_timeout=ADMIN_DEADLINE
+    )
+    try:
+        await call(iterator.fetch_next_page(), ADMIN_DEADLINE)
+    except TemporalUnavailable as exc:
+        if temporal_token and exc.reason == "INVALID_ARGUMENT":
+            raise bad_field("page_token", "refused by Temporal (expired or tampered with)") from None
+        raise
+    return list(iterator.current_page or []), iterator.next_page_token or None
 
 
 def summary(execution: WorkflowExecution) -> ConversationSummary:

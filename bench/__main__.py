@@ -34,8 +34,6 @@ FULL: dict[str, list[str]] = {k: [] for k in SHORT}  # each figure's own default
 
 
 def _args(module: Any, argv: list[str]) -> argparse.Namespace:
-    if hasattr(module, "parser"):
-        return module.parser().parse_args(argv)
     return module.add_args(argparse.ArgumentParser()).parse_args(argv)
 
 

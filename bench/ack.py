@@ -24,6 +24,13 @@ LADDER = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 LADDER_FLOOR = 0.1  # below this fraction of the floor, stop looking
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--duration", type=float, default=60.0, help="seconds at half the floor (default 60)")
+    p.add_argument("--step-duration", type=float, default=8.0, help="seconds per ladder step (default 8)")
+    p.add_argument("--floor-n", type=int, default=300, help="raw calls to measure the floor (default 300)")
+    return p
+
+
 async def figure(stack: Stack, args: argparse.Namespace, console: Console, floor: float | None = None) -> list[Row]:
     await stack.stop_proc("worker")
     if floor is None:
@@ -120,13 +127,5 @@ def _merge(acc: LoadResult | None, new: LoadResult) -> LoadResult:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=float, default=60.0, help="seconds at half the floor (default 60)")
-    p.add_argument("--step-duration", type=float, default=8.0, help="seconds per ladder step (default 8)")
-    p.add_argument("--floor-n", type=int, default=300, help="raw calls to measure the floor (default 300)")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main("ack", figure, parser())
+    figure_main("ack", figure, add_args, __doc__)

@@ -13,10 +13,14 @@ from bench.stack import Stack
 from bench.stats import Row
 
 Figure = Callable[[Stack, argparse.Namespace, Console], Awaitable[list[Row]]]
+AddArgs = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 
 
-def figure_main(name: str, figure: Figure, parser: argparse.ArgumentParser) -> None:
-    args = parser.parse_args()
+def figure_main(name: str, figure: Figure, add_args: AddArgs, doc: str | None) -> None:
+    """`python -m bench.<name>`: the figure's options under its module's docstring."""
+    args = add_args(
+        argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ).parse_args()
     console = Console()
 
     async def go() -> list[Row]:

@@ -35,6 +35,12 @@ TURN_BYTES_TARGET = 4096  # history bytes per steady AI turn
 WINDOW_TIMER_TARGET = 2
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--turns", type=int, default=5, help="AI turns before the handoff (default 5)")
+    p.add_argument("--rep-replies", type=int, default=3, help="rep replies relayed (default 3)")
+    return p
+
+
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     """The scripted conversation, step by step."""
     return await _measure(stack, args, console)
@@ -266,70 +272,58 @@ def _feature_rows(
     def named(segs: list[Segment], name: str) -> list[Segment]:
         return [s for s in segs if s.name == name]
 
+    def feature(metric: str, value: str, anchor: str) -> Row:
+        return Row(figure="5 cost", metric=f"feature: {metric}", value=value, anchor=anchor)
+
     rows = []
     free, free_names = _of(events, named(segments, "handoff"), QUEUE_UPDATE)
     busy, busy_names = _of(featured_events, named(featured, "handoff while every rep is busy"), QUEUE_UPDATE)
     rows.append(
-        Row(
-            figure="5 cost",
-            metric="feature: queue updates, actions per handoff",
-            value=f"+{free} (a rep free at once) / +{busy} (every rep busy)",
-            anchor=f"free: {', '.join(free_names)}; busy: {', '.join(busy_names)}; each later update +3, at most 3",
+        feature(
+            "queue updates, actions per handoff",
+            f"+{free} (a rep free at once) / +{busy} (every rep busy)",
+            f"free: {', '.join(free_names)}; busy: {', '.join(busy_names)}; each later update +3, at most 3",
         )
     )
     steady = named(segments, "AI turn")
     calls = script.rest_calls[segments.index(steady[len(steady) // 2])] if steady else []
     typing = [c for c in calls if "Indicators/Typing" in c]
     rows.append(
-        Row(
-            figure="5 cost",
-            metric="feature: typing indicator, actions per AI turn",
-            value="+0",
-            anchor=f"a step of the turn's own activity: {', '.join(typing) or 'no typing call seen'}",
+        feature(
+            "typing indicator, actions per AI turn",
+            "+0",
+            f"a step of the turn's own activity: {', '.join(typing) or 'no typing call seen'}",
         )
     )
     warned, _ = _of(events, named(segments, "rep accepts"), WINDOW_WARNING)
     rows.append(
-        Row(
-            figure="5 cost",
-            metric="feature: window warning, actions per rep's window",
-            value=f"+{warned} now, +2 when it fires",
-            anchor="its timer when a rep takes the conversation; a notice post at T-60 min and one at the close",
+        feature(
+            "window warning, actions per rep's window",
+            f"+{warned} now, +2 when it fires",
+            "its timer when a rep takes the conversation; a notice post at T-60 min and one at the close",
         )
     )
     moved = named(featured, "transfer to another rep") + named(featured, "the other rep accepts")
     rows.append(
-        Row(
-            figure="5 cost",
-            metric="feature: transfer to another rep, actions",
-            value=f"+{sum(s.total for s in moved)}",
-            anchor="; ".join(f"{s.name}: {s.breakdown()}" for s in moved),
+        feature(
+            "transfer to another rep, actions",
+            f"+{sum(s.total for s in moved)}",
+            "; ".join(f"{s.name}: {s.breakdown()}" for s in moved),
         )
     )
     plain_end = sum(s.total for s in named(segments, "rep completes the task"))
     asked = sum(s.total for s in named(featured, "rep completes the task: rating asked"))
     answered = named(featured, "contact rates")
     rows.append(
-        Row(
-            figure="5 cost",
-            metric="feature: CSAT (question and answer), actions",
-            value=f"+{asked - plain_end + sum(s.total for s in answered)}",
-            anchor=f"question +{asked - plain_end} (the task's end: {plain_end} without it); answer: "
+        feature(
+            "CSAT (question and answer), actions",
+            f"+{asked - plain_end + sum(s.total for s in answered)}",
+            f"question +{asked - plain_end} (the task's end: {plain_end} without it); answer: "
             + "; ".join(s.breakdown() for s in answered),
         )
     )
     return rows
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--turns", type=int, default=5, help="AI turns before the handoff (default 5)")
-    p.add_argument("--rep-replies", type=int, default=3, help="rep replies relayed (default 3)")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main(
-        "cost",
-        figure,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("cost", figure, add_args, __doc__)

@@ -25,6 +25,11 @@ ESCALATION = "I want to talk to a human agent, please."
 AI_AUTHOR = "AI Support Agent"
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=20, help="handoffs (default 20)")
+    return p
+
+
 def _wall(entry: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(entry["wall"]).replace("Z", "+00:00"))
 
@@ -115,14 +120,5 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     ]
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--n", type=int, default=20, help="handoffs (default 20)")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main(
-        "handoff",
-        figure,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("handoff", figure, add_args, __doc__)

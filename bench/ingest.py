@@ -21,6 +21,13 @@ from bench.stats import Row, fmt_rate, median, verdict
 TARGET = 0.85
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=500, help="messages per measurement (default 500)")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--repeats", type=int, default=3)
+    return p
+
+
 async def measure(
     stack: Stack,
     n: int,
@@ -103,13 +110,5 @@ def rows(api_rates: list[float], raw_rates: list[float], args: argparse.Namespac
     ]
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=500, help="messages per measurement (default 500)")
-    p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--repeats", type=int, default=3)
-    return p
-
-
 if __name__ == "__main__":
-    figure_main("ingest", figure, parser())
+    figure_main("ingest", figure, add_args, __doc__)

@@ -45,6 +45,13 @@ IDLE_SECONDS = 10.0
 AI_CAPACITY = 1000
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=990, help="open conversations (default 990: + 6 helpers = the AI capacity)")
+    p.add_argument("--concurrency", type=int, default=24, help="conversations opened in parallel")
+    p.add_argument("--history-turns", type=int, default=30, help="turns of the long conversation (default 30)")
+    return p
+
+
 async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     pid = stack.pid("worker")
     await stack.raise_ai_capacity(AI_CAPACITY)
@@ -196,16 +203,5 @@ def _workflow_class() -> type:
     return ConversationWorkflow
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--n", type=int, default=990, help="open conversations (default 990: + 6 helpers = the AI capacity)")
-    p.add_argument("--concurrency", type=int, default=24, help="conversations opened in parallel")
-    p.add_argument("--history-turns", type=int, default=30, help="turns of the long conversation (default 30)")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main(
-        "scale",
-        figure,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("scale", figure, add_args, __doc__)

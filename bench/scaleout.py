@@ -25,6 +25,15 @@ from bench.stack import Stack
 from bench.stats import Row, fmt_ms, fmt_rate, percentile
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=64, help="conversations per configuration (default 64)")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds of closed loop (default 20)")
+    p.add_argument("--ai-delay", type=float, default=1.0, help="slot-bound: the model's answer time (default 1 s)")
+    p.add_argument("--slots", type=int, default=4, help="slot-bound: activity slots per worker (default 4)")
+    p.add_argument("--slot-n", type=int, default=32, help="slot-bound: conversations per configuration (default 32)")
+    return p
+
+
 async def one_config(stack: Stack, contacts: Contacts, n: int, duration: float) -> dict[str, float]:
     people = [stack.new_contact() for _ in range(n)]
     t0 = time.perf_counter()
@@ -120,22 +129,9 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     ]
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--n", type=int, default=64, help="conversations per configuration (default 64)")
-    p.add_argument("--duration", type=float, default=20.0, help="seconds of closed loop (default 20)")
-    p.add_argument("--ai-delay", type=float, default=1.0, help="slot-bound: the model's answer time (default 1 s)")
-    p.add_argument("--slots", type=int, default=4, help="slot-bound: activity slots per worker (default 4)")
-    p.add_argument("--slot-n", type=int, default=32, help="slot-bound: conversations per configuration (default 32)")
-    return p
-
-
 async def both(stack: Stack, args: argparse.Namespace, console: Console) -> list[Row]:
     return [*await figure(stack, args, console), *await slot_bound(args, console)]
 
 
 if __name__ == "__main__":
-    figure_main(
-        "scaleout",
-        both,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("scaleout", both, add_args, __doc__)

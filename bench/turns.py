@@ -33,6 +33,14 @@ FIRST_REPLY_TARGET = 1.5  # first reply p50 against a steady turn's p50 under th
 FIRST_ALONE = 5  # conversations opened one at a time (the unloaded first reply)
 
 
+def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--n", type=int, default=500, help="conversations (default 500)")
+    p.add_argument("--rate", type=float, default=20.0, help="paced messages/s (default 20)")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
+    p.add_argument("--in-flight", type=int, default=32, help="conversations awaiting a reply at once, sustained phase")
+    return p
+
+
 class Floor:
     """N floor workflows, a sink the floor activity POSTs to, and a turn function timed like the service's."""
 
@@ -261,17 +269,5 @@ def _cpu_text(cpu: object) -> str:
     return ", ".join(f"{k} {v:.0f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v >= 0.5)
 
 
-def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--n", type=int, default=500, help="conversations (default 500)")
-    p.add_argument("--rate", type=float, default=20.0, help="paced messages/s (default 20)")
-    p.add_argument("--duration", type=float, default=30.0, help="seconds per phase (default 30)")
-    p.add_argument("--in-flight", type=int, default=32, help="conversations awaiting a reply at once, sustained phase")
-    return p
-
-
 if __name__ == "__main__":
-    figure_main(
-        "turns",
-        figure,
-        add_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)),
-    )
+    figure_main("turns", figure, add_args, __doc__)

@@ -236,13 +236,7 @@ class RunSession:
             )
 
         with self.console.status("Starting the Temporal dev server…"):
-            wait_until(
-                "The Temporal dev server",
-                lambda: temporal_ready(temporal_address),
-                o.start_timeout,
-                alive=self._alive(temporal),
-                fix=f"see {temporal.log_path}.",
-            )
+            self._wait_started("The Temporal dev server", temporal, lambda: temporal_ready(temporal_address))
         self._ok(f"Temporal dev server on {temporal_address} (UI {ui_url}), search attributes registered")
 
         if real is not None:
@@ -252,13 +246,7 @@ class RunSession:
         else:
             assert sandbox is not None and sandbox_url is not None
             with self.console.status("Starting the Twilio sandbox…"):
-                wait_until(
-                    "The Twilio sandbox",
-                    lambda: http_ok(f"{sandbox_url}/_sandbox/seed"),
-                    o.start_timeout,
-                    alive=self._alive(sandbox),
-                    fix=f"see {sandbox.log_path}.",
-                )
+                self._wait_started("The Twilio sandbox", sandbox, lambda: http_ok(f"{sandbox_url}/_sandbox/seed"))
             orgs_file = wire_sandbox(
                 sandbox_url, self.data_dir, public_base_url=api_url, org_settings=self.options.org_settings
             )
@@ -296,21 +284,11 @@ class RunSession:
         else:
             self._doctor_real(orgs)
         with self.console.status("Starting the worker and the API…"):
-            wait_until(
-                "The worker",
-                lambda: worker_polling(temporal_address, self.settings.task_queue, worker.pid),
-                o.start_timeout,
-                alive=self._alive(worker),
-                fix=f"see {worker.log_path}.",
+            self._wait_started(
+                "The worker", worker, lambda: worker_polling(temporal_address, self.settings.task_queue, worker.pid)
             )
             self._ok(f"Worker polling task queue {self.settings.task_queue!r}")
-            wait_until(
-                "The API",
-                lambda: http_ok(f"{api_url}/readyz"),
-                o.start_timeout,
-                alive=self._alive(api),
-                fix=f"see {api.log_path}.",
-            )
+            self._wait_started("The API", api, lambda: http_ok(f"{api_url}/readyz"))
         self._ok(f"API on {api_url} (docs {api_url}/docs)")
         worker_metrics_url = f"http://{o.host}:{worker_metrics_port}/metrics"
         self._ok(metrics_urls(api_url, worker_metrics_url))
@@ -365,6 +343,10 @@ class RunSession:
                     f"[yellow]![/yellow] doctor --org {name}: not ready ({bad}); "
                     f"run `wa-flex-handoff connect --org {name}` and see `doctor` for details"
                 )
+
+    def _wait_started(self, what: str, proc: ManagedProcess, ready: Callable[[], bool]) -> None:
+        """Waits until `ready`; a process that dies or a start-up timeout points at its log."""
+        wait_until(what, ready, self.options.start_timeout, alive=self._alive(proc), fix=f"see {proc.log_path}.")
 
     def _alive(self, proc: ManagedProcess) -> Callable[[], str | None]:
         """For wait_until: a reason to stop waiting — the process died, or Ctrl-C/SIGTERM during start-up."""

@@ -125,24 +125,20 @@ class Chaos:
             await self._ready("worker", kind, began)
 
     async def restart_api(self) -> None:
-        async with self._lock:
-            if self._stop.is_set():
-                return
-            began = time.monotonic()
-            self.stack.terminate("api")
-            self.counts["API restart"] += 1
-            self.stack.spawn("api")
-            await self._ready("api", "API restart", began)
+        await self._restart("api", "API restart")
 
     async def restart_temporal(self) -> None:
+        await self._restart("temporal", "Temporal dev server restart")
+
+    async def _restart(self, name: str, kind: str) -> None:
         async with self._lock:
             if self._stop.is_set():
                 return
             began = time.monotonic()
-            self.stack.terminate("temporal")
-            self.counts["Temporal dev server restart"] += 1
-            self.stack.spawn("temporal")
-            await self._ready("temporal", "Temporal dev server restart", began)
+            self.stack.terminate(name)
+            self.counts[kind] += 1
+            self.stack.spawn(name)
+            await self._ready(name, kind, began)
 
     async def _ready(self, name: str, kind: str, began: float) -> None:
         try:

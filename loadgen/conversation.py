@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import httpx
@@ -147,39 +147,54 @@ class Driver:
         self, conv: ConvLog, body: str, phase: Phase, media: list[dict[str, Any]] | None = None
     ) -> Sent:
         """Send; if the sandbox dropped the inbound webhook (never sent), the contact sends it again."""
-        for attempt in range(4):
-            text = body if attempt == 0 else f"{body} (sent again {attempt})"
-            seq = self.follower.max_seq
-            result = await self._call(
+        return await self._say(
+            conv.contact_msgs,
+            body,
+            "sent again",
+            phase,
+            lambda text: self._call(
                 "POST",
                 f"/_sandbox/contacts/{conv.contact}/messages",
                 {"to": self.business, "body": text, "profile_name": "Ana", "media": media or []},
-            )
+            ),
+            media,
+        )
+
+    async def rep_says(self, conv: ConvLog, body: str, phase: Phase) -> Sent:
+        assert conv.rep and conv.conversation_sid
+        return await self._say(
+            conv.rep_msgs,
+            body,
+            "retyped",
+            phase,
+            lambda text: self._call(
+                "POST",
+                f"/_sandbox/reps/{conv.rep}/messages",
+                {"conversation_sid": conv.conversation_sid, "body": text},
+            ),
+        )
+
+    async def _say(
+        self,
+        said: list[Sent],
+        body: str,
+        again: str,
+        phase: Phase,
+        post: Callable[[str], Awaitable[dict[str, Any]]],
+        media: list[dict[str, Any]] | None = None,
+    ) -> Sent:
+        """Posts the message, and again (up to 4 times in all) while the sandbox drops its webhook."""
+        for attempt in range(4):
+            text = body if attempt == 0 else f"{body} ({again} {attempt})"
+            seq = self.follower.max_seq
+            result = await post(text)
             sent = Sent(sid=result["message_sid"], body=text, phase=phase, seq=seq, media=media or [])
-            conv.contact_msgs.append(sent)
+            said.append(sent)
             if result.get("webhook_status") is not None:
                 return sent
             seen = await self.follower.wait(self._webhook_seen(sent.sid), DROP_WAIT)
             if seen:
                 return sent  # delivered but not answered (API down): the replayer retries it as Twilio would
-            sent.dropped = True
-        return sent
-
-    async def rep_says(self, conv: ConvLog, body: str, phase: Phase) -> Sent:
-        assert conv.rep and conv.conversation_sid
-        for attempt in range(4):
-            text = body if attempt == 0 else f"{body} (retyped {attempt})"
-            seq = self.follower.max_seq
-            result = await self._call(
-                "POST",
-                f"/_sandbox/reps/{conv.rep}/messages",
-                {"conversation_sid": conv.conversation_sid, "body": text},
-            )
-            sent = Sent(sid=result["message_sid"], body=text, phase=phase, seq=seq)
-            conv.rep_msgs.append(sent)
-            seen = await self.follower.wait(self._webhook_seen(sent.sid), DROP_WAIT)
-            if seen:
-                return sent
             sent.dropped = True
         return sent
 

@@ -94,10 +94,7 @@ def add_message(
         media=len(media_sids),
     )
     params: list[tuple[str, str]] = [
-        ("EventType", "onMessageAdded"),
-        ("AccountSid", sb.state.account_sid),
-        ("ChatServiceSid", conv.chat_service_sid),
-        ("ConversationSid", conv.sid),
+        *_event_fields(sb, conv, "onMessageAdded"),
         ("MessageSid", msg.sid),
         ("Index", str(msg.index)),
         ("DateCreated", iso_ms(now)),
@@ -176,10 +173,7 @@ def participant_added(
     source: str = "API",
 ) -> None:
     params = [
-        ("EventType", "onParticipantAdded"),
-        ("AccountSid", sb.state.account_sid),
-        ("ChatServiceSid", conv.chat_service_sid),
-        ("ConversationSid", conv.sid),
+        *_event_fields(sb, conv, "onParticipantAdded"),
         ("ParticipantSid", p.sid),
         ("Attributes", p.attributes),
         ("DateCreated", iso_ms(p.date_created)),
@@ -194,14 +188,21 @@ def participant_added(
     fire(sb, conv, "onParticipantAdded", params, fire_service=fire_service, fire_scoped=fire_scoped)
 
 
+def _event_fields(sb: Sandbox, conv: Conversation, event_type: str) -> list[tuple[str, str]]:
+    """The fields every Conversations webhook of a conversation carries."""
+    return [
+        ("EventType", event_type),
+        ("AccountSid", sb.state.account_sid),
+        ("ChatServiceSid", conv.chat_service_sid),
+        ("ConversationSid", conv.sid),
+    ]
+
+
 def state_updated(
     sb: Sandbox, conv: Conversation, old: str, *, fire_service: bool, fire_scoped: bool, reason: str = "API"
 ) -> None:
     params = [
-        ("EventType", "onConversationStateUpdated"),
-        ("AccountSid", sb.state.account_sid),
-        ("ChatServiceSid", conv.chat_service_sid),
-        ("ConversationSid", conv.sid),
+        *_event_fields(sb, conv, "onConversationStateUpdated"),
         ("StateFrom", old),
         ("StateTo", conv.state),
         ("StateUpdated", iso_ms(sb.now())),

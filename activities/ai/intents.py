@@ -10,14 +10,16 @@ import re
 import tomllib
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -43,18 +45,21 @@ def _compile(patterns: dict[str, list[str]], where: str) -> list[tuple[str, re.P
     return compiled
 
 
+def _patterns_compile(value: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+    _compile(value, info.field_name or "patterns")
+    return value
+
+
+# Regular expressions by language code; a file with one that does not compile fails at load.
+Patterns = Annotated[dict[str, list[str]], AfterValidator(_patterns_compile)]
+
+
 class _Matcher(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     topic: str
-    patterns: dict[str, list[str]] = Field(min_length=1)
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        _compile(value, "patterns")
-        return value
+    patterns: Patterns = Field(min_length=1)
 
     @cached_property
     def compiled(self) -> list[tuple[str, re.Pattern[str]]]:
@@ -103,13 +108,7 @@ class FaqEntry(_Matcher):
     smalltalk: bool = False
     variants: list[FaqVariant] = Field(min_length=1)
     # A rep's line that answers this topic (after a handoff): the AI then points back to it, never asks again.
-    rep_patterns: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("rep_patterns")
-    @classmethod
-    def _rep_patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        _compile(value, "rep_patterns")
-        return value
+    rep_patterns: Patterns = Field(default_factory=dict)
 
     @cached_property
     def compiled_rep(self) -> list[tuple[str, re.Pattern[str]]]:
@@ -140,15 +139,9 @@ class HandbackRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # A rep asking for the order number, by language (matched on folded text).
-    asks_order_number_patterns: dict[str, list[str]] = Field(default_factory=dict)
+    asks_order_number_patterns: Patterns = Field(default_factory=dict)
     # What an order number looks like in the contact's answer (original text, case-insensitive).
     order_number_pattern: str = r"#?\b(?:[A-Z]{1,4}-\d{1,12}|\d{4,12})\b"
-
-    @field_validator("asks_order_number_patterns")
-    @classmethod
-    def _asks_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        _compile(value, "asks_order_number_patterns")
-        return value
 
     @field_validator("order_number_pattern")
     @classmethod

@@ -6,15 +6,12 @@ Only the event types the workflow can act on are signalled (`rules.taskrouter_fi
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Response
 
 from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
 from api.parse import Ignored, parse_taskrouter_event
-from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
-from api.signalling import signal_existing
-from api.temporal import WorkflowNotFound
+from api.responses import WEBHOOK_ERRORS, form_body, ignored
+from api.signalling import signal_running
 from contracts.signals import SIGNAL_TASKROUTER_EVENT
 
 router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
@@ -43,10 +40,6 @@ async def taskrouter_event(org: OrgDep, fields: SignedFieldsDep, client: Tempora
     routed = parse_taskrouter_event(fields, org, now)
     if isinstance(routed, Ignored):
         return ignored(org.name, "taskrouter", routed.reason)
-    try:
-        await signal_existing(
-            client, org, routed.workflow_id, SIGNAL_TASKROUTER_EVENT, routed.event, routed.event.event_sid
-        )
-    except WorkflowNotFound:
-        return ignored(org.name, "taskrouter", f"conversation {routed.workflow_id} is not running", logging.WARNING)
-    return recorded()
+    return await signal_running(
+        client, org, "taskrouter", routed.workflow_id, SIGNAL_TASKROUTER_EVENT, routed.event, routed.event.event_sid
+    )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Response
 
 from api.deps import NowDep, OrgDep, SignedFieldsDep, TemporalDep
-from api.errors import bad_field
-from api.parse import SIGNALLED_DELIVERY_STATUSES, parse_delivery_status
-from api.responses import WEBHOOK_ERRORS, form_body, ignored, recorded
-from api.signalling import signal_existing
-from api.temporal import WorkflowNotFound
-from contracts.ids import validate_key, workflow_id_for_key
+from api.parse import SIGNALLED_DELIVERY_STATUSES, parse_delivery_status, parse_key
+from api.responses import WEBHOOK_ERRORS, form_body, ignored
+from api.signalling import signal_running
+from contracts.ids import workflow_id_for_key
 from contracts.signals import SIGNAL_DELIVERY_STATUS
 
 router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOOK_ERRORS)
@@ -29,10 +25,7 @@ router = APIRouter(prefix="/webhooks/{org}", tags=["webhooks"], responses=WEBHOO
     summary="Delivery status of a sent WhatsApp message",
 )
 async def whatsapp_status(key: str, org: OrgDep, fields: SignedFieldsDep, client: TemporalDep, now: NowDep) -> Response:
-    try:
-        validate_key(key)
-    except ValueError:
-        raise bad_field("key", "not a conversation key (32 hex digits)") from None
+    parse_key(key)
     status = parse_delivery_status(fields, org, now)
     if status.status not in SIGNALLED_DELIVERY_STATUSES:
         # Each signal is a billed action on Temporal Cloud and only a failure changes anything in the workflow:
@@ -44,9 +37,7 @@ async def whatsapp_status(key: str, org: OrgDep, fields: SignedFieldsDep, client
             f"status {status.status!r} needs no signal: the workflow reads back statuses of its sends (delivery check)",
         )
     workflow_id = workflow_id_for_key(org.name, key)
-    try:
-        await signal_existing(client, org, workflow_id, SIGNAL_DELIVERY_STATUS, status, status.message_sid)
-    except WorkflowNotFound:
-        # A late status for a finished conversation changes nothing any more.
-        return ignored(org.name, "whatsapp_status", f"conversation {workflow_id} is not running", logging.WARNING)
-    return recorded()
+    # A late status for a finished conversation changes nothing.
+    return await signal_running(
+        client, org, "whatsapp_status", workflow_id, SIGNAL_DELIVERY_STATUS, status, status.message_sid
+    )
