@@ -80,13 +80,10 @@ async def answer_contact(
     *,
     ai_backoff: float = AI_BACKOFF_SECONDS,
     step_backoff: float = STEP_BACKOFF_SECONDS,
-    typing_after: float | None = None,
 ) -> AnswerContactResult:
-    """The turn itself (see the module doc); heartbeats when it runs inside an activity. The typing indicator
-    shows once the AI has composed for `typing_after` seconds (default: the input's `typing_after_seconds`)."""
+    """The turn itself (see the module doc); heartbeats when it runs inside an activity."""
     async with heartbeating():
-        after = inp.typing_after_seconds if typing_after is None else typing_after
-        return await _answer(inp, steps, ai_backoff, step_backoff, after)
+        return await _answer(inp, steps, ai_backoff, step_backoff, inp.typing_after_seconds)
 
 
 async def _ask_ai_typing(

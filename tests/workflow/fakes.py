@@ -247,7 +247,7 @@ class FakeTwilio:
             # The real composition over this fake's own steps (each recorded under its name as well).
             await self._enter(ANSWER_CONTACT.name, inp)
             steps = TurnSteps(post=post_to_flex, ai=ai_turn, send=send_whatsapp, typing=show_typing)
-            return await answer_contact(inp, steps, ai_backoff=0.0, step_backoff=0.0, typing_after=0.0)
+            return await answer_contact(inp, steps, ai_backoff=0.0, step_backoff=0.0)
 
         @activity.defn(name=HAND_OFF.name)
         async def hand_off_activity(inp: HandOffInput) -> HandOffResult:

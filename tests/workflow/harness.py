@@ -56,6 +56,8 @@ def policy(**kw: Any) -> ConversationPolicy:
         # Off unless a test is about them: they add sends and notices other tests do not count.
         queue_updates=QueueUpdates(enabled=False),
         window_warning_minutes=0,
+        # The typing indicator before every AI reply: the fakes answer at once.
+        typing_indicator_after_seconds=0,
     )
     base.update(kw)
     return ConversationPolicy(**base)
