@@ -22,12 +22,21 @@ def queue_texts(conv: Conv) -> list[str]:
     return [s.body for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("queue-position:")]
 
 
-async def to_queued(conv: Conv, **policy: Any) -> None:
+async def to_first_ai_reply(conv: Conv, **policy: Any) -> None:
+    """The contact says hi and the AI answers."""
     await conv.begin("SM1", "hi", **policy)
     await conv.until(lambda v: v.task_sid is not None, "task")
     await conv.ai_offer(conv.session_id("SM1"))
     await conv.until_calls("send_whatsapp", 1)
+
+
+async def ask_for_a_human(conv: Conv, **policy: Any) -> None:
+    await to_first_ai_reply(conv, **policy)
     await conv.contact_msg("SM2", "human please")
+
+
+async def to_queued(conv: Conv, **policy: Any) -> None:
+    await ask_for_a_human(conv, **policy)
     await conv.until(lambda v: v.state == "queued", "queued")
 
 
@@ -117,11 +126,7 @@ async def test_after_hours_the_task_goes_to_the_humans_and_the_contact_learns_wh
 
 async def test_held_until_opening_while_the_ai_keeps_answering(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=True)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.handoff_held_until is not None, "the handoff held")
     assert view.state == "ai" and conv.fake.of("hand_off") == []
     await conv.contact_msg("SM3", "what are your opening hours?")
@@ -135,11 +140,7 @@ async def test_held_until_opening_while_the_ai_keeps_answering(conv: Conv) -> No
 
 async def test_held_without_the_ai_waits_in_handoff_requested(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=False)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.state == "handoff_requested", "held")
     await conv.contact_msg("SM3", "hello?")
     await conv.quiet()
@@ -177,11 +178,7 @@ async def test_after_hours_the_first_update_waits_for_the_opening(conv: Conv) ->
 
 async def test_a_held_handoff_is_released_at_the_opening_not_before(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=True)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.handoff_held_until is not None, "the handoff held")
     assert view.handoff_held_until == hours_opening(hours, await conv.now())
     await conv.skip(view.handoff_held_until - await conv.now() - timedelta(seconds=30))
@@ -205,10 +202,7 @@ def closing_soon(now: datetime) -> tuple[BusinessHours, datetime]:
 
 async def test_a_handoff_just_before_closing_goes_to_the_humans_as_usual(conv: Conv) -> None:
     hours, closes = closing_soon(await conv.now())
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await to_first_ai_reply(conv, business_hours=hours)
     await conv.skip(closes - await conv.now() - timedelta(seconds=20))
     await conv.contact_msg("SM2", "human please")
     await conv.until(lambda v: v.state == "queued", "queued")
@@ -217,10 +211,7 @@ async def test_a_handoff_just_before_closing_goes_to_the_humans_as_usual(conv: C
 
 async def test_a_handoff_at_closing_time_tells_the_contact_when_reps_are_back(conv: Conv) -> None:
     hours, closes = closing_soon(await conv.now())
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await to_first_ai_reply(conv, business_hours=hours)
     await conv.skip(closes - await conv.now())
     await conv.contact_msg("SM2", "human please")
     await conv.until(lambda v: v.state == "queued", "queued")
