@@ -26,6 +26,7 @@ from contracts.activities import (
     CreateInteractionResult,
     FetchTaskInput,
     HandToHumansInput,
+    HandToHumansResult,
     MergeHandoffAttributesInput,
     OpenFlexConversationInput,
     OpenFlexConversationResult,
@@ -119,6 +120,15 @@ def hand_inp(
         ai_participant_sid=ai_ut,
         task_attributes=attributes,
     )
+
+
+def handed_to_humans(sb: Sb) -> tuple[OpenFlexConversationResult, CreateInteractionResult, HandToHumansResult]:
+    """A session whose AI accepted its task and then transferred it to the human queue."""
+    conv, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    return conv, it, sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
 
 
 def rep_pending(sb: Sb, rep: str) -> list[dict[str, Any]]:
@@ -417,18 +427,24 @@ class _Intruder(RoutingHttpClient):
         return response
 
 
-def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
-    _, it = start_session(sb)
-    writer = sb.ws().tasks(it.task_sid)
-    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=2)
+def _clients_through(sb: Sb, http: RoutingHttpClient) -> TwilioClients:
+    """The sandbox orgs' clients, every request going through `http`."""
 
     class Clients(TwilioClients):
         def get(self, name: str) -> OrgClient:
             oc = super().get(name)
-            oc.client.http_client = intruder
-            return dataclasses.replace(oc, http=intruder)
+            oc.client.http_client = http
+            return dataclasses.replace(oc, http=http)
 
-    acts = TwilioActivities(Clients(sb.orgs))
+    return Clients(sb.orgs)
+
+
+def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
+    _, it = start_session(sb)
+    writer = sb.ws().tasks(it.task_sid)
+    clients = _clients_through(sb, _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=2))
+
+    acts = TwilioActivities(clients)
     result = acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
     assert result.conflicts_retried == 2
     stored = json.loads(writer.fetch().attributes)
@@ -441,16 +457,10 @@ def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
 def test_merge_conflicts_past_the_limit_fail_retryably(sb: Sb) -> None:
     _, it = start_session(sb)
     writer = sb.ws().tasks(it.task_sid)
-    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=10)
-
-    class Clients(TwilioClients):
-        def get(self, name: str) -> OrgClient:
-            oc = super().get(name)
-            oc.client.http_client = intruder
-            return dataclasses.replace(oc, http=intruder)
+    clients = _clients_through(sb, _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=10))
 
     with pytest.raises(ApplicationError) as info:
-        TwilioActivities(Clients(sb.orgs), merge_max_attempts=3).merge_handoff_attributes(merge_inp(sb, it.task_sid))
+        TwilioActivities(clients, merge_max_attempts=3).merge_handoff_attributes(merge_inp(sb, it.task_sid))
     assert info.value.type == "TaskAttributesConflict" and not info.value.non_retryable
     assert "handedOff" not in json.loads(writer.fetch().attributes)
 
@@ -606,11 +616,7 @@ def _hook_deliveries(sb: Sb) -> list[dict[str, Any]]:
 
 
 def test_own_posts_never_echo_but_the_reps_messages_reach_our_webhook(sb: Sb) -> None:
-    conv, it = start_session(sb)
-    wr = ai_reservation(sb, it.task_sid)
-    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
-    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
-    handed = sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
+    conv, _, handed = handed_to_humans(sb)
     (offer,) = rep_pending(sb, "alice") + rep_pending(sb, "bob")
     rep = "alice" if rep_pending(sb, "alice") else "bob"
     assert offer["task_sid"] == handed.human_task_sid
