@@ -111,6 +111,16 @@ def test_content_bodies_that_are_refused(seed: dict[str, Any], ctl: httpx.Client
     assert ctl.post("/content/v1/Content", data={"language": "en"}, auth=auth).status_code == 400
 
 
+def _ask_approval_of_new_content(
+    ctl: httpx.Client, auth: tuple[str, str], content: dict[str, Any], name: str
+) -> httpx.Response:
+    """Creates the content and asks WhatsApp to approve it as a UTILITY template called `name`."""
+    sid = ctl.post("/content/v1/Content", json=content, auth=auth).json()["sid"]
+    return ctl.post(
+        f"/content/v1/Content/{sid}/ApprovalRequests/whatsapp", json={"name": name, "category": "UTILITY"}, auth=auth
+    )
+
+
 def test_approval_requests_that_are_refused_or_rejected(
     twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
 ) -> None:
@@ -123,32 +133,18 @@ def test_approval_requests_that_are_refused_or_rejected(
         {"name": "csat"},
     ):
         assert ctl.post(path, json=body, auth=auth).status_code == 400, body
-    picker = ctl.post(
-        "/content/v1/Content",
-        json={
-            "language": "en",
-            "types": {
-                "twilio/list-picker": {"body": "Topic?", "button": "Topics", "items": [{"id": "a", "item": "A"}]}
-            },
-        },
-        auth=auth,
-    ).json()
-    refused = ctl.post(
-        f"/content/v1/Content/{picker['sid']}/ApprovalRequests/whatsapp",
-        json={"name": "menu", "category": "UTILITY"},
-        auth=auth,
-    )
+    picker = {
+        "language": "en",
+        "types": {"twilio/list-picker": {"body": "Topic?", "button": "Topics", "items": [{"id": "a", "item": "A"}]}},
+    }
+    refused = _ask_approval_of_new_content(ctl, auth, picker, "menu")
     assert refused.status_code == 400 and "list-picker" in refused.json()["message"]
-    ends_with_variable = ctl.post(
-        "/content/v1/Content",
-        json={"language": "en", "variables": {"1": "Ana"}, "types": {"twilio/text": {"body": "Thanks {{1}}"}}},
-        auth=auth,
-    ).json()
-    rejected = ctl.post(
-        f"/content/v1/Content/{ends_with_variable['sid']}/ApprovalRequests/whatsapp",
-        json={"name": "thanks", "category": "UTILITY"},
-        auth=auth,
-    )
+    ends_with_variable = {
+        "language": "en",
+        "variables": {"1": "Ana"},
+        "types": {"twilio/text": {"body": "Thanks {{1}}"}},
+    }
+    rejected = _ask_approval_of_new_content(ctl, auth, ends_with_variable, "thanks")
     assert rejected.status_code == 201
     assert rejected.json()["status"] == "rejected" and "INVALID_FORMAT" in rejected.json()["rejection_reason"]
 
