@@ -357,17 +357,23 @@ def test_send_whatsapp_template_with_variables(sb: Sb) -> None:
     assert msg["rendered_body"] == "Hi Ana, your order 42 has shipped."
 
 
-def test_copy_contact_media_then_post_it(sb: Sb) -> None:
-    conv = sb.acts.open_flex_conversation(open_inp(sb))
-    sid = _contact_says(sb, "", [{"content_type": "image/jpeg", "size": 20_000, "filename": "foto.jpg"}])
-    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
-    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
-    inp = CopyContactMediaInput(
+def _copy_of_contact_media(sb: Sb, media: dict[str, Any], filename: str | None = None) -> CopyContactMediaInput:
+    """The contact sends `media` (content_type, size, filename): the input that copies it to Flex."""
+    sid = _contact_says(sb, "", [media])
+    (stored,) = sb.client.api.v2010.account.messages(sid).media.list()
+    return CopyContactMediaInput(
         org="acme",
         conversations_service_sid=sb.seed["conversations_service_sid"],
-        media_url=url,
-        content_type="image/jpeg",
-        filename="foto.jpg",
+        media_url="https://api.twilio.com" + str(stored.uri).removesuffix(".json"),
+        content_type=media["content_type"],
+        filename=filename,
+    )
+
+
+def test_copy_contact_media_then_post_it(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = _copy_of_contact_media(
+        sb, {"content_type": "image/jpeg", "size": 20_000, "filename": "foto.jpg"}, filename="foto.jpg"
     )
     copied = sb.acts.copy_contact_media_to_flex(inp)
     assert copied.refused_reason is None and copied.size == 20_000
@@ -393,15 +399,7 @@ def test_copy_contact_media_then_post_it(sb: Sb) -> None:
 
 def test_media_over_the_limit_is_refused_before_upload(sb: Sb) -> None:
     too_big = 16 * 1024 * 1024 + 1
-    sid = _contact_says(sb, "", [{"content_type": "video/mp4", "size": too_big, "filename": "v.mp4"}])
-    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
-    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
-    base = CopyContactMediaInput(
-        org="acme",
-        conversations_service_sid=sb.seed["conversations_service_sid"],
-        media_url=url,
-        content_type="video/mp4",
-    )
+    base = _copy_of_contact_media(sb, {"content_type": "video/mp4", "size": too_big, "filename": "v.mp4"})
     refused = sb.acts.copy_contact_media_to_flex(base)
     assert refused.media_sid is None and refused.refused_reason and "limit" in refused.refused_reason
     unsupported = sb.acts.copy_contact_media_to_flex(base.model_copy(update={"content_type": "application/zip"}))

@@ -126,3 +126,10 @@ def waiting_human_tasks(client: Client, seed: dict[str, Any], ctl: Any, prioriti
         ).sid
         for n, priority in enumerate(priorities)
     ]
+
+
+def route_inbound_to(ctl: Any, seed: dict[str, Any], webhook_url: str) -> None:
+    """Points the incoming-message webhook of the seed's WhatsApp number at `webhook_url`."""
+    ctl.post(
+        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": webhook_url}
+    ).raise_for_status()

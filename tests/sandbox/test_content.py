@@ -14,6 +14,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
 from tests.sandbox.exercises import CSAT_TYPES, create_csat_content
+from tests.sandbox.flow_helpers import route_inbound_to
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.record_helpers import record
 
@@ -45,9 +46,7 @@ def _final(receiver: Receiver, sid: str) -> dict[str, str]:
 
 
 def _contact_writes(ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver) -> None:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa"))
     ctl.post(f"/_sandbox/contacts/{CONTACT}/messages", json={"to": seed["whatsapp_numbers"][0], "body": "hi"})
 
 
