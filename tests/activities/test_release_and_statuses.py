@@ -27,8 +27,7 @@ from tests.activities.test_sandbox_activities import (
     _inbox,
     accept_inp,
     ai_reservation,
-    hand_inp,
-    merge_inp,
+    handed_to_humans,
     send_inp,
     start_session,
 )
@@ -83,11 +82,7 @@ def test_release_cancels_a_task_the_ai_never_accepted_and_finds_it_by_session(sb
 
 
 def test_release_refuses_a_handed_off_task(sb: Sb) -> None:
-    conv, it = start_session(sb)
-    wr = ai_reservation(sb, it.task_sid)
-    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
-    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
-    handed = sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
+    conv, it, handed = handed_to_humans(sb)
     assert handed.human_task_sid
     for task_sid in (it.task_sid, handed.human_task_sid):
         with pytest.raises(ApplicationError) as refused:
@@ -99,11 +94,7 @@ def test_release_refuses_a_handed_off_task(sb: Sb) -> None:
 
 
 def test_fetch_task_finds_the_human_task_of_a_transfer(sb: Sb) -> None:
-    _, it = start_session(sb)
-    wr = ai_reservation(sb, it.task_sid)
-    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
-    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
-    handed = sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
+    _, it, handed = handed_to_humans(sb)
     fetched = sb.acts.fetch_task(
         FetchTaskInput(
             org="acme", workspace_sid=sb.seed["workspace_sid"], task_sid=it.task_sid, human_task_of_session=f"{KEY}-1"

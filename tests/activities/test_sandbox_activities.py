@@ -26,6 +26,7 @@ from contracts.activities import (
     CreateInteractionResult,
     FetchTaskInput,
     HandToHumansInput,
+    HandToHumansResult,
     MergeHandoffAttributesInput,
     OpenFlexConversationInput,
     OpenFlexConversationResult,
@@ -119,6 +120,15 @@ def hand_inp(
         ai_participant_sid=ai_ut,
         task_attributes=attributes,
     )
+
+
+def handed_to_humans(sb: Sb) -> tuple[OpenFlexConversationResult, CreateInteractionResult, HandToHumansResult]:
+    """A session whose AI accepted its task and then transferred it to the human queue."""
+    conv, it = start_session(sb)
+    wr = ai_reservation(sb, it.task_sid)
+    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
+    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
+    return conv, it, sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
 
 
 def rep_pending(sb: Sb, rep: str) -> list[dict[str, Any]]:
@@ -347,17 +357,23 @@ def test_send_whatsapp_template_with_variables(sb: Sb) -> None:
     assert msg["rendered_body"] == "Hi Ana, your order 42 has shipped."
 
 
-def test_copy_contact_media_then_post_it(sb: Sb) -> None:
-    conv = sb.acts.open_flex_conversation(open_inp(sb))
-    sid = _contact_says(sb, "", [{"content_type": "image/jpeg", "size": 20_000, "filename": "foto.jpg"}])
-    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
-    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
-    inp = CopyContactMediaInput(
+def _copy_of_contact_media(sb: Sb, media: dict[str, Any], filename: str | None = None) -> CopyContactMediaInput:
+    """The contact sends `media` (content_type, size, filename): the input that copies it to Flex."""
+    sid = _contact_says(sb, "", [media])
+    (stored,) = sb.client.api.v2010.account.messages(sid).media.list()
+    return CopyContactMediaInput(
         org="acme",
         conversations_service_sid=sb.seed["conversations_service_sid"],
-        media_url=url,
-        content_type="image/jpeg",
-        filename="foto.jpg",
+        media_url="https://api.twilio.com" + str(stored.uri).removesuffix(".json"),
+        content_type=media["content_type"],
+        filename=filename,
+    )
+
+
+def test_copy_contact_media_then_post_it(sb: Sb) -> None:
+    conv = sb.acts.open_flex_conversation(open_inp(sb))
+    inp = _copy_of_contact_media(
+        sb, {"content_type": "image/jpeg", "size": 20_000, "filename": "foto.jpg"}, filename="foto.jpg"
     )
     copied = sb.acts.copy_contact_media_to_flex(inp)
     assert copied.refused_reason is None and copied.size == 20_000
@@ -383,15 +399,7 @@ def test_copy_contact_media_then_post_it(sb: Sb) -> None:
 
 def test_media_over_the_limit_is_refused_before_upload(sb: Sb) -> None:
     too_big = 16 * 1024 * 1024 + 1
-    sid = _contact_says(sb, "", [{"content_type": "video/mp4", "size": too_big, "filename": "v.mp4"}])
-    (media,) = sb.client.api.v2010.account.messages(sid).media.list()
-    url = "https://api.twilio.com" + str(media.uri).removesuffix(".json")
-    base = CopyContactMediaInput(
-        org="acme",
-        conversations_service_sid=sb.seed["conversations_service_sid"],
-        media_url=url,
-        content_type="video/mp4",
-    )
+    base = _copy_of_contact_media(sb, {"content_type": "video/mp4", "size": too_big, "filename": "v.mp4"})
     refused = sb.acts.copy_contact_media_to_flex(base)
     assert refused.media_sid is None and refused.refused_reason and "limit" in refused.refused_reason
     unsupported = sb.acts.copy_contact_media_to_flex(base.model_copy(update={"content_type": "application/zip"}))
@@ -417,18 +425,24 @@ class _Intruder(RoutingHttpClient):
         return response
 
 
-def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
-    _, it = start_session(sb)
-    writer = sb.ws().tasks(it.task_sid)
-    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=2)
+def _clients_through(sb: Sb, http: RoutingHttpClient) -> TwilioClients:
+    """The sandbox orgs' clients, every request going through `http`."""
 
     class Clients(TwilioClients):
         def get(self, name: str) -> OrgClient:
             oc = super().get(name)
-            oc.client.http_client = intruder
-            return dataclasses.replace(oc, http=intruder)
+            oc.client.http_client = http
+            return dataclasses.replace(oc, http=http)
 
-    acts = TwilioActivities(Clients(sb.orgs))
+    return Clients(sb.orgs)
+
+
+def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
+    _, it = start_session(sb)
+    writer = sb.ws().tasks(it.task_sid)
+    clients = _clients_through(sb, _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=2))
+
+    acts = TwilioActivities(clients)
     result = acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
     assert result.conflicts_retried == 2
     stored = json.loads(writer.fetch().attributes)
@@ -441,16 +455,10 @@ def test_merge_412_rereads_and_keeps_the_concurrent_change(sb: Sb) -> None:
 def test_merge_conflicts_past_the_limit_fail_retryably(sb: Sb) -> None:
     _, it = start_session(sb)
     writer = sb.ws().tasks(it.task_sid)
-    intruder = _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=10)
-
-    class Clients(TwilioClients):
-        def get(self, name: str) -> OrgClient:
-            oc = super().get(name)
-            oc.client.http_client = intruder
-            return dataclasses.replace(oc, http=intruder)
+    clients = _clients_through(sb, _Intruder(sb.url, f"/Tasks/{it.task_sid}", writer, times=10))
 
     with pytest.raises(ApplicationError) as info:
-        TwilioActivities(Clients(sb.orgs), merge_max_attempts=3).merge_handoff_attributes(merge_inp(sb, it.task_sid))
+        TwilioActivities(clients, merge_max_attempts=3).merge_handoff_attributes(merge_inp(sb, it.task_sid))
     assert info.value.type == "TaskAttributesConflict" and not info.value.non_retryable
     assert "handedOff" not in json.loads(writer.fetch().attributes)
 
@@ -606,11 +614,7 @@ def _hook_deliveries(sb: Sb) -> list[dict[str, Any]]:
 
 
 def test_own_posts_never_echo_but_the_reps_messages_reach_our_webhook(sb: Sb) -> None:
-    conv, it = start_session(sb)
-    wr = ai_reservation(sb, it.task_sid)
-    accepted = sb.acts.accept_ai_reservation(accept_inp(sb, it, wr))
-    merged = sb.acts.merge_handoff_attributes(merge_inp(sb, it.task_sid))
-    handed = sb.acts.hand_to_humans(hand_inp(sb, it, wr, merged.attributes, accepted.participant_sid))
+    conv, _, handed = handed_to_humans(sb)
     (offer,) = rep_pending(sb, "alice") + rep_pending(sb, "bob")
     rep = "alice" if rep_pending(sb, "alice") else "bob"
     assert offer["task_sid"] == handed.human_task_sid

@@ -34,11 +34,15 @@ from tests.api.twilio_signing import (
     BUSINESS,
     inbound_params,
     new_contact,
+    org_entry,
     post_signed,
 )
 from tests.polling import eventually
 
 INBOUND = "/webhooks/acme/whatsapp"
+GAUGE_ORG = org_entry(
+    "AC" + "e1" * 16, "GAUGE_TOKEN", BUSINESS, "https://hooks.gauges.example", "e1", queue_sla_seconds=90
+)
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -134,26 +138,11 @@ async def test_webhooks_are_counted_by_route_and_outcome(http: httpx.AsyncClient
     assert after[(m.WEBHOOK_ACK_SECONDS.name + "_sum", ack)] > before[(m.WEBHOOK_ACK_SECONDS.name + "_sum", ack)]
 
 
-def _org_entry(name: str) -> dict[str, Any]:
-    return {
-        "account_sid": "AC" + "e1" * 16,
-        "auth_token_env": "GAUGE_TOKEN",
-        "workspace_sid": "WS" + "e1" * 16,
-        "workflow_sid": "WW" + "e1" * 16,
-        "conversations_service_sid": "IS" + "e1" * 16,
-        "ai_queue_sid": "WQ" + "e1" * 16,
-        "human_queue_sid": "WQ" + "1e" * 16,
-        "whatsapp_numbers": [BUSINESS],
-        "public_base_url": "https://hooks.gauges.example",
-        "queue_sla_seconds": 90,
-    }
-
-
 @pytest_asyncio.fixture
 async def gauge_http(temporal: Client, standin_worker: Worker) -> AsyncIterator[tuple[httpx.AsyncClient, str, FastAPI]]:
     """An app with one org of its own (nobody else's conversations in its counts)."""
     org = f"gauges-{uuid.uuid4().hex[:8]}"
-    orgs = OrgRegistry.from_mapping({"orgs": {org: _org_entry(org)}}, env={"GAUGE_TOKEN": "t" * 32})
+    orgs = OrgRegistry.from_mapping({"orgs": {org: GAUGE_ORG}}, env={"GAUGE_TOKEN": "t" * 32})
     settings = Settings(_env_file=None, task_queue=TASK_QUEUE, admin_token=SecretStr(ADMIN_TOKEN))
     app = create_app(settings, orgs, temporal)
     app.state.metrics.cache_seconds = 0.0

@@ -24,7 +24,8 @@ ACME_BASE = "https://hooks.acme.example"
 PROXY_BASE = "https://internal.proxy.example"
 
 
-def _org(account: str, token_env: str, number: str, base: str, suffix: str, **extra: object) -> dict[str, object]:
+def org_entry(account: str, token_env: str, number: str, base: str, suffix: str, **extra: object) -> dict[str, object]:
+    """An org's settings as in the orgs file, its SIDs made from `suffix`."""
     return {
         "account_sid": account,
         "auth_token_env": token_env,
@@ -41,16 +42,16 @@ def _org(account: str, token_env: str, number: str, base: str, suffix: str, **ex
 
 
 def make_orgs() -> OrgRegistry:
-    acme = _org(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, ACME_BASE, "a3")
+    acme = org_entry(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, ACME_BASE, "a3")
     acme["conversations_service_sid"] = ACME_SERVICE
     data = {
         "orgs": {
             "acme": acme,
-            "beta": _org(BETA_ACCOUNT, "BETA_TOKEN", BETA_BUSINESS, "https://hooks.beta.example", "b5"),
+            "beta": org_entry(BETA_ACCOUNT, "BETA_TOKEN", BETA_BUSINESS, "https://hooks.beta.example", "b5"),
             # Behind a proxy that rewrites the host: X-Forwarded-* is trusted for this org only.
-            "proxied": _org(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, PROXY_BASE, "c6", trust_proxy=True),
+            "proxied": org_entry(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, PROXY_BASE, "c6", trust_proxy=True),
             # Only used by the admin list tests, so that their counts are not disturbed by other tests.
-            "listing": _org(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, ACME_BASE, "d7"),
+            "listing": org_entry(ACME_ACCOUNT, "ACME_TOKEN", BUSINESS, ACME_BASE, "d7"),
         }
     }
     return OrgRegistry.from_mapping(data, env={"ACME_TOKEN": ACME_TOKEN, "BETA_TOKEN": BETA_TOKEN})

@@ -36,11 +36,17 @@ def test_missing_orgs_file(run_cli: Callable[..., CliResult], tmp_path: Path) ->
     assert "nope.toml (from --orgs-file) was not found" in err and "invalid" not in err
 
 
-def test_unknown_org(run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def good_orgs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """GOOD_ORG as an orgs file, with its token's variable set."""
     monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
     path = tmp_path / "orgs.toml"
     path.write_text(GOOD_ORG)
-    err = one_error(run_cli("doctor", "--org", "globex", "--orgs-file", str(path)))
+    return path
+
+
+def test_unknown_org(run_cli: Callable[..., CliResult], good_orgs_file: Path) -> None:
+    err = one_error(run_cli("doctor", "--org", "globex", "--orgs-file", str(good_orgs_file)))
     assert "no org 'globex'" in err and "acme" in err
 
 
@@ -78,23 +84,14 @@ def test_unset_secret_variable_is_named(
     assert "Fix: set ACME_TOKEN_FOR_TEST (environment or .env)." in err and "correct" not in err
 
 
-def test_unreachable_twilio_is_one_sentence(
-    run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
-    path = tmp_path / "orgs.toml"
-    path.write_text(GOOD_ORG)  # twilio_sandbox_url points at port 9 (discard): nothing listens
-    err = one_error(run_cli("doctor", "--org", "acme", "--orgs-file", str(path)))
+def test_unreachable_twilio_is_one_sentence(run_cli: Callable[..., CliResult], good_orgs_file: Path) -> None:
+    # GOOD_ORG's twilio_sandbox_url points at port 9 (discard): nothing listens.
+    err = one_error(run_cli("doctor", "--org", "acme", "--orgs-file", str(good_orgs_file)))
     assert "Cannot reach the sandbox at http://127.0.0.1:9" in err
 
 
-def test_debug_shows_the_traceback(
-    run_cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ACME_TOKEN_FOR_TEST", "secret")
-    path = tmp_path / "orgs.toml"
-    path.write_text(GOOD_ORG)
-    result = run_cli("--debug", "doctor", "--org", "globex", "--orgs-file", str(path))
+def test_debug_shows_the_traceback(run_cli: Callable[..., CliResult], good_orgs_file: Path) -> None:
+    result = run_cli("--debug", "doctor", "--org", "globex", "--orgs-file", str(good_orgs_file))
     assert result.code == 1 and "Traceback" in result.err
 
 

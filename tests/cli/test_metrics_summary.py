@@ -26,21 +26,12 @@ class Floor:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.first_reply = Histogram(
-            m.TIME_TO_FIRST_REPLY_SECONDS.name,
-            "h",
-            m.TIME_TO_FIRST_REPLY_SECONDS.labels,
-            buckets=m.TIME_TO_FIRST_REPLY_SECONDS.buckets,
-            registry=r,
-        )
-        self.queue_wait = Histogram(
-            m.QUEUE_WAIT_SECONDS.name,
-            "h",
-            m.QUEUE_WAIT_SECONDS.labels,
-            buckets=m.QUEUE_WAIT_SECONDS.buckets,
-            registry=r,
-        )
+        self.first_reply = self._histogram(m.TIME_TO_FIRST_REPLY_SECONDS)
+        self.queue_wait = self._histogram(m.QUEUE_WAIT_SECONDS)
         self.ended = Counter(m.SESSIONS_ENDED.name, "c", m.SESSIONS_ENDED.labels, registry=r)
+
+    def _histogram(self, spec: m.MetricDef) -> Histogram:
+        return Histogram(spec.name, "h", spec.labels, buckets=spec.buckets, registry=self.registry)
 
     def text(self) -> str:
         return generate_latest(self.registry).decode()

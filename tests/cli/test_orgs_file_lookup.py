@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from cli.stack import RUN_FILE, RunInfo
 from tests.cli.conftest import CliResult
 from tests.cli.test_config_errors import GOOD_ORG, one_error
+from tests.cli.test_run_unit import run_info
 
 UNREACHABLE = "Cannot reach the sandbox at http://127.0.0.1:9"  # GOOD_ORG's sandbox: the org was loaded
 
@@ -28,18 +28,7 @@ def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def write_run_json(data_dir: Path, orgs_file: Path, pid: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    info = RunInfo(
-        pid=pid,
-        started_at=datetime.now(UTC),
-        api_url="http://127.0.0.1:8000",
-        temporal_address="127.0.0.1:7233",
-        namespace="default",
-        ui_url="http://127.0.0.1:8233",
-        sandbox_url="http://127.0.0.1:9",
-        orgs_file=str(orgs_file),
-        orgs=["acme"],
-        task_queue="wa-flex-handoff",
-    )
+    info = run_info(pid, ["acme"], orgs_file=str(orgs_file), sandbox_url="http://127.0.0.1:9")
     (data_dir / RUN_FILE).write_text(info.model_dump_json())
 
 

@@ -78,6 +78,13 @@ def processes_mentioning(text: str) -> set[int]:
     return found
 
 
+def kill_if_running(proc: subprocess.Popen[Any]) -> None:
+    """Kills a process the test started and did not see stop (it failed before)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAFH_", "TEMPORAL_"))}
     env["PYTHONUNBUFFERED"] = "1"
@@ -163,9 +170,7 @@ def test_run_demo_and_clean_stop(tmp_path: Path, keys_from: str) -> None:
             run.send_signal(signal.SIGINT)
             assert run.wait(60) == 0, out_path.read_text()
         finally:
-            if run.poll() is None:
-                run.kill()
-                run.wait(10)
+            kill_if_running(run)
     output = out_path.read_text()
     assert "Stopped." in output and "Traceback" not in output
     deadline = time.monotonic() + 10
@@ -191,9 +196,7 @@ def test_demo_without_a_run_starts_and_stops_its_own(tmp_path: Path) -> None:
     try:
         out, _ = demo.communicate(timeout=300)
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait(10)
+        kill_if_running(demo)
     assert demo.returncode == 0, out
     assert "starting one for the demo" in out and "Demo passed" in out
     assert "The demo's temporary stack is stopped" in out.split("Demo passed", 1)[1]
@@ -225,9 +228,7 @@ def test_ctrl_c_during_start_up_stops_what_was_started(tmp_path: Path) -> None:
             run.send_signal(signal.SIGINT)
             assert run.wait(60) in (0, 130), out_path.read_text()
         finally:
-            if run.poll() is None:
-                run.kill()
-                run.wait(10)
+            kill_if_running(run)
     assert "Traceback" not in out_path.read_text()
     deadline = time.monotonic() + 10
     while any(alive(p) for p in below) and time.monotonic() < deadline:
@@ -325,9 +326,7 @@ def test_a_killed_worker_is_restarted_and_the_conversation_goes_on(tmp_path: Pat
             run.send_signal(signal.SIGINT)
             assert run.wait(60) == 0, out_path.read_text()
         finally:
-            if run.poll() is None:
-                run.kill()
-                run.wait(10)
+            kill_if_running(run)
     assert "Stopped." in out_path.read_text()
 
 

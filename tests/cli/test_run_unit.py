@@ -46,7 +46,8 @@ def test_a_broken_orgs_file_stops_run_with_the_key(tmp_path: Path, monkeypatch: 
     assert "orgs.acme.workspace_sid" in str(info.value)
 
 
-def _run_info(pid: int, orgs: list[str]) -> RunInfo:
+def run_info(pid: int, orgs: list[str], orgs_file: str = "orgs.toml", sandbox_url: str | None = None) -> RunInfo:
+    """What `run` records of a stack started now by process `pid`, on the default addresses."""
     return RunInfo(
         pid=pid,
         started_at=datetime.now(UTC),
@@ -54,8 +55,8 @@ def _run_info(pid: int, orgs: list[str]) -> RunInfo:
         temporal_address="127.0.0.1:7233",
         namespace="default",
         ui_url="http://127.0.0.1:8233",
-        sandbox_url=None,
-        orgs_file="orgs.toml",
+        sandbox_url=sandbox_url,
+        orgs_file=orgs_file,
         orgs=orgs,
         task_queue="wa-flex-handoff",
     )
@@ -63,7 +64,7 @@ def _run_info(pid: int, orgs: list[str]) -> RunInfo:
 
 def test_run_file_round_trip_and_garbage(tmp_path: Path) -> None:
     assert read_run_info(tmp_path) is None
-    info = _run_info(pid=1, orgs=["acme"])
+    info = run_info(pid=1, orgs=["acme"])
     (tmp_path / RUN_FILE).write_text(info.model_dump_json())
     assert read_run_info(tmp_path) == info
     assert info.workflow_url("wa-conv:acme:" + "0" * 32) == (
@@ -80,7 +81,7 @@ def test_a_second_run_in_the_same_data_dir_is_refused(tmp_path: Path) -> None:
 
     from cli.stack import RunOptions, RunSession
 
-    other = _run_info(pid=os.getppid(), orgs=["demo"])  # a live process that is not us
+    other = run_info(pid=os.getppid(), orgs=["demo"])  # a live process that is not us
     (tmp_path / RUN_FILE).write_text(other.model_dump_json())
     session = RunSession(RunOptions(data_dir=tmp_path, free_ports=True), Console(quiet=True))
     with pytest.raises(CliError) as info:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,6 +57,19 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e")) as running:
         yield running
+
+
+def stack_with(org_settings: Mapping[str, OrgSetting], *, name: str) -> Any:
+    """A module-scoped fixture called `name`: the whole service, `org_settings` in the sandbox org's entry."""
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="session", name=name)
+    async def fixture(
+        local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Stack]:
+        async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp(f"e2e-{name}"), org_settings) as stack:
+            yield stack
+
+    return fixture
 
 
 @asynccontextmanager

@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.contact_routing import ContactRouting
 from api.signalling import signal_with_start
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.signals import ContactMessage
 from tests.e2e.conftest import Stack
-from tests.e2e.test_whole_path import Conversation
 from tests.polling import eventually
+
+if TYPE_CHECKING:  # test_whole_path uses these steps too
+    from tests.e2e.test_whole_path import Conversation
 
 Entry = dict[str, Any]
 

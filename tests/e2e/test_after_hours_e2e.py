@@ -10,15 +10,12 @@ here, not by the service's own code."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, stack_with
 from tests.e2e.steps import says, sent_to
 from tests.e2e.test_whole_path import Conversation
 from tests.polling import eventually
@@ -55,13 +52,7 @@ EN_MONTHS = "January February March April May June July August September October
 ES_MONTHS = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre".split()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def closed(
-    local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    settings = {"business_hours": HOURS}
-    async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e-hours"), settings) as stack:
-        yield stack
+closed = stack_with({"business_hours": HOURS}, name="closed")
 
 
 async def test_the_chosen_hours_put_the_opening_after_the_dst_change_and_the_holidays() -> None:

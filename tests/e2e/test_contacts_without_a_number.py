@@ -12,6 +12,7 @@ import pytest
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.ids import workflow_id
 from tests.e2e.conftest import Stack
+from tests.e2e.steps import rep_accepts
 from tests.e2e.test_whole_path import Conversation, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -40,21 +41,6 @@ async def _outbound_to(conv: Conversation, bsuid: str) -> list[str]:
     return [to for to in sent if to in mine]
 
 
-async def _rep_accepts(conv: Conversation, stack: Stack, task_sid: str) -> str:
-    async def offered() -> tuple[str, dict[str, Any]] | None:
-        for rep in stack.seed.reps:
-            pending = (await conv.get(f"/_sandbox/reps/{rep.name}/reservations", status="pending"))["reservations"]
-            for r in pending:
-                if r["task_sid"] == task_sid:
-                    return rep.name, r
-        return None
-
-    rep_name, reservation = await eventually("the human reservation", offered)
-    await conv.post(f"/_sandbox/reps/{rep_name}/reservations/{reservation['reservation_sid']}/accept")
-    await conv.wait_state("with_rep")
-    return rep_name
-
-
 async def test_a_contact_who_hides_their_number_goes_through_ai_handoff_and_rep(stack: Stack) -> None:
     conv = Conversation(stack)
     bsuid = _bsuid()
@@ -74,7 +60,7 @@ async def test_a_contact_who_hides_their_number_goes_through_ai_handoff_and_rep(
 
     await conv.says("I want to talk to a human agent, please.")
     detail = await conv.wait_state("queued")
-    rep_name = await _rep_accepts(conv, stack, detail["state"]["human_task_sid"])
+    rep_name = await rep_accepts(conv, detail["state"]["human_task_sid"])
     before = len(await conv.delivered())
     await conv.post(
         f"/_sandbox/reps/{rep_name}/messages",
@@ -85,23 +71,33 @@ async def test_a_contact_who_hides_their_number_goes_through_ai_handoff_and_rep(
     assert set(await _outbound_to(conv, bsuid)) >= {f"whatsapp:{bsuid}"}
 
 
-async def test_a_contact_who_shows_then_hides_their_number_stays_one_conversation(stack: Stack) -> None:
-    conv = Conversation(stack)
-    bsuid = _bsuid()
-    await _identity(conv, bsuid, phone_visible=True)  # the webhook carries the number and the BSUID
+async def _says_twice_changing_identity(
+    conv: Conversation, bsuid: str, *, phone_visible_first: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The contact writes, flips whether their number shows, and writes again: the conversation's state once each
+    message is answered."""
+    await _identity(conv, bsuid, phone_visible=phone_visible_first)
     await conv.says("Hi! What are your opening hours?")
     await conv.wait_delivered(1)
     first = (await conv.wait_state("ai"))["state"]
 
-    await _identity(conv, bsuid, phone_visible=False)  # now only the BSUID
+    await _identity(conv, bsuid, phone_visible=not phone_visible_first)
 
-    async def answered_in_the_same_conversation() -> dict[str, Any] | None:
+    async def both_messages() -> dict[str, Any] | None:
         state = (await conv.state()).get("state", {})
         return state if state.get("events_processed", 0) >= 2 and state.get("idle") else None
 
     await conv.says("And on Sundays?")
     await conv.wait_delivered(2)
-    second = await eventually("the second message in the first conversation", answered_in_the_same_conversation)
+    second = await eventually("the second message in the first conversation", both_messages)
+    return first, second
+
+
+async def test_a_contact_who_shows_then_hides_their_number_stays_one_conversation(stack: Stack) -> None:
+    conv = Conversation(stack)
+    bsuid = _bsuid()
+    # The first webhook carries the number and the BSUID, the second only the BSUID.
+    first, second = await _says_twice_changing_identity(conv, bsuid, phone_visible_first=True)
     assert second["session_number"] == first["session_number"] == 1
     assert second["conversation_sid"] == first["conversation_sid"]
     hidden = workflow_id(SANDBOX_ORG, stack.business, bsuid)
@@ -113,21 +109,8 @@ async def test_a_contact_who_shows_then_hides_their_number_stays_one_conversatio
 async def test_a_contact_first_known_by_bsuid_who_shows_their_number_stays_one_conversation(stack: Stack) -> None:
     conv = Conversation(stack)
     bsuid = _bsuid()
-    await _identity(conv, bsuid, phone_visible=False)
     conv.workflow_id = workflow_id(SANDBOX_ORG, stack.business, bsuid)
-    await conv.says("Hi! What are your opening hours?")
-    await conv.wait_delivered(1)
-    await conv.wait_state("ai")
-
-    await _identity(conv, bsuid, phone_visible=True)
-
-    async def both_messages() -> dict[str, Any] | None:
-        state = (await conv.state()).get("state", {})
-        return state if state.get("events_processed", 0) >= 2 and state.get("idle") else None
-
-    await conv.says("And on Sundays?")
-    await conv.wait_delivered(2)
-    state = await eventually("the second message in the BSUID's conversation", both_messages)
+    _, state = await _says_twice_changing_identity(conv, bsuid, phone_visible_first=False)
     assert state["session_number"] == 1
     by_number = workflow_id(SANDBOX_ORG, stack.business, conv.contact)
     assert not [w async for w in stack.client.list_workflows(f"WorkflowId = '{by_number}'")]

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, stack_with
 from tests.e2e.test_whole_path import Conversation
 from tests.polling import eventually
 
@@ -23,13 +18,7 @@ BURST = 20
 AI_AUTHOR = "AI Support Agent"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def short_runs(
-    local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    settings = {"continue_as_new_after_events": CONTINUE_AS_NEW_AFTER}
-    async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e-can"), settings) as stack:
-        yield stack
+short_runs = stack_with({"continue_as_new_after_events": CONTINUE_AS_NEW_AFTER}, name="short_runs")
 
 
 async def _dealt_with_everything(conv: Conversation) -> dict[str, Any]:

@@ -5,14 +5,11 @@ ever reaches the contact."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, stack_with
 from tests.e2e.steps import flex_notices, record, rep_accepts, rep_says, says, says_late, sent_to, wall
 from tests.e2e.test_whole_path import Conversation
 from tests.polling import eventually
@@ -24,13 +21,7 @@ WARNING_MINUTES = 1
 LATENESS = timedelta(seconds=15)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def aids(
-    local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    settings = {"window_warning_minutes": WARNING_MINUTES}
-    async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e-aids"), settings) as stack:
-        yield stack
+aids = stack_with({"window_warning_minutes": WARNING_MINUTES}, name="aids")
 
 
 async def test_the_typing_indicator_shows_before_each_ai_reply_once_per_message(aids: Stack) -> None:

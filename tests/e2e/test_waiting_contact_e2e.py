@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
 from cli.connect import client_for
-from cli.sandbox_setup import SANDBOX_ORG, OrgSetting
-from tests.e2e.conftest import Stack, running_stack
+from cli.sandbox_setup import SANDBOX_ORG
+from tests.e2e.conftest import Stack, stack_with
 from tests.e2e.steps import (
     Entry,
     flex_notices,
@@ -45,16 +42,13 @@ UPDATE = re.compile(r"^You are number (\d+) in line\.")
 SLACK = timedelta(seconds=6)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def queue(
-    local_env: WorkflowEnvironment, sandbox_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    settings: dict[str, OrgSetting] = {
+queue = stack_with(
+    {
         "queue_updates": {"every_seconds": EVERY, "max_updates": MAX_UPDATES},
         "queue_sla_seconds": SLA,
-    }
-    async with running_stack(local_env, sandbox_url, tmp_path_factory.mktemp("e2e-queue"), settings) as stack:
-        yield stack
+    },
+    name="queue",
+)
 
 
 async def updates(conv: Conversation) -> list[Entry]:

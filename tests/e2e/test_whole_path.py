@@ -15,6 +15,7 @@ from cli.connect import client_for
 from cli.sandbox_setup import SANDBOX_ORG
 from contracts.ids import conversation_key, workflow_id_for_key
 from tests.e2e.conftest import ADMIN_TOKEN, Stack
+from tests.e2e.steps import rep_accepts
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -171,17 +172,7 @@ async def test_question_handoff_rep_window_template(stack: Stack) -> None:
     assert len(await conv.delivered()) == before + 1  # the AI's "connecting you" line, once
 
     # 4. A rep accepts and replies; the contact gets it exactly once.
-    async def offered() -> tuple[str, dict[str, Any]] | None:
-        for rep in stack.seed.reps:  # TaskRouter picks the rep
-            pending = (await conv.get(f"/_sandbox/reps/{rep.name}/reservations", status="pending"))["reservations"]
-            for r in pending:
-                if r["task_sid"] == human_task_sid:
-                    return rep.name, r
-        return None
-
-    rep_name, reservation = await eventually("the human reservation", offered)
-    await conv.post(f"/_sandbox/reps/{rep_name}/reservations/{reservation['reservation_sid']}/accept")
-    await conv.wait_state("with_rep")
+    rep_name = await rep_accepts(conv, human_task_sid)  # TaskRouter picks the rep
     await conv.post(
         f"/_sandbox/reps/{rep_name}/messages",
         {"conversation_sid": conversation_sid, "body": "Hi Ana, this is the support team."},

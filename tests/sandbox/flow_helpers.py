@@ -110,3 +110,26 @@ def hand_to_rep(client: Client, seed: dict[str, Any], receiver: Receiver, ctl: A
     assert [r["task_sid"] for r in pending] == [task_sid]
     ctl.post(f"/_sandbox/reps/{rep}/reservations/{pending[0]['reservation_sid']}/accept").raise_for_status()
     return WithRep(flow, rep, task_sid, json.loads(flow.ws.tasks(task_sid).fetch().attributes))
+
+
+def waiting_human_tasks(client: Client, seed: dict[str, Any], ctl: Any, priorities: list[int]) -> list[str]:
+    """alice and bob offline, then one handed-off task per priority, all waiting in the human queue: their SIDs."""
+    for rep in ("alice", "bob"):
+        ctl.post(f"/_sandbox/reps/{rep}/activity", json={"activity": "Offline"}).raise_for_status()
+    ws = client.taskrouter.v1.workspaces(seed["workspace_sid"])
+    return [
+        ws.tasks.create(
+            attributes=json.dumps({"handedOff": True, "n": n}),
+            workflow_sid=seed["workflow_sid"],
+            task_channel="chat",
+            priority=priority,
+        ).sid
+        for n, priority in enumerate(priorities)
+    ]
+
+
+def route_inbound_to(ctl: Any, seed: dict[str, Any], webhook_url: str) -> None:
+    """Points the incoming-message webhook of the seed's WhatsApp number at `webhook_url`."""
+    ctl.post(
+        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": webhook_url}
+    ).raise_for_status()

@@ -12,6 +12,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.sandbox.flow_helpers import route_inbound_to
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.record_helpers import record
 
@@ -21,9 +22,7 @@ PHONE = "+15551230066"
 
 
 def _route(ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver) -> None:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa"))
 
 
 def _write(ctl: httpx.Client, seed: dict[str, Any], contact: str, body: str) -> dict[str, Any]:

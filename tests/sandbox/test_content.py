@@ -14,6 +14,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
 from tests.sandbox.exercises import CSAT_TYPES, create_csat_content
+from tests.sandbox.flow_helpers import route_inbound_to
 from tests.sandbox.receiver import Receiver
 from tests.sandbox.record_helpers import record
 
@@ -45,9 +46,7 @@ def _final(receiver: Receiver, sid: str) -> dict[str, str]:
 
 
 def _contact_writes(ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver) -> None:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa"))
     ctl.post(f"/_sandbox/contacts/{CONTACT}/messages", json={"to": seed["whatsapp_numbers"][0], "body": "hi"})
 
 
@@ -111,6 +110,16 @@ def test_content_bodies_that_are_refused(seed: dict[str, Any], ctl: httpx.Client
     assert ctl.post("/content/v1/Content", data={"language": "en"}, auth=auth).status_code == 400
 
 
+def _ask_approval_of_new_content(
+    ctl: httpx.Client, auth: tuple[str, str], content: dict[str, Any], name: str
+) -> httpx.Response:
+    """Creates the content and asks WhatsApp to approve it as a UTILITY template called `name`."""
+    sid = ctl.post("/content/v1/Content", json=content, auth=auth).json()["sid"]
+    return ctl.post(
+        f"/content/v1/Content/{sid}/ApprovalRequests/whatsapp", json={"name": name, "category": "UTILITY"}, auth=auth
+    )
+
+
 def test_approval_requests_that_are_refused_or_rejected(
     twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
 ) -> None:
@@ -123,32 +132,18 @@ def test_approval_requests_that_are_refused_or_rejected(
         {"name": "csat"},
     ):
         assert ctl.post(path, json=body, auth=auth).status_code == 400, body
-    picker = ctl.post(
-        "/content/v1/Content",
-        json={
-            "language": "en",
-            "types": {
-                "twilio/list-picker": {"body": "Topic?", "button": "Topics", "items": [{"id": "a", "item": "A"}]}
-            },
-        },
-        auth=auth,
-    ).json()
-    refused = ctl.post(
-        f"/content/v1/Content/{picker['sid']}/ApprovalRequests/whatsapp",
-        json={"name": "menu", "category": "UTILITY"},
-        auth=auth,
-    )
+    picker = {
+        "language": "en",
+        "types": {"twilio/list-picker": {"body": "Topic?", "button": "Topics", "items": [{"id": "a", "item": "A"}]}},
+    }
+    refused = _ask_approval_of_new_content(ctl, auth, picker, "menu")
     assert refused.status_code == 400 and "list-picker" in refused.json()["message"]
-    ends_with_variable = ctl.post(
-        "/content/v1/Content",
-        json={"language": "en", "variables": {"1": "Ana"}, "types": {"twilio/text": {"body": "Thanks {{1}}"}}},
-        auth=auth,
-    ).json()
-    rejected = ctl.post(
-        f"/content/v1/Content/{ends_with_variable['sid']}/ApprovalRequests/whatsapp",
-        json={"name": "thanks", "category": "UTILITY"},
-        auth=auth,
-    )
+    ends_with_variable = {
+        "language": "en",
+        "variables": {"1": "Ana"},
+        "types": {"twilio/text": {"body": "Thanks {{1}}"}},
+    }
+    rejected = _ask_approval_of_new_content(ctl, auth, ends_with_variable, "thanks")
     assert rejected.status_code == 201
     assert rejected.json()["status"] == "rejected" and "INVALID_FORMAT" in rejected.json()["rejection_reason"]
 

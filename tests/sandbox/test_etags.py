@@ -11,7 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.sandbox.flow_helpers import provision_ai
+from tests.sandbox.flow_helpers import provision_ai, waiting_human_tasks
 
 
 def _etag(headers: dict[str, str]) -> str:
@@ -90,17 +90,7 @@ def test_reservation_and_task_lists_carry_etags(twilio_client: Client, seed: dic
 
 def test_task_list_ordering_and_queue_filters(twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
     ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    for rep in ("alice", "bob"):  # nobody to reserve the human queue's tasks: all of them wait
-        ctl.post(f"/_sandbox/reps/{rep}/activity", json={"activity": "Offline"}).raise_for_status()
-    created = [
-        ws.tasks.create(
-            attributes=json.dumps({"handedOff": True, "n": n}),
-            workflow_sid=seed["workflow_sid"],
-            task_channel="chat",
-            priority=priority,
-        ).sid
-        for n, priority in enumerate([0, 5, 0, 5, 1])
-    ]
+    created = waiting_human_tasks(twilio_client, seed, ctl, [0, 5, 0, 5, 1])
     other = ws.tasks.create(attributes="{}", workflow_sid=seed["workflow_sid"], task_channel="chat").sid
     waiting = ws.tasks.list(
         task_queue_sid=seed["human_queue_sid"], assignment_status=["pending"], ordering="Priority:desc,DateCreated:asc"

@@ -9,6 +9,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.sandbox.flow_helpers import route_inbound_to
 from tests.sandbox.receiver import Receiver
 
 
@@ -56,9 +57,7 @@ def test_latency_is_recorded(ctl: httpx.Client, seed: dict[str, Any]) -> None:
 
 
 def _inbound(ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver, n: int) -> list[dict[str, Any]]:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa"))
     return [
         ctl.post(
             "/_sandbox/contacts/+15550009999/messages", json={"to": seed["whatsapp_numbers"][0], "body": f"m{i}"}

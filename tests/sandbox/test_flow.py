@@ -10,17 +10,8 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from tests.sandbox.flow_helpers import CONTACT, routing_to, start_interaction
+from tests.sandbox.flow_helpers import CONTACT, HANDOFF_ATTRIBUTES, routing_to, start_interaction
 from tests.sandbox.receiver import Receiver
-
-HANDOFF = {
-    "handedOff": True,
-    "handoffReason": "wants a refund",
-    "handoffSummary": "Ana wants a refund for order 42.",
-    "handoffSentiment": "negative",
-    "handoffLanguage": "en",
-    "handoffTimestamp": "2026-11-25T14:00:00Z",
-}
 
 
 def test_handoff_from_ai_to_rep(
@@ -49,7 +40,7 @@ def test_handoff_from_ai_to_rep(
     # Attribute merge with If-Match on the ETag; a stale ETag is refused with 412.
     resp = task_ctx.fetch_with_http_info()
     etag = {k.lower(): v for k, v in resp.headers.items()}["etag"]
-    merged = {**json.loads(resp.data.attributes), **HANDOFF}
+    merged = {**json.loads(resp.data.attributes), **HANDOFF_ATTRIBUTES}
     task_ctx.update(attributes=json.dumps(merged), if_match=etag)
     with pytest.raises(TwilioRestException) as stale:
         task_ctx.update(attributes=json.dumps({**merged, "x": 1}), if_match=etag)
@@ -68,7 +59,7 @@ def test_handoff_from_ai_to_rep(
     assert human_task_sid != flow.task_sid
     human_task = flow.ws.tasks(human_task_sid).fetch()
     assert human_task.task_queue_sid == seed["human_queue_sid"]
-    assert json.loads(human_task.attributes)["handoffSummary"] == HANDOFF["handoffSummary"]
+    assert json.loads(human_task.attributes)["handoffSummary"] == HANDOFF_ATTRIBUTES["handoffSummary"]
 
     # Close the AI's interaction participant: its task completes, the conversation stays open.
     ai_parts = [
@@ -131,7 +122,7 @@ def test_pending_reservation_rejected_reroutes(twilio_client: Client, seed: dict
     task_ctx = flow.ws.tasks(flow.task_sid)
     # Mark handed off while pending, then reject: the workflow routes the task to the human queue.
     attrs = json.loads(task_ctx.fetch().attributes)
-    task_ctx.update(attributes=json.dumps({**attrs, **HANDOFF}))
+    task_ctx.update(attributes=json.dumps({**attrs, **HANDOFF_ATTRIBUTES}))
     task_ctx.reservations(created.params["ReservationSid"]).update(reservation_status="rejected")
     task = task_ctx.fetch()
     assert task.task_queue_sid == seed["human_queue_sid"]

@@ -53,13 +53,6 @@ def _schema(name: str) -> Any:
     return schema.include(func=lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in allowed)
 
 
-api_schema = _schema("api")
-conversations_schema = _schema("conversations")
-taskrouter_schema = _schema("taskrouter")
-flex_schema = _schema("flex-api")
-content_schema = _schema("content")
-messaging_v2_schema = _schema("messaging-v2")
-messaging_v3_schema = _schema("messaging-v3")
 SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
@@ -74,43 +67,22 @@ def _check(case: Any, base_url: str, seed: dict[str, Any]) -> None:
         assert re.fullmatch(r"\d{5}", str(body["code"]))
 
 
-@api_schema.parametrize()
-@SETTINGS
-def test_api(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/api", seed)
+def _schema_test(name: str) -> Any:
+    """The test of one of Twilio's documents (a name in SPECS): every emulated operation, on its host's prefix."""
+    prefix = SPECS[name][0]
+
+    @_schema(name).parametrize()
+    @SETTINGS
+    def test(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
+        _check(case, f"{sandbox_server}/{prefix}", seed)
+
+    return test
 
 
-@conversations_schema.parametrize()
-@SETTINGS
-def test_conversations(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/conversations", seed)
-
-
-@taskrouter_schema.parametrize()
-@SETTINGS
-def test_taskrouter(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/taskrouter", seed)
-
-
-@flex_schema.parametrize()
-@SETTINGS
-def test_flex(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/flex-api", seed)
-
-
-@content_schema.parametrize()
-@SETTINGS
-def test_content(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/content", seed)
-
-
-@messaging_v2_schema.parametrize()
-@SETTINGS
-def test_messaging_v2(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/messaging", seed)
-
-
-@messaging_v3_schema.parametrize()
-@SETTINGS
-def test_messaging_v3(case: Any, sandbox_server: str, seed: dict[str, Any]) -> None:
-    _check(case, f"{sandbox_server}/messaging", seed)
+test_api = _schema_test("api")
+test_conversations = _schema_test("conversations")
+test_taskrouter = _schema_test("taskrouter")
+test_flex = _schema_test("flex-api")
+test_content = _schema_test("content")
+test_messaging_v2 = _schema_test("messaging-v2")
+test_messaging_v3 = _schema_test("messaging-v3")

@@ -4,7 +4,6 @@ statistics (limits, unknown queues, rate limit), and the literal routes winning 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,6 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.sandbox.exercises import JsonBody
+from tests.sandbox.flow_helpers import waiting_human_tasks
 from twilio_sandbox.app import create_app
 
 
@@ -25,29 +25,21 @@ def _activity(ctl: httpx.Client, rep: str, activity: str) -> None:
     ctl.post(f"/_sandbox/reps/{rep}/activity", json={"activity": activity}).raise_for_status()
 
 
-def _three_waiting_tasks(client: Client, seed: dict[str, Any], ctl: httpx.Client) -> list[str]:
-    """alice and bob offline, three handed-off tasks (priorities 0, 5, 0) waiting in the human queue."""
-    _activity(ctl, "alice", "Offline")
-    _activity(ctl, "bob", "Offline")
+def _three_tasks_waited(
+    client: Client, seed: dict[str, Any], ctl: httpx.Client, seconds: float
+) -> tuple[Any, Any, list[str]]:
+    """Three handed-off tasks (priorities 0, 5, 0) that waited `seconds` in the human queue: the workspace, the
+    human queue and the tasks."""
     ws = client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    return [
-        ws.tasks.create(
-            attributes=json.dumps({"handedOff": True, "n": n}),
-            workflow_sid=seed["workflow_sid"],
-            task_channel="chat",
-            priority=p,
-        ).sid
-        for n, p in enumerate([0, 5, 0])
-    ]
+    tasks = waiting_human_tasks(client, seed, ctl, [0, 5, 0])
+    _advance(ctl, seconds)
+    return ws, ws.task_queues(seed["human_queue_sid"]), tasks
 
 
 def test_queue_real_time_statistics_follow_the_queue(
     twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
 ) -> None:
-    ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    human = ws.task_queues(seed["human_queue_sid"])
-    tasks = _three_waiting_tasks(twilio_client, seed, ctl)
-    _advance(ctl, 60)
+    ws, human, tasks = _three_tasks_waited(twilio_client, seed, ctl, 60)
     rt = human.real_time_statistics().fetch()
     assert rt.total_tasks == 3 and rt.tasks_by_status == {"reserved": 0, "pending": 3, "assigned": 0, "wrapping": 0}
     assert rt.tasks_by_priority == {"0": 2, "5": 1}
@@ -71,10 +63,7 @@ def test_queue_real_time_statistics_follow_the_queue(
 def test_cumulative_statistics_count_what_happened_in_the_window(
     twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
 ) -> None:
-    ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    human = ws.task_queues(seed["human_queue_sid"])
-    tasks = _three_waiting_tasks(twilio_client, seed, ctl)
-    _advance(ctl, 90)
+    ws, human, tasks = _three_tasks_waited(twilio_client, seed, ctl, 90)
     _activity(ctl, "alice", "Available")
     reservations = {r.task_sid: r for t in tasks for r in ws.tasks(t).reservations.list()}
     ws.tasks(tasks[1]).reservations(reservations[tasks[1]].sid).update(reservation_status="accepted")
@@ -117,7 +106,7 @@ def test_workspace_worker_and_workflow_statistics(
     twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client
 ) -> None:
     ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    tasks = _three_waiting_tasks(twilio_client, seed, ctl)
+    tasks = waiting_human_tasks(twilio_client, seed, ctl, [0, 5, 0])
     _advance(ctl, 40)
     _activity(ctl, "alice", "Available")
     res = ws.tasks(tasks[1]).reservations.list()[0]
@@ -148,7 +137,7 @@ def test_workspace_worker_and_workflow_statistics(
 
 def test_bulk_queue_statistics(twilio_client: Client, seed: dict[str, Any], ctl: httpx.Client) -> None:
     ws = twilio_client.taskrouter.v1.workspaces(seed["workspace_sid"])
-    _three_waiting_tasks(twilio_client, seed, ctl)
+    waiting_human_tasks(twilio_client, seed, ctl, [0, 5, 0])
     elsewhere = "WQ" + "ab" * 16
     bulk = ws.task_queues.bulk_real_time_statistics.create(
         JsonBody({"queueSids": [seed["human_queue_sid"], seed["ai_queue_sid"], elsewhere]})

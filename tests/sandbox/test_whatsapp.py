@@ -11,6 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.sandbox.flow_helpers import route_inbound_to
 from tests.sandbox.receiver import Receiver
 from twilio_rest.hosts import to_sandbox_url
 
@@ -44,9 +45,7 @@ def _send(client: Client, seed: dict[str, Any], receiver: Receiver, **kw: Any) -
 def test_inbound_message_webhook_is_signed_and_complete(
     ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver
 ) -> None:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa?org=acme")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa?org=acme"))
     out = _send_inbound(ctl, seed, "photo", media=[{"content_type": "image/jpeg", "size": 20000, "filename": "a.jpg"}])
     assert out["webhook_status"] == 204
     assert out["message_sid"].startswith("MM")
@@ -72,17 +71,12 @@ def test_inbound_message_webhook_is_signed_and_complete(
 def test_inbound_webhook_failure_is_reported_not_retried(
     ctl: httpx.Client, seed: dict[str, Any], receiver: Receiver
 ) -> None:
-    ctl.post(
-        "/_sandbox/senders", json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa")}
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa"))
     receiver.status_for = lambda path: 500
     assert _send_inbound(ctl, seed)["webhook_status"] == 500
     assert len(receiver.of("/wa")) == 1
     # A connection override asks for retries on 5xx, as Twilio honours it.
-    ctl.post(
-        "/_sandbox/senders",
-        json={"number": seed["whatsapp_numbers"][0], "webhook_url": receiver.url("/wa2#rc=2&rp=5xx")},
-    ).raise_for_status()
+    route_inbound_to(ctl, seed, receiver.url("/wa2#rc=2&rp=5xx"))
     assert _send_inbound(ctl, seed)["webhook_status"] == 500
     tries = receiver.of("/wa2")
     assert len(tries) == 3 and all(t.signature_valid for t in tries)

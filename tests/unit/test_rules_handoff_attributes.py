@@ -63,13 +63,14 @@ def test_merge_refuses_other_keys():
         h.merge_attributes({}, {"order_id": "x"})
 
 
+def task_attributes(**given):
+    """`build_task_attributes` with a placeholder workflow, org and session where a test does not name them."""
+    return h.build_task_attributes(**{"workflow_id": "w", "org": "acme", "session_id": "s", **given})
+
+
 def test_task_attributes_at_creation():
-    attrs = h.build_task_attributes(
-        profile_name="  Zoë Ñúñez ",
-        contact_address="+351900000001",
-        workflow_id="wa-conv:acme:k",
-        org="acme",
-        session_id="k-SM1",
+    attrs = task_attributes(
+        profile_name="  Zoë Ñúñez ", contact_address="+351900000001", workflow_id="wa-conv:acme:k", session_id="k-SM1"
     )
     assert attrs == {
         "name": "Zoë Ñúñez",
@@ -80,33 +81,17 @@ def test_task_attributes_at_creation():
         "channelType": "whatsapp",
         "waHandoff": {"workflowId": "wa-conv:acme:k", "org": "acme", "sessionId": "k-SM1"},
     }
-    no_name = h.build_task_attributes(
-        profile_name=None, contact_address="+351900000001", workflow_id="w", org="acme", session_id="s"
-    )
+    no_name = task_attributes(profile_name=None, contact_address="+351900000001")
     assert no_name["name"] == "+351900000001"
     assert h.session_id_of(attrs) == "k-SM1"
     # A contact who hides their number: their username names them, the BSUID is their address.
-    hidden = h.build_task_attributes(
-        profile_name=" ",
-        username="zoe.n",
-        contact_address="PT.48213697720553018",
-        workflow_id="w",
-        org="acme",
-        session_id="s",
-    )
+    hidden = task_attributes(profile_name=" ", username="zoe.n", contact_address="PT.48213697720553018")
     assert (hidden["name"], hidden["customers"], hidden["from"]) == (
         "zoe.n",
         {"name": "zoe.n"},
         "whatsapp:PT.48213697720553018",
     )
-    with_phone = h.build_task_attributes(
-        profile_name="Zoë",
-        phone="+351900000001",
-        contact_address="+351900000001",
-        workflow_id="w",
-        org="a",
-        session_id="s",
-    )
+    with_phone = task_attributes(profile_name="Zoë", phone="+351900000001", contact_address="+351900000001")
     assert with_phone["customers"] == {"name": "Zoë", "phone": "+351900000001"}
     assert h.session_id_of({"waHandoff": "nope"}) is None
     assert h.session_id_of(None) is None

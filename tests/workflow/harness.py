@@ -290,16 +290,27 @@ class Conv:
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)
 
-    async def to_with_rep(self, opening: str = "SM1", **kw: Any) -> ConversationView:
-        """begin → AI accepted → contact asks for a human → transferred → rep accepts."""
+    async def to_first_ai_reply(self, opening: str = "SM1", body: str = "hello", **kw: Any) -> str:
+        """begin → task created → AI accepted → its first reply sent. Returns the session id."""
         sess = self.session_id(opening)
-        await self.begin(opening, "hi", **kw)
-        await self.until(lambda v: v.task_sid is not None, "task created")
+        await self.begin(opening, body, **kw)
+        await self.until(lambda v: v.task_sid is not None, "task")
         await self.ai_offer(sess)
         await self.until_calls("send_whatsapp", 1)
-        await self.contact_msg(opening + "b", "I want a human please")
-        await self.until(lambda v: v.state == "queued", "queued")
-        await self.rep_accepts(sess, "WThuman")
+        return sess
+
+    async def to_queued(
+        self, opening: str = "SM1", body: str = "hi", ask_sid: str = "SM2", ask: str = "human please", **kw: Any
+    ) -> ConversationView:
+        """The first AI reply → the contact asks for a human → transferred, waiting in the humans' queue."""
+        await self.to_first_ai_reply(opening, body, **kw)
+        await self.contact_msg(ask_sid, ask)
+        return await self.until(lambda v: v.state == "queued", "queued")
+
+    async def to_with_rep(self, opening: str = "SM1", **kw: Any) -> ConversationView:
+        """to_queued → rep accepts."""
+        await self.to_queued(opening, "hi", opening + "b", "I want a human please", **kw)
+        await self.rep_accepts(self.session_id(opening), "WThuman")
         return await self.until(lambda v: v.state == "with_rep", "with_rep")
 
 

@@ -42,10 +42,7 @@ async def handoff_with_rep(conv: Conv) -> dict[str, WorkflowHistory]:
 async def continue_as_new_mid_handoff(conv: Conv) -> dict[str, WorkflowHistory]:
     """A handoff round fails, the run continues as new with the retry pending; the new run hands off."""
     conv.fake.fail["hand_off"] = [client_error("temporarily refused", 20001)]
-    await conv.begin("SM1", "hello", continue_as_new_after_events=3)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello", continue_as_new_after_events=3)
     await conv.contact_msg("SM2", "I need a human")
     await conv.until(lambda v: v.runs == 2, "continued as new")
     first = await _history(conv, conv.first_run_id)
@@ -57,10 +54,7 @@ async def continue_as_new_mid_handoff(conv: Conv) -> dict[str, WorkflowHistory]:
 async def quiet_ai_session_end(conv: Conv) -> dict[str, WorkflowHistory]:
     """A dropped failure callback read back, the quiet AI session released, a second session opened."""
     conv.fake.message_statuses["SMout1"] = ("undelivered", 63019)
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     await conv.skip(timedelta(minutes=11))
     await conv.until(lambda v: len(v.delivery_failures) == 1, "failure read back")
     await conv.skip(timedelta(hours=1))
@@ -72,10 +66,7 @@ async def quiet_ai_session_end(conv: Conv) -> dict[str, WorkflowHistory]:
 
 async def operator_commands(conv: Conv) -> dict[str, WorkflowHistory]:
     """Operator updates: a template, edited org settings, a handoff."""
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     sent = await conv.template("tpl-1", "order_update", ["Ana", "7"])
     assert sent.outcome == "template_sent"
     edited = policy(queue_sla_seconds=900, busy_message="Our team will be with you shortly.")

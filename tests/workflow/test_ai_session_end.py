@@ -25,17 +25,8 @@ async def _quiet_timers(conv: Conv) -> int:
     return n
 
 
-async def _ai_answering(conv: Conv, opening: str = "SM1", **kw: object) -> str:
-    sess = conv.session_id(opening)
-    await conv.begin(opening, "hello", **kw)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    return sess
-
-
 async def test_quiet_ai_session_releases_the_ai_task_and_the_next_message_opens_a_new_session(conv: Conv) -> None:
-    sess = await _ai_answering(conv)
+    sess = await conv.to_first_ai_reply()
     timers_before = await _quiet_timers(conv)
     assert timers_before == 1  # opening the session and the first AI turn: one quiet-period timer
     # A burst of messages, each answered: the quiet deadline moves, no timer starts per message.
@@ -63,7 +54,7 @@ async def test_quiet_ai_session_releases_the_ai_task_and_the_next_message_opens_
 
 
 async def test_after_the_ai_session_ends_the_workflow_idle_closes(conv: Conv) -> None:
-    await _ai_answering(conv, idle_close_seconds=3600)
+    await conv.to_first_ai_reply(idle_close_seconds=3600)
     await conv.skip(timedelta(hours=1, minutes=1))
     await conv.until(lambda v: v.sessions_ended == 1, "quiet AI session ended")
     await conv.skip(timedelta(hours=24))
@@ -72,7 +63,7 @@ async def test_after_the_ai_session_ends_the_workflow_idle_closes(conv: Conv) ->
 
 
 async def test_ai_session_ends_at_the_latest_when_the_window_closes(conv: Conv) -> None:
-    await _ai_answering(conv, ai_session_idle_seconds=3 * 24 * 3600)
+    await conv.to_first_ai_reply(ai_session_idle_seconds=3 * 24 * 3600)
     await conv.skip(timedelta(hours=23, minutes=50))
     await conv.quiet()
     assert conv.fake.of("release_ai_task") == []
@@ -96,7 +87,7 @@ async def test_a_failed_release_is_retried_then_a_final_error_ends_the_session(c
         ApplicationError("Twilio 503 (retries exhausted)", non_retryable=True),
         client_error("task gone", 20404),
     ]
-    await _ai_answering(conv)
+    await conv.to_first_ai_reply()
     await conv.skip(timedelta(hours=1, minutes=1))
     view = await conv.until(lambda v: v.sessions_ended == 1, "session ended after a final error")
     assert len(conv.fake.of("release_ai_task")) == 2

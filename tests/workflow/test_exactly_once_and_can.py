@@ -112,13 +112,7 @@ async def test_missed_reservation_offer_is_reconciled(conv: Conv) -> None:
 
 
 async def test_missed_acceptance_and_missed_task_end_are_reconciled(conv: Conv) -> None:
-    sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hi")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
-    await conv.until(lambda v: v.state == "queued", "queued")
+    await conv.to_queued("SM1", "hi")
     conv.fake.fetch_results = [
         task_seen("WThuman", "pending"),
         task_seen("WThuman", "assigned", reservation=("WRb", "WKbob", "accepted")),
@@ -175,11 +169,7 @@ async def test_twilio_4xx_on_send_becomes_state_and_notice(conv: Conv) -> None:
 
 async def test_flex_refusing_the_ai_reply_still_answers_the_contact(conv: Conv) -> None:
     conv.fake.fail["post_to_flex"] = [None, client_error("Conversation is closed", 50350)]
-    sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     view = await conv.until(lambda v: v.last_error is not None, "error noted")
     assert "posting the AI reply to Flex failed" in (view.last_error or "")
     assert conv.fake.of("send_whatsapp")[0].body == "AI: hello"

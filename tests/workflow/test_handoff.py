@@ -104,11 +104,7 @@ async def test_ai_failure_hands_off_as_ai_unavailable(conv: Conv) -> None:
 
 async def test_failing_handoff_raises_stuck_then_recovers(conv: Conv) -> None:
     conv.fake.fail["hand_to_humans"] = [client_error("Invite refused", 20001)]
-    sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     await conv.request_handoff("req-1")
     view = await conv.until(lambda v: v.stuck, "stuck")
     assert view.state == "handoff_requested" and "Invite refused" in (view.last_error or "")
@@ -129,13 +125,8 @@ async def test_failing_handoff_raises_stuck_then_recovers(conv: Conv) -> None:
 
 
 async def test_queue_sla_raises_stuck_and_sends_busy_message_once(conv: Conv) -> None:
-    await conv.begin("SM1", "hi", queue_sla_seconds=120, busy_message="All reps busy")
     sess = conv.session_id("SM1")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
-    await conv.until(lambda v: v.state == "queued", "queued")
+    await conv.to_queued("SM1", "hi", queue_sla_seconds=120, busy_message="All reps busy")
     desc = await conv.handle.describe()
     assert desc.typed_search_attributes.get(sa.CONVERSATION_STATE) == "queued"
     assert desc.typed_search_attributes.get(sa.HANDOFF_REQUESTED_AT) is not None

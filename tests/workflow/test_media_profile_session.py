@@ -169,10 +169,7 @@ async def test_a_failed_status_read_back_is_tried_again_not_counted_as_a_look(co
     conv.fake.message_statuses["SMout1"] = ("undelivered", 63019)
     down = ApplicationError("Twilio 503", type="TwilioRetryableError")
     conv.fake.fail["fetch_message_statuses"] = [down] * 6
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     await conv.skip(timedelta(minutes=11))
     await conv.until_calls("fetch_message_statuses", 3)
     view = await conv.until(lambda v: "reading delivery statuses failed" in (v.last_error or ""), "failure noted")

@@ -105,12 +105,7 @@ async def metered(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Meter
 async def test_a_handed_off_conversation_records_each_figure_once(metered: Metered) -> None:
     conv = metered.conv
     sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hi")
-    await conv.until(lambda v: v.task_sid is not None, "task created")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "I want a human please")
-    await conv.until(lambda v: v.state == "queued", "queued")
+    await conv.to_queued("SM1", "hi", ask="I want a human please")
     await conv.skip(timedelta(minutes=7))
     await conv.rep_accepts(sess, "WThuman")
     view = await conv.until(lambda v: v.state == "with_rep", "with_rep")
@@ -147,11 +142,7 @@ async def test_a_handed_off_conversation_records_each_figure_once(metered: Meter
 async def test_refusals_failures_templates_and_notices_are_counted(metered: Metered) -> None:
     conv = metered.conv
     conv.fake.fail["hand_to_humans"] = [client_error("Invite refused", 20001)]
-    sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hi")
-    await conv.until(lambda v: v.task_sid is not None, "task created")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
+    sess = await conv.to_first_ai_reply("SM1", "hi")
     await conv.status("SMout1", "undelivered", 63024)  # the AI's reply never reached the contact
     await conv.request_handoff("req-1", "operator asked")
     await conv.until(lambda v: v.stuck, "stuck after the failed round")

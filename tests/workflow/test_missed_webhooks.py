@@ -52,11 +52,7 @@ async def test_a_dropped_63016_callback_still_becomes_a_notice(conv: Conv) -> No
 
 
 async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_per_message(conv: Conv) -> None:
-    sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     before = await _timers(conv, "delivery")
     for i in range(2, 6):
         await conv.contact_msg(f"SM{i}", f"question {i}")
@@ -81,12 +77,7 @@ async def test_in_flight_messages_are_read_once_more_then_dropped_and_no_timer_p
 async def test_transfer_without_the_human_task_sid_is_reconciled_by_session(conv: Conv) -> None:
     conv.fake.human_task_known = False
     sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hi")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
-    view = await conv.until(lambda v: v.state == "queued", "queued")
+    view = await conv.to_queued("SM1", "hi")
     assert view.human_task_sid is None and view.handoff_path == "transferred"
     conv.fake.fetch_results = [
         # The human task is not visible yet: the AI's own task (completed at the transfer) must not end anything.

@@ -124,10 +124,7 @@ async def test_a_reps_text_with_an_image_is_one_whatsapp_message(conv: Conv) -> 
 
 
 async def test_the_typing_indicator_shows_once_per_message_before_the_ai_answers(conv: Conv) -> None:
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     await conv.contact_msg("SM2", "and another")
     await conv.until_calls("send_whatsapp", 2)
     names = conv.fake.names()
@@ -188,10 +185,7 @@ async def test_a_rep_taking_over_with_less_than_the_warning_left_is_warned_at_on
 
 
 async def test_no_warning_while_the_ai_holds_the_conversation(conv: Conv) -> None:
-    await conv.begin("SM1", "hello", window_warning_minutes=60)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello", window_warning_minutes=60)
     await conv.skip(timedelta(hours=25))
     view = await conv.quiet()
     assert not view.window_open and view.state == "ai"

@@ -150,12 +150,7 @@ async def test_contact_messages_during_rep_phase_go_to_flex_not_to_the_ai(conv: 
 
 async def test_rep_accepting_after_the_window_closed_is_told_at_once(conv: Conv) -> None:
     sess = conv.session_id("SM1")
-    await conv.begin("SM1", "hi", queue_sla_seconds=3 * 24 * 3600)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(sess)
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
-    await conv.until(lambda v: v.state == "queued", "queued")
+    await conv.to_queued("SM1", "hi", queue_sla_seconds=3 * 24 * 3600)
     await conv.skip(timedelta(hours=25))
     view = await conv.until(lambda v: not v.window_open, "window closed while queued")
     assert view.notices == []  # nobody holds the task yet: nothing to tell

@@ -144,10 +144,7 @@ async def test_reservation_offered_before_the_task_is_known_is_not_lost(conv: Co
 
 async def test_a_contact_message_flex_refuses_is_still_answered_and_the_rep_told(conv: Conv) -> None:
     """Flex refusing one contact post (a 4xx) does not stop the turn: the AI answers it, the rep gets a notice."""
-    await conv.begin("SM1", "hello")
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hello")
     conv.fake.fail["post_to_flex"] = [client_error("Conversation busy", 50400)]  # the next post: SM2's
     await conv.contact_msg("SM2", "second")
     await conv.until_calls("send_whatsapp", 2)

@@ -22,18 +22,15 @@ def queue_texts(conv: Conv) -> list[str]:
     return [s.body for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("queue-position:")]
 
 
-async def to_queued(conv: Conv, **policy: Any) -> None:
-    await conv.begin("SM1", "hi", **policy)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+async def ask_for_a_human(conv: Conv, **policy: Any) -> None:
+    """The contact says hi, the AI answers, and the contact asks for a person."""
+    await conv.to_first_ai_reply("SM1", "hi", **policy)
     await conv.contact_msg("SM2", "human please")
-    await conv.until(lambda v: v.state == "queued", "queued")
 
 
 async def test_updates_at_handoff_then_every_interval_at_most_max(conv: Conv) -> None:
     conv.fake.queue_positions = [position(3), position(2, avg=None), position(1, avg=30.0, available=2)]
-    await to_queued(conv, queue_updates=UPDATES)
+    await conv.to_queued(queue_updates=UPDATES)
     await conv.until(lambda v: v.queue_updates_sent == 1, "the first update")
     assert queue_texts(conv) == ["You are number 3 in line. Expected wait: about 6 minutes."]
     await conv.skip(timedelta(minutes=4, seconds=50))
@@ -59,7 +56,7 @@ async def test_updates_at_handoff_then_every_interval_at_most_max(conv: Conv) ->
 
 
 async def test_no_update_once_a_rep_accepted(conv: Conv) -> None:
-    await to_queued(conv, queue_updates=UPDATES)
+    await conv.to_queued(queue_updates=UPDATES)
     await conv.until(lambda v: v.queue_updates_sent == 1, "the first update")
     await conv.rep_accepts(conv.session_id("SM1"), "WThuman")
     await conv.until(lambda v: v.state == "with_rep", "with_rep")
@@ -70,7 +67,7 @@ async def test_no_update_once_a_rep_accepted(conv: Conv) -> None:
 
 async def test_a_task_no_longer_pending_gets_no_update(conv: Conv) -> None:
     conv.fake.queue_positions = [ReadQueuePositionResult(position=None, pending=0, available_workers=1)]
-    await to_queued(conv, queue_updates=UPDATES)
+    await conv.to_queued(queue_updates=UPDATES)
     await conv.until(lambda v: v.queue_updates_sent == 1, "the first look")
     await conv.quiet()
     assert queue_texts(conv) == []
@@ -105,7 +102,7 @@ def closed_now(now: datetime, **kw: Any) -> BusinessHours:
 
 async def test_after_hours_the_task_goes_to_the_humans_and_the_contact_learns_when(conv: Conv) -> None:
     hours = closed_now(await conv.now())
-    await to_queued(conv, queue_updates=UPDATES, business_hours=hours)
+    await conv.to_queued(queue_updates=UPDATES, business_hours=hours)
     [told] = [s for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("after-hours:")]
     assert told.body and told.body.startswith("Our team is away right now. A person will answer from ")
     assert "(UTC)" in told.body
@@ -117,11 +114,7 @@ async def test_after_hours_the_task_goes_to_the_humans_and_the_contact_learns_wh
 
 async def test_held_until_opening_while_the_ai_keeps_answering(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=True)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.handoff_held_until is not None, "the handoff held")
     assert view.state == "ai" and conv.fake.of("hand_off") == []
     await conv.contact_msg("SM3", "what are your opening hours?")
@@ -135,11 +128,7 @@ async def test_held_until_opening_while_the_ai_keeps_answering(conv: Conv) -> No
 
 async def test_held_without_the_ai_waits_in_handoff_requested(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=False)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.state == "handoff_requested", "held")
     await conv.contact_msg("SM3", "hello?")
     await conv.quiet()
@@ -150,7 +139,7 @@ async def test_held_without_the_ai_waits_in_handoff_requested(conv: Conv) -> Non
 
 
 async def test_updates_follow_the_orgs_own_interval_and_count(conv: Conv) -> None:
-    await to_queued(conv, queue_updates=QueueUpdates(every_seconds=120, max_updates=2))
+    await conv.to_queued(queue_updates=QueueUpdates(every_seconds=120, max_updates=2))
     first = await conv.until(lambda v: v.queue_updates_sent == 1, "the update at the handoff")
     await conv.skip(timedelta(seconds=110))
     assert (await conv.quiet()).queue_updates_sent == 1  # 10 s early: not yet
@@ -163,7 +152,7 @@ async def test_updates_follow_the_orgs_own_interval_and_count(conv: Conv) -> Non
 
 async def test_after_hours_the_first_update_waits_for_the_opening(conv: Conv) -> None:
     hours = closed_now(await conv.now())
-    await to_queued(conv, queue_updates=UPDATES, business_hours=hours)
+    await conv.to_queued(queue_updates=UPDATES, business_hours=hours)
     [told] = [s for s in conv.fake.of("send_whatsapp") if s.idempotency_id.startswith("after-hours:")]
     opening = hours_opening(hours, await conv.now())
     await conv.skip(opening - await conv.now() - timedelta(minutes=1))
@@ -177,11 +166,7 @@ async def test_after_hours_the_first_update_waits_for_the_opening(conv: Conv) ->
 
 async def test_a_held_handoff_is_released_at_the_opening_not_before(conv: Conv) -> None:
     hours = closed_now(await conv.now(), when_closed="hold", ai_answers_while_closed=True)
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
-    await conv.contact_msg("SM2", "human please")
+    await ask_for_a_human(conv, business_hours=hours)
     view = await conv.until(lambda v: v.handoff_held_until is not None, "the handoff held")
     assert view.handoff_held_until == hours_opening(hours, await conv.now())
     await conv.skip(view.handoff_held_until - await conv.now() - timedelta(seconds=30))
@@ -205,10 +190,7 @@ def closing_soon(now: datetime) -> tuple[BusinessHours, datetime]:
 
 async def test_a_handoff_just_before_closing_goes_to_the_humans_as_usual(conv: Conv) -> None:
     hours, closes = closing_soon(await conv.now())
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hi", business_hours=hours)
     await conv.skip(closes - await conv.now() - timedelta(seconds=20))
     await conv.contact_msg("SM2", "human please")
     await conv.until(lambda v: v.state == "queued", "queued")
@@ -217,10 +199,7 @@ async def test_a_handoff_just_before_closing_goes_to_the_humans_as_usual(conv: C
 
 async def test_a_handoff_at_closing_time_tells_the_contact_when_reps_are_back(conv: Conv) -> None:
     hours, closes = closing_soon(await conv.now())
-    await conv.begin("SM1", "hi", business_hours=hours)
-    await conv.until(lambda v: v.task_sid is not None, "task")
-    await conv.ai_offer(conv.session_id("SM1"))
-    await conv.until_calls("send_whatsapp", 1)
+    await conv.to_first_ai_reply("SM1", "hi", business_hours=hours)
     await conv.skip(closes - await conv.now())
     await conv.contact_msg("SM2", "human please")
     await conv.until(lambda v: v.state == "queued", "queued")
