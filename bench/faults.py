@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="every conversation continues as new after this many events (run boundaries under faults)",
     )
+    p.add_argument(
+        "--rep-break-seconds",
+        type=float,
+        default=0.0,
+        help="in phase A the reps go Offline this long every minute (handoffs wait and hear their place)",
+    )
     p.add_argument("--json", type=Path, help="also write the result as JSON here")
     args = p.parse_args(argv)
     if args.conversations < 1:
@@ -63,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         step_timeout=args.step_timeout,
         continue_as_new_after_events=args.continue_as_new_after_events,
         repair_ai_worker=args.operator_repairs_ai_worker,
+        rep_break_seconds=args.rep_break_seconds,
         oversize_every=args.oversize_every or max(10, args.conversations // 50),
     )
     result = run_faults(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))

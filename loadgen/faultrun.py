@@ -90,7 +90,7 @@ class FaultRunConfig(BaseModel):
     # In phase A the reps take breaks (all Offline) of `rep_break_seconds` every `rep_break_every` seconds, the first
     # at once: handoffs meanwhile wait in the queue, pending, and their contacts hear their place in it.
     rep_break_every: float = Field(default=60.0, gt=0)
-    rep_break_seconds: float = Field(default=20.0, ge=0)
+    rep_break_seconds: float = Field(default=0.0, ge=0)  # 0: none (`python -m bench.faults --rep-break-seconds`)
     oversize_every: int = 10  # every n-th conversation sends a 17 MiB video (memory: the sandbox keeps it)
     # Phase B, the wrap-up and the evidence run this many conversations' scripts at once. All 2,000 at once
     # queued 2,000 requests in the driver's HTTP pool, whose bookkeeping is quadratic in its queue: the driver

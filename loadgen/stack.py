@@ -65,7 +65,6 @@ class Stack:
             "delivery_check_seconds": delivery_check_seconds,
             "queue_updates": {"every_seconds": QUEUE_UPDATE_SECONDS, "max_updates": QUEUE_UPDATES_MAX},
             "typing_indicator": True,
-            "typing_indicator_after_seconds": 0,  # before every AI reply: the indicator under every fault
         }
         if continue_as_new_after_events is not None:
             # Run boundaries under load: every conversation continues as new after this many events.
