@@ -50,7 +50,7 @@ class Stack:
                 data_dir=self.data_dir,
                 free_ports=True,
                 # The figures measure an org's defaults, not the sandbox org's show of its features (the rating
-                # question, a typing indicator before every reply); figure 5 turns them on where it counts them.
+                # question, a typing indicator before every reply); the cost figure turns them on where it counts them.
                 org_settings={
                     "csat": {"enabled": False},
                     "typing_indicator_after_seconds": TYPING_INDICATOR_AFTER_SECONDS,
