@@ -182,6 +182,24 @@ async def sustained(
     return len(latencies) / (end - steady), latencies, errors
 
 
+async def reservations_accepted(stack: Stack) -> int:
+    """TaskRouter reservations accepted so far (the sandbox's record): one per Flex session the AI took."""
+    async with stack.sandbox() as http:
+        resp = await http.get("/_sandbox/record", params={"kind": "taskrouter.event"})
+        resp.raise_for_status()
+        return sum(1 for e in resp.json()["entries"] if e.get("event_type") == "reservation.accepted")
+
+
+async def sessions_opened(stack: Stack, count: int, within: float = 120.0) -> None:
+    """Until `count` reservations were accepted: a first reply goes out before its Flex session opens, so the
+    opening is work left running; a measurement that follows it waits here to see a quiet service."""
+    deadline = time.perf_counter() + within
+    while (seen := await reservations_accepted(stack)) < count:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{seen} of {count} Flex sessions opened after {within:.0f} s")
+        await asyncio.sleep(POLL_SECONDS)
+
+
 async def open_sessions(
     contacts_: Contacts, contacts: list[str], concurrency: int, body: str = "Hi! What are your opening hours?"
 ) -> tuple[list[float], int]:

@@ -22,7 +22,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from bench.cli import figure_main
-from bench.conversations import Contacts, ReplyWatcher, open_sessions
+from bench.conversations import Contacts, ReplyWatcher, open_sessions, reservations_accepted, sessions_opened
 from bench.stack import Stack, read_proc_stats
 from bench.stats import Row, fmt_ms, percentile, verdict
 from cli.sandbox_setup import SANDBOX_ORG
@@ -58,12 +58,15 @@ async def figure(stack: Stack, args: argparse.Namespace, console: Console) -> li
     async with ReplyWatcher(stack) as watcher:
         contacts = Contacts(stack, watcher)
         # Warm the worker first (imports, AI models, clients) so the baseline is a working worker.
+        accepted = await reservations_accepted(stack)
         warm = [stack.new_contact() for _ in range(5)]
         await open_sessions(contacts, warm, concurrency=5)
+        await sessions_opened(stack, accepted + len(warm))
         rss0, cpu0 = read_proc_stats(pid)
         people = [stack.new_contact() for _ in range(args.n)]
         t0 = time.perf_counter()
         lat, errors = await open_sessions(contacts, people, concurrency=args.concurrency)
+        await sessions_opened(stack, accepted + len(warm) + args.n - errors, within=600)
         opened_in = time.perf_counter() - t0
         rss1, cpu1 = read_proc_stats(pid)
         await asyncio.sleep(IDLE_SECONDS)

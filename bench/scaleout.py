@@ -19,7 +19,7 @@ import time
 from rich.console import Console
 
 from bench.cli import figure_main
-from bench.conversations import Contacts, ReplyWatcher, open_sessions, sustained
+from bench.conversations import Contacts, ReplyWatcher, open_sessions, reservations_accepted, sessions_opened, sustained
 from bench.llm_stub import LlmStub
 from bench.stack import Stack
 from bench.stats import Row, fmt_ms, fmt_rate, percentile
@@ -36,8 +36,10 @@ def add_args(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 async def one_config(stack: Stack, contacts: Contacts, n: int, duration: float) -> dict[str, float]:
     people = [stack.new_contact() for _ in range(n)]
+    accepted = await reservations_accepted(stack)
     t0 = time.perf_counter()
     _, errors = await open_sessions(contacts, people, concurrency=min(n, 16))
+    await sessions_opened(stack, accepted + n - errors)
     opened = n / (time.perf_counter() - t0)
     tput, lat, serr = await sustained(contacts.turn, people, duration, in_flight=len(people))
     return {

@@ -21,7 +21,16 @@ from aiohttp import web
 from rich.console import Console
 
 from bench.cli import figure_main
-from bench.conversations import Contacts, ReplyWatcher, TurnFn, open_sessions, paced, sustained
+from bench.conversations import (
+    Contacts,
+    ReplyWatcher,
+    TurnFn,
+    open_sessions,
+    paced,
+    reservations_accepted,
+    sessions_opened,
+    sustained,
+)
 from bench.floor_workflow import FLOOR_SIGNAL, FLOOR_TASK_QUEUE, FLOOR_WORKFLOW
 from bench.stack import Stack, cpu_per
 from bench.stats import Row, fmt_ms, fmt_rate, percentile, verdict
@@ -102,7 +111,13 @@ async def measure_service(
     async with ReplyWatcher(stack) as watcher:
         contacts_ = Contacts(stack, watcher)
         contacts = [stack.new_contact() for _ in range(n + FIRST_ALONE)]
+        accepted = await reservations_accepted(stack)
         alone, _ = await open_sessions(contacts_, contacts[:FIRST_ALONE], concurrency=1)
+        await sessions_opened(stack, accepted + FIRST_ALONE)
+        turn: TurnFn = contacts_.turn
+        # Unloaded: one conversation, one message at a time (what a single contact sees on a quiet system).
+        quiet = [await turn(contacts[0]) for _ in range(8)]
+        console.print(f"  service unloaded turn p50 {fmt_ms(percentile(quiet, 50))}")
         t0 = time.perf_counter()
         first, first_err = await open_sessions(contacts_, contacts[FIRST_ALONE:], concurrency=n)
         opened = time.perf_counter() - t0
@@ -110,10 +125,7 @@ async def measure_service(
             f"  service: first reply alone p50 {fmt_ms(percentile(alone, 50))}; {n} conversations opened at once in"
             f" {opened:.1f} s (first reply p50 {fmt_ms(percentile(first, 50))}, {first_err} errors)"
         )
-        turn: TurnFn = contacts_.turn
-        # Unloaded: one conversation, one message at a time (what a single contact sees on a quiet system).
-        quiet = [await turn(contacts[0]) for _ in range(8)]
-        console.print(f"  service unloaded turn p50 {fmt_ms(percentile(quiet, 50))}")
+        await sessions_opened(stack, accepted + FIRST_ALONE + n)
         contacts = contacts[FIRST_ALONE:]
         # The same load as the opening burst, on open conversations: every one sends at once.
         burst, burst_err = await open_sessions(contacts_, contacts, concurrency=n, body="How long does shipping take?")

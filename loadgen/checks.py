@@ -300,6 +300,8 @@ def check_conversation(
         "media refusal reaching the contact": ("refused media", "media-refused"),
         "template reaching the contact": ("template delivered",),
         "notice for the late free-form reply": ("window/delivery notices",),
+        "rating question reaching the contact": ("rating questions",),
+        "rating thank-you reaching the contact": ("rating thank-yous",),
     }
     for v in out:
         markers = effect.get(v.detail.removeprefix("never happened: ")) if v.category == "stalled" else None

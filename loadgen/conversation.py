@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Literal
 
 import httpx
@@ -89,8 +89,13 @@ class Driver:
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         for attempt in range(5):
             try:
-                resp = await self.http.request(method, f"{self.sandbox}{path}", json=body, timeout=60)
-            except httpx.HTTPError:
+                # A contact's message or tap returns once its webhook was answered: that takes what the service
+                # takes, so the wait is a step's.
+                resp = await self.http.request(method, f"{self.sandbox}{path}", json=body, timeout=self.step_timeout)
+            except httpx.HTTPError as exc:
+                # A POST whose answer never came may have acted (a tap, a message): again would act twice.
+                if method != "GET" and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                    raise
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
             if resp.status_code >= 500:
@@ -116,7 +121,9 @@ class Driver:
             self._pending = pending
             await asyncio.sleep(1.0)
 
-    async def wait_reservation(self, workflow_id: str, within: float) -> tuple[str, dict[str, Any]] | None:
+    async def wait_reservation(
+        self, workflow_id: str, within: float, skip: Collection[str] = ()
+    ) -> tuple[str, dict[str, Any]] | None:
         self._board_waiters += 1
         if self._board_task is None or self._board_task.done():
             self._board_task = asyncio.create_task(self._board())
@@ -124,7 +131,7 @@ class Driver:
             deadline = time.monotonic() + within
             while time.monotonic() < deadline:
                 found = self._pending.get(workflow_id)
-                if found:
+                if found and found[1]["reservation_sid"] not in skip:
                     return found
                 await asyncio.sleep(0.5)
             return None
@@ -218,13 +225,7 @@ class Driver:
         if found is None:
             conv.stalled.append("reservation for a rep")
             return
-        conv.rep, res = found
-        conv.reservation_sid = res["reservation_sid"]
-        conv.human_task_sid = res["task_sid"]
-        accepted = await self._call("POST", f"/_sandbox/reps/{conv.rep}/reservations/{conv.reservation_sid}/accept")
-        conv.conversation_sid = accepted.get("conversation_sid") or res.get("conversation_sid")
-        if not conv.conversation_sid:
-            conv.stalled.append("conversation SID of the accepted task")
+        if not await self._accept(conv, found):
             return
 
         reply = await self.rep_says(conv, f"Hi Ana, this is {conv.rep}. How can I help? {conv.tag}", "inside")
@@ -243,7 +244,7 @@ class Driver:
         before = len(self.delivered(conv.contact))
         msg = await self.contact_says(conv, f"Here is my receipt. {conv.tag}", "rep", media)
         if not msg.dropped:
-            csid = conv.conversation_sid
+            csid = conv.conversation_sid or ""
             await self._expect(
                 conv,
                 "contact image copied into Flex",
@@ -253,6 +254,37 @@ class Driver:
                 conv, "media refusal reaching the contact", lambda: len(self.delivered(conv.contact)) > before
             )
         conv.phase_a_done = True
+
+    async def _accept(self, conv: ConvLog, found: tuple[str, dict[str, Any]]) -> bool:
+        rep, res = found
+        accepted = await self._call("POST", f"/_sandbox/reps/{rep}/reservations/{res['reservation_sid']}/accept")
+        conv.rep, conv.reservation_sid, conv.human_task_sid = rep, res["reservation_sid"], res["task_sid"]
+        conv.conversation_sid = accepted.get("conversation_sid") or res.get("conversation_sid")
+        if not conv.conversation_sid:
+            conv.stalled.append("conversation SID of the accepted task")
+            return False
+        return True
+
+    async def late_handoff(self, conv: ConvLog, within: float) -> None:
+        """A handoff the driver gave up on still reaches a rep, who takes it (the session then ends in phase C
+        like the others). Its step stays stalled (judged slow when the human task is there). Waited for before
+        the clock jumps a day: the service gets the time real hours would give it, and no task outlives its
+        day-long TTL while the handoff is still on its way."""
+        if "reservation for a rep" not in conv.stalled:
+            return
+        deadline = time.monotonic() + within
+        gone: set[str] = set()  # offers that ended (timed out, rescinded) between the board's look and ours
+        while (left := deadline - time.monotonic()) > 0:
+            found = await self.wait_reservation(conv.workflow_id, left, skip=gone)
+            if found is None:
+                return
+            try:
+                await self._accept(conv, found)
+                return
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code >= 500:
+                    raise
+                gone.add(found[1]["reservation_sid"])
 
     async def phase_b(self, conv: ConvLog) -> None:
         if not conv.phase_a_done or not conv.conversation_sid:

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -183,6 +184,7 @@ class FaultRun:
         self.ai_repairs = 0
         self.rep_breaks = 0
         self.phase = "starting"
+        self.clock_jumped_at: datetime | None = None  # wall time
         self.cfg = cfg
         self.stack = stack
         self.rng = random.Random(cfg.seed)
@@ -234,9 +236,11 @@ class FaultRun:
                 breaks.cancel()
                 await asyncio.gather(breaks, return_exceptions=True)
                 await self._reps_to(driver, "Available")
+            await asyncio.gather(*(self._guard(c, driver.late_handoff(c, cfg.step_timeout)) for c in convs))
             if cfg.reverse_replay_taskrouter:
                 await self._reverse_replay(http, follower, replayer)
             # The sandbox clock is global: the window closes for everyone at once.
+            self.clock_jumped_at = datetime.now(UTC)
             await driver._call("POST", "/_sandbox/clock/advance", {"seconds": WINDOW_JUMP_SECONDS})
             self.phase = "B (after the 24 h window: free-form refused, template)"
             await bounded_gather((self._guard(c, driver.phase_b(c)) for c in convs), cfg.max_concurrent_scripts)
@@ -456,6 +460,7 @@ class FaultRun:
                 features=FeatureEvidence(
                     sends=sends.get(c.contact, []),
                     rep_accepted_at=accepted.get(c.human_task_sid) if c.human_task_sid else None,
+                    clock_jumped_at=self.clock_jumped_at,
                 ),
             )
             ev.status_callbacks_answered = {

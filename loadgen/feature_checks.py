@@ -45,6 +45,9 @@ class FeatureEvidence(BaseModel):
     sends: list[Send] = Field(default_factory=list)
     rep_accepted_at: datetime | None = None  # the human task first `assigned`
     flex: list[dict[str, Any]] = Field(default_factory=list)
+    # When the run jumped the sandbox's clock a day (wall time): the service's clock, the real one, still has the
+    # window open after it, so a queue update refused then is the jump's doing, not the service's.
+    clock_jumped_at: datetime | None = None
 
 
 class Finding(BaseModel):
@@ -83,7 +86,8 @@ def check_queue_updates(ev: FeatureEvidence, settings: QueueUpdates) -> list[Fin
                     category="wrong", detail=f"{len(late)} queue update(s) after the rep accepted ({after_s:.0f} s)"
                 )
             )
-    out += _outside_window(updates, "queue update")
+    jumped = ev.clock_jumped_at
+    out += _outside_window([u for u in updates if jumped is None or u.at < jumped], "queue update")
     return out
 
 

@@ -30,7 +30,7 @@ from twilio_sandbox.state import (
     Workflow,
     Workspace,
 )
-from twilio_sandbox.webhooks import Delivery, WebhookDispatcher
+from twilio_sandbox.webhooks import Delivery, WebhookDispatcher, order_key
 
 
 class Sandbox:
@@ -194,6 +194,7 @@ class Sandbox:
                 method=method,
                 retry_param=retry_param,
                 timeout=timeout,
+                order_key=order_key(kind, params),
             )
         )
 

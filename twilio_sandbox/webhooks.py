@@ -1,9 +1,11 @@
-"""Asynchronous, signed webhook delivery: one ordered queue per target URL, Twilio-style retries, faults.
+"""Asynchronous, signed webhook delivery: ordered per resource, concurrent across resources; Twilio-style
+retries, faults.
 
 Delivery never runs inside the REST call that caused it, so a service that calls back into the sandbox while
-handling a webhook cannot deadlock. Connection overrides in the URL fragment (`#rc=2&rp=5xx&rt=3000`) are
-honoured
-and stripped before signing and sending, as Twilio does.
+handling a webhook cannot deadlock. One resource's webhooks (a task's events, a conversation's, a message's
+statuses, a contact's inbound messages) go out one after another, in order; other resources' do not wait behind
+them, as with Twilio, where one slow answer holds up nothing else. Connection overrides in the URL fragment
+(`#rc=2&rp=5xx&rt=3000`) are honoured and stripped before signing and sending, as Twilio does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -22,6 +25,23 @@ from twilio_sandbox.record import Recorder
 from twilio_sandbox.signing import sign
 
 USER_AGENT = "TwilioProxy/1.1"
+MAX_CONNECTIONS = 64
+# The parameter that names the resource whose webhooks keep their order, by kind (prefix) of webhook.
+ORDER_PARAMS = (
+    ("taskrouter", ("TaskSid", "WorkerSid")),
+    ("conversations", ("ConversationSid",)),
+    ("messaging.inbound", ("From",)),
+    ("messaging.status", ("MessageSid",)),
+)
+
+
+def order_key(kind: str, params: list[tuple[str, str]]) -> str:
+    """The resource a webhook is about: its webhooks go out in order; '' (one queue per URL) when unknown."""
+    values = dict(params)
+    for prefix, names in ORDER_PARAMS:
+        if kind.startswith(prefix):
+            return next((values[n] for n in names if values.get(n)), "")
+    return ""
 
 
 @dataclass
@@ -62,6 +82,7 @@ class Delivery:
     timeout: float | None = None  # read timeout; None = the dispatcher's default
     future: asyncio.Future[int | None] | None = None
     idempotency_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    order_key: str = ""  # deliveries to one URL with the same key go out in order, one at a time
 
 
 class WebhookDispatcher:
@@ -69,14 +90,15 @@ class WebhookDispatcher:
         self.recorder = recorder
         self.faults = faults
         self.timeout = timeout
-        self._queues: dict[str, asyncio.Queue[Delivery]] = {}
+        self._queues: dict[str, deque[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self.on_result: Callable[[Delivery, int | None], None] | None = None
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(follow_redirects=False)
+        # Deliveries beyond the pool wait for a connection (no pool timeout): a wait Twilio would not report.
+        self._client = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=MAX_CONNECTIONS))
 
     async def stop(self) -> None:
         for task in [*self._workers.values(), *self._pending]:
@@ -97,7 +119,7 @@ class WebhookDispatcher:
         loop = asyncio.get_running_loop()
         delivery.future = loop.create_future()
         target = urlsplit(delivery.url.partition("#")[0])
-        key = f"{target.scheme}://{target.netloc}{target.path}"
+        key = f"{target.scheme}://{target.netloc}{target.path}|{delivery.order_key}"
         if self.faults.config.webhook_reorder:
             # Reordering: each delivery on its own, after a random short delay.
             task = loop.create_task(self._deliver_later(delivery, self.faults.rng.uniform(0, 0.3)))
@@ -106,19 +128,24 @@ class WebhookDispatcher:
             return delivery.future
         queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[key] = asyncio.Queue()
-            self._workers[key] = loop.create_task(self._run(queue))
-        queue.put_nowait(delivery)
+            queue = self._queues[key] = deque()
+            self._workers[key] = loop.create_task(self._run(key, queue))
+        queue.append(delivery)
         return delivery.future
 
     async def _deliver_later(self, delivery: Delivery, delay: float) -> None:
         await asyncio.sleep(delay)
         await self._process(delivery)
 
-    async def _run(self, queue: asyncio.Queue[Delivery]) -> None:
-        while True:
-            delivery = await queue.get()
-            await self._process(delivery)
+    async def _run(self, key: str, queue: deque[Delivery]) -> None:
+        """Drains one resource's queue, then ends (no await between the last look and the removal, so a
+        delivery queued meanwhile starts a new drain)."""
+        try:
+            while queue:
+                await self._process(queue.popleft())
+        finally:
+            self._queues.pop(key, None)
+            self._workers.pop(key, None)
 
     async def _process(self, delivery: Delivery) -> None:
         status: int | None = None
@@ -127,16 +154,22 @@ class WebhookDispatcher:
                 self.recorder.add("webhook.dropped", webhook=delivery.kind, url=delivery.url.partition("#")[0])
             else:
                 status = await self._attempts(delivery)
+                # The delivery is answered; Twilio's duplicate is a second delivery nobody waits for.
+                self._answered(delivery, status)
                 if self.faults.roll(self.faults.config.webhook_duplicate_rate):
                     self.recorder.add("webhook.duplicated", webhook=delivery.kind, url=delivery.url)
                     await self._attempts(delivery)
         except Exception as exc:  # never let one bad delivery kill the queue
             self.recorder.add("webhook.error", webhook=delivery.kind, error=repr(exc))
         finally:
-            if delivery.future is not None and not delivery.future.done():
-                delivery.future.set_result(status)
+            self._answered(delivery, status)
             if self.on_result is not None:
                 self.on_result(delivery, status)
+
+    @staticmethod
+    def _answered(delivery: Delivery, status: int | None) -> None:
+        if delivery.future is not None and not delivery.future.done():
+            delivery.future.set_result(status)
 
     async def _attempts(self, delivery: Delivery) -> int | None:
         url, ov = split_overrides(delivery.url, delivery.timeout or self.timeout)
@@ -178,7 +211,7 @@ class WebhookDispatcher:
         }
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
-        timeout = httpx.Timeout(ov.read_timeout, connect=ov.connect_timeout)
+        timeout = httpx.Timeout(ov.read_timeout, connect=ov.connect_timeout, pool=None)
         entry = self.recorder.add(
             "webhook.sent",
             webhook=delivery.kind,

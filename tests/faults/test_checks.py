@@ -380,6 +380,11 @@ def test_a_queue_update_after_the_rep_accepted_or_outside_the_window_is_wrong() 
     conv, ev = _rated()
     ev.features.sends[1] = _update(1, 10.4, error=63016)
     assert _judge(conv, ev) == [("wrong", "1 queue update(s) sent outside the window (63016)")]
+    # Refused only because the run jumped the sandbox's clock a day: the real clock still had the window open.
+    ev.features.clock_jumped_at = T0 + timedelta(seconds=10)
+    assert _judge(conv, ev) == []
+    ev.features.clock_jumped_at = T0 + timedelta(seconds=11)
+    assert _judge(conv, ev) == [("wrong", "1 queue update(s) sent outside the window (63016)")]
 
 
 def test_the_rating_question_is_asked_once_and_only_after_a_reps_session() -> None:
@@ -433,3 +438,14 @@ def test_sends_and_acceptances_are_read_from_the_record() -> None:
     [first, second] = sends_by_contact(entries)[CONTACT]
     assert (first.sid, first.error_code, second.content_sid, second.error_code) == ("SM1", 63016, RATING_SID, None)
     assert first_assigned(entries) == {"WTh": T0 + timedelta(seconds=4)}
+
+
+def test_a_late_rating_question_is_slow_a_missing_one_stays_stalled() -> None:
+    conv, ev = _rated(score=None)  # the driver gave up before the question came: it never tapped
+    conv.stalled = ["rating question reaching the contact"]
+    assert _judge(conv, ev) == [("slow", "never happened: rating question reaching the contact")]
+    ev.features.sends = [s for s in ev.features.sends if s.content_sid != RATING_SID]
+    assert _judge(conv, ev) == [
+        ("stalled", "never happened: rating question reaching the contact"),
+        ("lost", "0 rating questions"),
+    ]
