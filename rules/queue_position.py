@@ -9,6 +9,7 @@ time ÷ the reps available (at least one); with no history there is no estimate.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from contracts.policy import QueueUpdates
@@ -57,3 +58,15 @@ def next_update_at(
     if last_sent_at is None:
         return queued_since
     return last_sent_at + timedelta(seconds=settings.every_seconds)
+
+
+# A task's events after which it no longer waits in the queue: offered to a rep (a rejected offer puts it back,
+# and the next update reads it again), or over.
+_LEFT_THE_QUEUE = frozenset(
+    {"reservation.created", "reservation.accepted", "task.canceled", "task.completed", "task.wrapup", "task.deleted"}
+)
+
+
+def left_the_queue(task_event_types: Iterable[str]) -> bool:
+    """Whether any of the task's events (TaskRouter's `EventType`) says it no longer waits in the queue."""
+    return any(t in _LEFT_THE_QUEUE for t in task_event_types)

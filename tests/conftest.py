@@ -15,9 +15,11 @@ from contracts.search_attributes import ALL_KEYS
 from tests.temporal_servers import start_time_skipping
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server with our search attributes registered through its operator service."""
+    """The time-skipping test server with our search attributes registered through its operator service. One per
+    test (it starts in ~0.1 s): the server's time skipping is shared by everything on it, and a workflow left over
+    from another test (terminated mid-task, a timer still due) can stop it, so a `sleep` never returns."""
     env = await start_time_skipping()
     try:
         yield env

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from contracts.policy import QueueUpdates
-from rules.queue_position import describe_wait, expected_wait, next_update_at, update_text
+from rules.queue_position import describe_wait, expected_wait, left_the_queue, next_update_at, update_text
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -43,3 +43,10 @@ def test_at_once_then_every_interval_then_no_more() -> None:
     )
     assert next_update_at(queued_since=T0, sent=3, last_sent_at=later, settings=settings) is None
     assert next_update_at(queued_since=T0, sent=0, last_sent_at=None, settings=QueueUpdates(enabled=False)) is None
+
+
+def test_a_task_offered_to_a_rep_or_over_has_left_the_queue() -> None:
+    for event_type in ("reservation.created", "reservation.accepted", "task.canceled", "task.completed"):
+        assert left_the_queue(["task.updated", event_type]), event_type
+    assert not left_the_queue(["task.updated", "reservation.rejected", "reservation.timeout"])
+    assert not left_the_queue([])

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -286,6 +287,15 @@ class Conv:
             lambda v: v.signals_received >= self.signals_sent and v.idle,
             f"the workflow to deal with all {self.signals_sent} signals and wait",
         )
+
+    async def running(self) -> bool:
+        """The latest run is still open (a closed one answers queries from its last state: never idle)."""
+        response = await self.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=self.workflow_id)
+            )
+        )
+        return response.workflow_execution_info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)

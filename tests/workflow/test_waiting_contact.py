@@ -3,8 +3,11 @@ outside the window) and, outside business hours, when a person will answer (rout
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
+
+from temporalio.exceptions import ApplicationError
 
 from contracts.activities import ReadQueuePositionResult
 from contracts.policy import WEEKDAYS, BusinessHours, QueueUpdates
@@ -63,6 +66,29 @@ async def test_no_update_once_a_rep_accepted(conv: Conv) -> None:
     await conv.skip(timedelta(minutes=30))
     await conv.quiet()
     assert len(queue_texts(conv)) == 1
+
+
+async def test_a_rep_accepting_while_the_position_is_read_stops_that_update(conv: Conv) -> None:
+    conv.fake.gates["read_queue_position"] = reading = asyncio.Event()
+    await conv.to_queued(queue_updates=UPDATES)
+    await conv.until_calls("read_queue_position", 1)
+    await conv.rep_accepts(conv.session_id("SM1"), "WThuman")
+    reading.set()
+    await conv.until(lambda v: v.state == "with_rep", "with_rep")
+    await conv.quiet()
+    assert queue_texts(conv) == []
+
+
+async def test_the_interval_counts_from_the_update_sent_not_from_the_read(conv: Conv) -> None:
+    # Two failed reads: the first update goes out 3 s (the retries' backoff) after the conversation was queued.
+    conv.fake.fail["read_queue_position"] = [ApplicationError("Twilio 503"), ApplicationError("Twilio 503")]
+    await conv.to_queued(queue_updates=UPDATES)
+    await conv.until(lambda _: len(queue_texts(conv)) == 1, "the first update, after two failed reads")
+    await conv.skip(timedelta(seconds=UPDATES.every_seconds - 1))
+    await conv.quiet()
+    assert len(queue_texts(conv)) == 1, "the second update came less than the interval after the first"
+    await conv.skip(timedelta(seconds=2))
+    await conv.until(lambda _: len(queue_texts(conv)) == 2, "the second update, one interval after the first")
 
 
 async def test_a_task_no_longer_pending_gets_no_update(conv: Conv) -> None:

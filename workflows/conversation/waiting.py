@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from contracts.activities import READ_QUEUE_POSITION, ReadQueuePositionInput
+from contracts.signals import TaskRouterEvent
 from rules import business_hours, queue_position
 from rules import window as window_rules
 from rules.texts import for_language
@@ -70,9 +71,16 @@ def queue_update_due(c: Conversation, sess: SessionState) -> bool:
 async def tell_queue_position(c: Conversation, sess: SessionState) -> None:
     """Read where the task waits and tell the contact. A task already offered to a rep (not pending) is not in
     the queue any more: nothing is sent; a failed read is simply tried at the next update."""
-    now = workflow.now()
-    sess.queue_update_last_at = now
+    sess.queue_update_last_at = workflow.now()
     sess.queue_updates_sent += 1
+    try:
+        await _read_and_tell(c, sess)
+    finally:
+        # The spacing counts from when the contact was told: a slow read or send must not bring the next one closer.
+        sess.queue_update_last_at = workflow.now()
+
+
+async def _read_and_tell(c: Conversation, sess: SessionState) -> None:
     task_sid = sess.human_task_sid or sess.task_sid
     assert task_sid is not None and sess.queue_sid is not None
     try:
@@ -86,7 +94,7 @@ async def tell_queue_position(c: Conversation, sess: SessionState) -> None:
     except ActivityError as err:
         c.s.last_error = f"reading the queue position failed: {error_text(err)[0]}"
         return
-    if where.position is None:
+    if where.position is None or _left_the_queue_meanwhile(c, task_sid):
         return
     language = sess.handoff.language if sess.handoff else sess.language
     wait = queue_position.expected_wait(where.position, where.avg_acceptance_seconds, where.available_workers)
@@ -96,6 +104,16 @@ async def tell_queue_position(c: Conversation, sess: SessionState) -> None:
     )
     if sent is not None:
         metrics.queue_position_sent(c)
+
+
+def _left_the_queue_meanwhile(c: Conversation, task_sid: str) -> bool:
+    """A rep was offered the task (or it ended) while its position was read: the event waits in the inbox, and
+    the position just read is already wrong."""
+    return queue_position.left_the_queue(
+        item.payload.event_type
+        for item in c.s.inbox
+        if isinstance(item.payload, TaskRouterEvent) and item.payload.task_sid == task_sid
+    )
 
 
 def arm(c: Conversation) -> None:
