@@ -19,7 +19,8 @@ from tests.temporal_servers import start_time_skipping
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server with our search attributes registered through its operator service. One per
     test (it starts in ~0.1 s): the server's time skipping is shared by everything on it, and a workflow left over
-    from another test (terminated mid-task, a timer still due) can stop it, so a `sleep` never returns."""
+    from another test (terminated mid-task, a timer still due) can stop it: a later `sleep` then runs into the
+    client's 30 s call timeout."""
     env = await start_time_skipping()
     try:
         yield env
